@@ -1,0 +1,56 @@
+# md: Mixed Distillation. `make help` lists the targets.
+#
+# torch is installed first and on its own: on CPU machines `pip install torch==2.13.0` takes a CPU
+# wheel, while a plain `torch` would pull a multi-GB CUDA build. GPU users choose their build:
+#   make install TORCH=torch TORCH_INDEX=https://download.pytorch.org/whl/cu124
+# The rest of the dependencies accept whatever torch is already there.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+EXTRAS ?= dev
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(EXTRAS)
+
+export WANDB_MODE ?= offline
+export MD_SHARED_DATA ?= $(abspath ../shared/data)
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-slow test-all lint bench
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	touch $@
+
+install: $(STAMP)  ## create .venv and install md (TORCH=..., TORCH_INDEX=... for a CUDA build)
+
+demo: $(STAMP)  ## run the whole pipeline offline on CPU: synthetic data, simulated teacher, tiny students
+	$(PY) -m experiments.demo
+
+test: $(STAMP)  ## run the test suite (the slow end-to-end tests are `make test-slow`)
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)  ## the slow tests: every experiment config, end to end on a tiny student
+	$(PY) -m pytest -q -m slow
+
+test-all: $(STAMP)  ## every test
+	$(PY) -m pytest -q
+
+lint: $(STAMP)  ## ruff
+	$(VENV)/bin/ruff check md tests experiments
+
+bench: $(STAMP)  ## the speed benchmarks (sandbox, teacher client, training loop, generation)
+	$(PY) -m md.bench.sandbox
+	$(PY) -m md.bench.teacher
+	$(PY) -m md.bench.train
+	$(PY) -m md.bench.generate
+	$(PY) -m md.bench.adaptive

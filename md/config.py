@@ -1,0 +1,92 @@
+"""Config helpers: check `_target_` nodes against their builders, hash configs, flatten them.
+
+Every node that builds something names a builder function with flat arguments (`_target_`), so
+the builder's signature *is* the schema. `check_targets` walks a composed config and turns a
+misspelled key into one clear line before anything expensive starts:
+
+    error: student.lora_rank is not an option of md.models.builder.build_student; did you mean lora_r?
+
+Hydra's struct mode already rejects an unknown key given on the command line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import json
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from md.errors import MDError
+
+
+def to_plain(node: Any) -> Any:
+    """A config node as plain Python containers, interpolations resolved."""
+    if isinstance(node, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def config_hash(*parts: Any, length: int = 12) -> str:
+    """A short, stable hash of config parts (order of keys does not matter)."""
+    blob = json.dumps([to_plain(p) for p in parts], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`, for loggers that want a flat config."""
+    plain = to_plain(node)
+    if not isinstance(plain, dict):
+        return {prefix: plain} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in plain.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+def check_targets(cfg: DictConfig, ignore: tuple[str, ...] = ("name",)) -> None:
+    """Raise MDError if a `_target_` node has a key its builder does not accept."""
+    for path, node in _target_nodes(cfg, ""):
+        target = node["_target_"]
+        try:
+            fn = get_object(target)
+        except Exception as e:  # ImportError, AttributeError, ...
+            raise MDError(f"{path}._target_: cannot import {target} ({e})") from None
+        params = inspect.signature(fn).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            continue
+        for key in node:
+            if key.startswith("_") or key in ignore or key in params:
+                continue
+            hint = difflib.get_close_matches(key, list(params), n=1)
+            tip = f"; did you mean {hint[0]}?" if hint else f"; its options are {', '.join(params)}"
+            raise MDError(f"{path}.{key} is not an option of {target}{tip}")
+
+
+def _target_nodes(node: Any, path: str):
+    if isinstance(node, DictConfig):
+        if "_target_" in node:
+            yield path or "<root>", node
+        for key in node:
+            if OmegaConf.is_missing(node, key):
+                continue
+            yield from _target_nodes(node[key], f"{path}.{key}" if path else str(key))
+    elif isinstance(node, ListConfig):
+        for i, item in enumerate(node):
+            yield from _target_nodes(item, f"{path}[{i}]")
+
+
+def call(node: DictConfig, *, drop: tuple[str, ...] = (), **extra: Any) -> Any:
+    """Call a `_target_` node's builder with its keys (minus `drop`) and `extra` arguments."""
+    plain = to_plain(node)
+    for key in drop:
+        plain.pop(key, None)
+    target = get_object(plain.pop("_target_"))
+    return target(**plain, **extra)
