@@ -1,0 +1,42 @@
+"""md.config: builder-signature checks, stable hashes, flattening; md.artifacts folders."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from md.artifacts import Artifact
+from md.config import check_targets, config_hash, flatten
+from md.errors import MDError
+
+
+def build_thing(size: int, lora_r: int = 8):  # a builder with flat arguments
+    return size, lora_r
+
+
+def test_misspelled_builder_key_is_one_clear_line():
+    cfg = OmegaConf.create({"student": {"_target_": f"{__name__}.build_thing", "size": 1, "lora_rr": 4}})
+    with pytest.raises(MDError, match=r"^student\.lora_rr is not an option of .*build_thing; did you mean lora_r\?$"):
+        check_targets(cfg)
+
+
+def test_known_keys_and_unimportable_target():
+    check_targets(OmegaConf.create({"s": {"_target_": f"{__name__}.build_thing", "size": 1, "name": "x"}}))
+    with pytest.raises(MDError, match=r"s\._target_: cannot import md\.nope\.build"):
+        check_targets(OmegaConf.create({"s": {"_target_": "md.nope.build"}}))
+
+
+def test_hash_ignores_key_order_but_not_values():
+    assert config_hash({"a": 1, "b": 2}) == config_hash(OmegaConf.create({"b": 2, "a": 1}))
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_flatten():
+    assert flatten({"loss": {"name": "fixed", "lambda": 0.5}, "seed": 0}) == {"loss.name": "fixed", "loss.lambda": 0.5, "seed": 0}
+
+
+def test_artifact_folder_is_addressed_by_config(tmp_path):
+    a = Artifact.of(tmp_path, "mix", {"k": 1})
+    assert Artifact.of(tmp_path, "mix", {"k": 1}).dir == a.dir
+    assert Artifact.of(tmp_path, "mix", {"k": 2}).dir != a.dir
+    assert (a.dir / "config.json").exists() and not a.has("mixed.jsonl")
