@@ -51,7 +51,12 @@ def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def check_targets(cfg: DictConfig, ignore: tuple[str, ...] = ("name",)) -> None:
+# Keys that sit beside a builder's own options but are read by the pipeline, not the builder:
+# a display name, and the data group's subset selection (md.data.load_split).
+PIPELINE_KEYS = ("name", "train_fraction", "max_train", "max_test")
+
+
+def check_targets(cfg: DictConfig, ignore: tuple[str, ...] = PIPELINE_KEYS) -> None:
     """Raise MDError if a `_target_` node has a key its builder does not accept."""
     for path, node in _target_nodes(cfg, ""):
         target = node["_target_"]

@@ -122,6 +122,7 @@ class Path:
     text: str
     status: str
     answer: Answer | None
+    greedy: bool = False  # decoded at temperature 0 (the greedy single path), not sampled
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,9 @@ def _build(cls: type[R], data: dict[str, Any]) -> R:
         nested = _NESTED.get(key)
         if nested is not None and isinstance(value, dict):
             value = _build(nested, value)
-        elif nested is not None and isinstance(value, list):
+        elif nested is not None and isinstance(value, (list, tuple)):
             value = tuple(_build(nested, v) if isinstance(v, dict) else v for v in value)
-        elif key in ("args", "tags") and isinstance(value, list):
+        elif key in ("args", "tags") and isinstance(value, (list, tuple)):
             value = tuple(value)
         kwargs[key] = value
     return cls(**kwargs)

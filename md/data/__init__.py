@@ -1,0 +1,83 @@
+"""Benchmark loaders (GSM8K, SVAMP, ASDiv, StrategyQA) and the synthetic generator, one interface.
+
+    from md import data
+    problems = data.load("gsm8k", "train", path="../shared/data/gsm8k")
+    subset = data.select(problems, fraction=0.2)     # the paper's training-set-size sweep (Fig. 5)
+
+    python -m md.data data=svamp data.path=../shared/data/svamp    # counts and answer types
+
+Every loader is `load(split, path=None, **own_options) -> list[Problem]` with split "train" or
+"test"; path None downloads the original public files once (md.data.download), except for
+"synthetic", which is generated. Config: conf/data/<name>.yaml. Its generic keys
+(`GENERIC_KEYS`: train_fraction, max_train, max_test) are not loader options; `load_split`
+applies them after loading.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from md.data import asdiv, gsm8k, strategyqa, svamp, synthetic
+from md.errors import MDError
+from md.types import Problem
+
+LOADERS: dict[str, Callable[..., list[Problem]]] = {
+    "gsm8k": gsm8k.load,
+    "svamp": svamp.load,
+    "asdiv": asdiv.load,
+    "strategyqa": strategyqa.load,
+    "synthetic": synthetic.load,
+}
+GENERIC_KEYS = ("train_fraction", "max_train", "max_test")
+
+
+def load(name: str, split: str, path: str | None = None, **opts) -> list[Problem]:
+    """One split of the dataset `name`, with the loader's own options."""
+    if name not in LOADERS:
+        raise MDError(f"unknown dataset {name!r}; use one of {', '.join(LOADERS)} (data=<name>)")
+    try:
+        return LOADERS[name](split, path, **opts)
+    except TypeError as e:  # an unknown option reached the loader: say which, not a traceback
+        if "unexpected keyword" not in str(e):
+            raise
+        raise MDError(f"data={name}: {e.args[0].split('() ')[-1]}; see conf/data/{name}.yaml") from None
+
+
+def select(problems: list[Problem], fraction: float = 1.0, limit: int | None = None,
+           seed: int = 0) -> list[Problem]:
+    """A deterministic subset, in the original order: a seeded `fraction`, then at most `limit`.
+
+    Subsets are nested: with the same seed, the 20% subset lies inside the 40% one, so the
+    training-set-size sweep only ever adds problems.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise MDError(f"data.train_fraction must be in (0, 1], got {fraction}")
+    if limit is not None and limit < 0:
+        raise MDError(f"a problem limit must be >= 0 or null, got {limit}")
+    order = list(range(len(problems)))
+    random.Random(seed).shuffle(order)
+    keep = round(fraction * len(problems))
+    if limit is not None:
+        keep = min(keep, limit)
+    chosen = sorted(order[:keep])
+    return [problems[i] for i in chosen]
+
+
+def load_split(name: str, split: str, path: str | None = None, train_fraction: float = 1.0,
+               max_train: int | None = None, max_test: int | None = None, **opts) -> list[Problem]:
+    """`load`, then the generic keys: train gets `select(train_fraction, max_train)`; test the
+    first `max_test` problems after a seeded shuffle (the same `select`, fraction 1)."""
+    problems = load(name, split, path, **opts)
+    if split == "train":
+        return select(problems, train_fraction, max_train)
+    return select(problems, 1.0, max_test)
+
+
+def answer_type(answer: object) -> str:
+    """'int', 'float', 'bool' or 'text': how a normalised gold answer is typed in the stats."""
+    if isinstance(answer, bool):
+        return "bool"
+    if isinstance(answer, float):
+        return "int" if answer.is_integer() else "float"
+    return "text"

@@ -1,0 +1,50 @@
+"""Print a dataset's size per split and the types of its gold answers.
+
+    python -m md.data data=gsm8k data.path=/work/shared/data/gsm8k
+    python -m md.data                                  # the synthetic default
+    python -m md.data data=asdiv data.path=... data.train_fraction=0.2
+
+The counts are after the generic keys (train_fraction, max_train, max_test), i.e. what a run
+with the same data config would use.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from omegaconf import DictConfig, OmegaConf
+
+from md.cli import stage_main
+from md.data import answer_type, load_split
+from md.data.common import SPLITS
+
+TYPES = ("int", "float", "bool", "text")
+
+
+def stats_table(name: str, counts: dict[str, Counter]) -> str:
+    """A small fixed-width table: one row per split, total then one column per answer type."""
+    header = f"{'split':<6} {'problems':>8} " + " ".join(f"{t:>6}" for t in TYPES)
+    rows = [f"{name}", header]
+    for split, c in counts.items():
+        rows.append(f"{split:<6} {sum(c.values()):>8} " + " ".join(f"{c[t]:>6}" for t in TYPES))
+    return "\n".join(rows)
+
+
+def run(name: str, **data_options) -> str:
+    """Load both splits with `data_options` (a data config without _target_) and tabulate."""
+    counts = {}
+    for split in SPLITS:
+        problems = load_split(name, split, **data_options)
+        counts[split] = Counter(answer_type(p.answer) for p in problems)
+    return stats_table(name, counts)
+
+
+@stage_main("data_stats")
+def main(cfg: DictConfig) -> None:
+    options = OmegaConf.to_container(cfg.data, resolve=True)
+    options.pop("_target_", None)
+    print(run(**options))
+
+
+if __name__ == "__main__":
+    main()
