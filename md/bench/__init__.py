@@ -1,0 +1,1 @@
+"""Benchmarks: measured figures that are not timed tests (generation throughput, adaptive savings)."""
