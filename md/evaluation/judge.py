@@ -1,0 +1,63 @@
+"""Turn a student's raw completions into judged `Path`s: CoT answers parsed, PoT programs run.
+
+Total on model output: an empty string, garbage or a program that loops, allocates without
+bound or tries to escape gets a status ("no_answer", "error", "timeout") and answer None;
+nothing raises. Programs are run in one batch through the sandbox (its workers, time and
+memory limits contain them).
+
+    paths = judge(cot_texts, pot_texts, sandbox)   # per question: list[Path]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from md.answers import extract_cot_answer, normalize
+from md.types import Path
+
+
+class Runner(Protocol):
+    """What judging needs from `md.sandbox.Sandbox`: run programs, one result each."""
+
+    def run(self, programs: Sequence[str]) -> list: ...
+
+
+def cot_path(text: str, greedy: bool = False) -> Path:
+    """A CoT completion with its strict answer ("no_answer" when it states none)."""
+    answer = extract_cot_answer(text, "strict")
+    return Path("cot", text, "ok" if answer is not None else "no_answer", answer, greedy)
+
+
+def pot_path(text: str, result, greedy: bool = False) -> Path:
+    """A PoT completion with its execution result (status "ok" only with an answer)."""
+    status = str(getattr(result, "status", "error"))
+    answer = normalize(getattr(result, "answer", None)) if status == "ok" else None
+    if status == "ok" and answer is None:
+        status = "no_answer"
+    return Path("pot", text, status, answer, greedy)
+
+
+def judge(cot: Sequence[Sequence[str]], pot: Sequence[Sequence[str]], sandbox: Runner,
+          greedy_cot: Sequence[str] | None = None,
+          greedy_pot: Sequence[str] | None = None) -> list[list[Path]]:
+    """Per question: sampled CoT paths, sampled PoT paths, then any greedy paths."""
+    n_q = len(cot)
+    programs: list[str] = [t for texts in pot for t in texts] + list(greedy_pot or [])
+    results = sandbox.run(programs) if programs else []
+    if len(results) != len(programs):
+        raise RuntimeError(f"sandbox returned {len(results)} results for {len(programs)} programs")
+    out: list[list[Path]] = []
+    k = 0
+    for q in range(n_q):
+        paths = [cot_path(t) for t in cot[q]]
+        for t in pot[q]:
+            paths.append(pot_path(t, results[k]))
+            k += 1
+        out.append(paths)
+    for q, text in enumerate(greedy_cot or []):
+        out[q].append(cot_path(text, greedy=True))
+    for q, text in enumerate(greedy_pot or []):
+        out[q].append(pot_path(text, results[k], greedy=True))
+        k += 1
+    return out

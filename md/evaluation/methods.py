@@ -1,0 +1,105 @@
+"""The inference methods, as pure functions of one question's judged paths.
+
+A question's paths are the sampled CoT paths, the sampled PoT paths (each in sampling order)
+and, optionally, one greedy path per method (`Path.greedy`). Every method reads the same
+paths, so all of them come from ONE sampling run:
+
+    +CoT        vote over the CoT answers
+    +PoT        vote over the executed PoT answers
+    +CoT w/PoT  vote over concat(A_CoT, A_PoT), the paper's Eq. 5 (ties: earliest, so CoT first)
+    cascade     the paper's N=2: one PoT path; if it fails to execute or gives no answer, one CoT
+    greedy_*    the greedy (temperature 0) path of each method
+
+`*_flexible` re-reads the CoT texts with the flexible extractor (last number), as
+lm-evaluation-harness reports both. An ensemble of two students is the same vote over paths
+whose CoT came from one student and PoT from the other (see md.evaluate).
+
+    votes(paths)  # {"cot": 5.0, "pot": 6.0, "cot_w_pot": 6.0, "cascade": 6.0, ...}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from md.answers import extract_cot_answer, is_correct, majority_vote
+from md.types import Answer, Path
+
+# The methods every evaluation reports, in table order.
+SAMPLED = ("cot", "pot", "cot_w_pot")
+METHODS = (*SAMPLED, "cascade", "greedy_cot", "greedy_pot", "cot_flexible", "cot_w_pot_flexible")
+
+
+def sampled(paths: Sequence[Path], method: str) -> list[Path]:
+    """The sampled (non-greedy) paths of one method, in sampling order."""
+    return [p for p in paths if p.method == method and not p.greedy]
+
+
+def cot_answer(path: Path, mode: str = "strict") -> Answer | None:
+    """A CoT path's answer: the judged (strict) one, or re-extracted flexibly from its text."""
+    return path.answer if mode == "strict" else extract_cot_answer(path.text, mode)
+
+
+def answers(paths: Sequence[Path], method: str, n: int | None = None,
+            mode: str = "strict") -> list[Answer | None]:
+    """The first `n` sampled answers of `method` ("cot" | "pot" | "cot_w_pot" = concat)."""
+    if method == "cot_w_pot":
+        return answers(paths, "cot", n, mode) + answers(paths, "pot", n)
+    chosen = sampled(paths, method)[:n]
+    if method == "cot":
+        return [cot_answer(p, mode) for p in chosen]
+    return [p.answer for p in chosen]
+
+
+def vote(paths: Sequence[Path], method: str, n: int | None = None,
+         mode: str = "strict") -> Answer | None:
+    """Majority vote over the first `n` sampled answers of `method` (None: no answer at all)."""
+    return majority_vote(answers(paths, method, n, mode))
+
+
+def executed(path: Path) -> bool:
+    """Whether a PoT path ran and produced an answer (the cascade's success test)."""
+    return path.status == "ok" and path.answer is not None
+
+
+def cascade_pair(pot: Path | None, cot: Path | None) -> tuple[Answer | None, int]:
+    """(answer, paths used): the PoT path's answer if it executed, else the CoT path's."""
+    if pot is not None and executed(pot):
+        return pot.answer, 1
+    if cot is None:
+        return None, int(pot is not None)
+    return cot.answer, 1 + int(pot is not None)
+
+
+def cascade(paths: Sequence[Path]) -> tuple[Answer | None, int]:
+    """The N=2 cascade on the first sampled PoT and the first sampled CoT path."""
+    pots, cots = sampled(paths, "pot"), sampled(paths, "cot")
+    return cascade_pair(pots[0] if pots else None, cots[0] if cots else None)
+
+
+def greedy(paths: Sequence[Path], method: str) -> Answer | None:
+    """The answer of the greedy path of `method`, None when there is none."""
+    for p in paths:
+        if p.method == method and p.greedy:
+            return p.answer
+    return None
+
+
+def votes(paths: Sequence[Path]) -> dict[str, Answer | None]:
+    """Every method's answer for one question (greedy ones only where greedy paths exist)."""
+    out = {
+        "cot": vote(paths, "cot"),
+        "pot": vote(paths, "pot"),
+        "cot_w_pot": vote(paths, "cot_w_pot"),
+        "cascade": cascade(paths)[0],
+        "cot_flexible": vote(paths, "cot", mode="flexible"),
+        "cot_w_pot_flexible": vote(paths, "cot_w_pot", mode="flexible"),
+    }
+    for method in ("cot", "pot"):  # only when a greedy pass was run
+        if any(p.method == method and p.greedy for p in paths):
+            out[f"greedy_{method}"] = greedy(paths, method)
+    return out
+
+
+def score(voted: dict[str, Answer | None], gold: Answer) -> dict[str, bool]:
+    """Whether each method's answer is right (no answer is wrong)."""
+    return {k: v is not None and is_correct(v, gold) for k, v in voted.items()}

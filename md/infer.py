@@ -1,0 +1,183 @@
+"""Sampling reasoning paths from a student: batched HF `generate`, or vLLM on a GPU.
+
+A generator turns prompts into texts; it knows nothing about CoT, PoT or answers:
+
+    gen = build_generator(engine="hf", student_dir="runs/x/student", batch_size=32)
+    texts = gen.sample(prompts, n=20, temperature=0.7)   # list (per prompt) of 20 strings
+    best = gen.greedy(prompts)                            # one string per prompt
+
+HFGenerator decodes many sequences per `generate` call (prompts x `num_return_sequences`,
+KV cache on). VLLMGenerator (`inference.engine=vllm`) imports vllm only when built, and serves
+the LoRA adapter through `LoRARequest`; vllm is not a default dependency (`pip install md[vllm]`).
+Generated text is cut at the next "\nQuestion:" because small students often run on into a new
+made-up question, whose numbers would otherwise pollute answer extraction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from md.errors import MDError
+
+STOP = "\nQuestion:"
+
+
+class Generator(Protocol):
+    """What evaluation needs from a student: sampled and greedy completions of prompts."""
+
+    def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]: ...
+
+    def greedy(self, prompts: Sequence[str]) -> list[str]: ...
+
+
+def _cut(text: str) -> str:
+    return text.split(STOP, 1)[0].strip()
+
+
+class HFGenerator:
+    """Batched sampling with `model.generate` (decoder-only or encoder-decoder students)."""
+
+    def __init__(self, model, tokenizer, batch_size: int = 32, max_new_tokens: int = 256):
+        if batch_size < 1 or max_new_tokens < 1:
+            raise MDError("inference.batch_size and inference.max_new_tokens must be >= 1")
+        self.model = model.eval()
+        self.tok = tokenizer
+        self.batch_size = batch_size  # sequences (prompts x samples) per generate call
+        self.max_new_tokens = max_new_tokens
+        self.seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+        if self.tok.pad_token is None:
+            self.tok.pad_token = self.tok.eos_token
+        if not self.seq2seq:
+            self.tok.padding_side = "left"  # new tokens go on the right of every row
+
+    @torch.no_grad()
+    def _generate(self, prompts: Sequence[str], n: int, temperature: float) -> list[str]:
+        enc = self.tok(list(prompts), return_tensors="pt", padding=True)
+        enc = {k: v.to(self.model.device) for k, v in enc.items()}
+        sampling = temperature > 0
+        out = self.model.generate(
+            **enc,
+            do_sample=sampling,
+            temperature=temperature if sampling else None,
+            top_p=1.0 if sampling else None,
+            top_k=0 if sampling else None,  # plain temperature sampling, as in the paper
+            num_return_sequences=n,
+            max_new_tokens=self.max_new_tokens,
+            pad_token_id=self.tok.pad_token_id,
+            use_cache=True,
+        )  # (B * n, T_in + T_new) decoder-only, (B * n, T_new) encoder-decoder
+        new = out if self.seq2seq else out[:, enc["input_ids"].shape[1] :]
+        return [_cut(t) for t in self.tok.batch_decode(new, skip_special_tokens=True)]
+
+    def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
+        """`n` completions per prompt, at most `batch_size` sequences per generate call."""
+        if n > self.batch_size:  # one prompt's paths need several calls
+            return [self._split(p, n, temperature) for p in prompts]
+        per_call = self.batch_size // n
+        result: list[list[str]] = []
+        for start in range(0, len(prompts), per_call):
+            chunk = prompts[start : start + per_call]
+            flat = self._generate(chunk, n, temperature)  # prompt-major: p0 s0..s(n-1), p1 ...
+            result += [flat[i * n : (i + 1) * n] for i in range(len(chunk))]
+        return result
+
+    def _split(self, prompt: str, n: int, temperature: float) -> list[str]:
+        texts: list[str] = []
+        while len(texts) < n:
+            texts += self._generate([prompt], min(self.batch_size, n - len(texts)), temperature)
+        return texts
+
+    def greedy(self, prompts: Sequence[str]) -> list[str]:
+        return [row[0] for row in self.sample(prompts, 1, 0.0)]
+
+
+class VLLMGenerator:
+    """vLLM engine over a base model, with the student's LoRA adapter on every request."""
+
+    def __init__(self, base_model: str, adapter_dir: str | None = None, max_new_tokens: int = 256,
+                 max_lora_rank: int = 64, gpu_memory_utilization: float = 0.85, seed: int = 0):
+        try:
+            from vllm import LLM
+            from vllm.lora.request import LoRARequest
+        except ImportError:
+            raise MDError("inference.engine=vllm needs vllm: pip install 'md[vllm]' "
+                          "(CUDA only), or use inference.engine=hf") from None
+        self.llm = LLM(model=base_model, enable_lora=adapter_dir is not None,
+                       max_lora_rank=max_lora_rank, seed=seed,
+                       gpu_memory_utilization=gpu_memory_utilization)
+        self.lora = LoRARequest("student", 1, adapter_dir) if adapter_dir else None
+        self.max_new_tokens = max_new_tokens
+
+    def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(n=n, temperature=temperature, max_tokens=self.max_new_tokens,
+                                stop=[STOP])
+        outs = self.llm.generate(list(prompts), params, lora_request=self.lora)
+        return [[_cut(c.text) for c in o.outputs] for o in outs]
+
+    def greedy(self, prompts: Sequence[str]) -> list[str]:
+        return [row[0] for row in self.sample(prompts, 1, 0.0)]
+
+
+def resolve_student(student_dir: str | Path) -> tuple[str, str | None]:
+    """(base model, adapter folder or None) for a saved student folder (md.models.save_student).
+
+    A folder with `adapter_config.json` is a PEFT adapter; its base is the `base/` subfolder
+    when there is one (tiny students), else the adapter's `base_model_name_or_path` (a local
+    folder or a hub id). Any other folder is a full HF model.
+    """
+    d = Path(student_dir)
+    if not d.is_dir():
+        raise MDError(f"student folder {d} does not exist; train first (python -m md.train) "
+                      "or set student_dir=<folder with a saved model>")
+    cfg = d / "adapter_config.json"
+    if not cfg.exists():
+        return str(d), None
+    if (d / "base").is_dir():
+        return str(d / "base"), str(d)
+    try:
+        base = json.loads(cfg.read_text())["base_model_name_or_path"]
+    except (KeyError, TypeError, ValueError):
+        base = None
+    if not isinstance(base, str) or not base:
+        raise MDError(f"{cfg} names no base model; save the base model to {d / 'base'}")
+    return base, str(d)
+
+
+def load_hf(student_dir: str | Path, device: str = "cpu"):
+    """(model, tokenizer) of a saved student, with its LoRA adapter applied if it has one."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    base, adapter = resolve_student(student_dir)
+    config = AutoConfig.from_pretrained(base)
+    auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32  # 7B fits a GPU in bf16
+    model = auto.from_pretrained(base, dtype=dtype).to(device)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    has_tok = adapter and (Path(adapter) / "tokenizer_config.json").exists()
+    return model.eval(), AutoTokenizer.from_pretrained(adapter if has_tok else base)
+
+
+def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new_tokens: int = 256,
+                    device: str = "auto", vllm_gpu_memory_utilization: float = 0.85,
+                    vllm_max_lora_rank: int = 64, seed: int = 0) -> Generator:
+    """The configured sampling engine for a saved student (`inference.engine`: hf | vllm)."""
+    if engine == "hf":
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        model, tok = load_hf(student_dir, device)
+        return HFGenerator(model, tok, batch_size, max_new_tokens)
+    if engine == "vllm":
+        base, adapter = resolve_student(student_dir)
+        return VLLMGenerator(base, adapter, max_new_tokens,
+                             vllm_max_lora_rank, vllm_gpu_memory_utilization, seed)
+    raise MDError(f"unknown inference.engine {engine!r}; expected hf or vllm")

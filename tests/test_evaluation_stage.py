@@ -1,0 +1,84 @@
+"""The evaluate stage end to end on tiny random students, with the real sandbox: every method,
+the table and the plot, provenance in predictions.jsonl, garbage and hostile programs survived."""
+
+import json
+
+import pytest
+
+from md import jsonl
+from md.bench.tiny import tiny_student
+from md.evaluate import run
+from md.infer import HFGenerator
+from md.sandbox import Sandbox
+from md.types import Prediction, Problem
+
+
+class Scripted:
+    """A student whose completions are fixed strings: hostile and malformed model output."""
+
+    def __init__(self, cot, pot):
+        self.texts = {"Let's think step by step.": cot, "Let's break down the code": pot}
+
+    def _pick(self, prompt):
+        return next(v for k, v in self.texts.items() if k in prompt)
+
+    def sample(self, prompts, n, temperature):
+        return [[self._pick(p)[i % len(self._pick(p))] for i in range(n)] for p in prompts]
+
+    def greedy(self, prompts):
+        return [self._pick(p)[0] for p in prompts]
+
+
+PROBLEMS = [Problem(f"q{i}", "synthetic", "test", f"Tom has {i} apples and buys 2 more. How many?",
+                    float(i + 2)) for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
+        yield sb
+
+
+def test_tiny_student_every_method_table_and_plot(tmp_path, sandbox):
+    model, tok = tiny_student(hidden=32, layers=1, seed=0)
+    gen = HFGenerator(model, tok, batch_size=16, max_new_tokens=8)
+    metrics = run(PROBLEMS, gen, sandbox, n=3, temperature=0.7, out_dir=tmp_path, draws=4)
+    assert set(metrics["accuracy"]) == {"cot", "pot", "cot_w_pot", "cascade", "greedy_cot",
+                                        "greedy_pot", "cot_flexible", "cot_w_pot_flexible"}
+    preds = jsonl.read_all(tmp_path / "predictions.jsonl", Prediction)
+    assert [p.problem_id for p in preds] == ["q0", "q1", "q2"]
+    assert all(len(p.paths) == 3 + 3 + 2 for p in preds)  # sampled CoT, PoT, 2 greedy
+    assert json.loads((tmp_path / "metrics.json").read_text())["questions"] == 3
+    table = (tmp_path / "curves.md").read_text()
+    assert all(f"| {m} |" in table for m in ("cot", "pot", "cot_w_pot", "cascade"))
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert metrics["adaptive"]["n_max"] == 3
+
+
+def test_garbage_and_hostile_programs_and_ensemble(tmp_path, sandbox):
+    cot = Scripted(["", "\x00\ufffd garbage", "So 3 + 2 = 5. The answer is 5."], [""])
+    pot = Scripted([""], ["while True: pass", "import os; os.system('touch /tmp/x'); ans = 1",
+                          "ans = 2 + ", "x = [1] * 10**10", "ans = 4"])
+    metrics = run(PROBLEMS, cot, sandbox, n=5, temperature=0.7, out_dir=tmp_path,
+                  pot_student=pot, draws=3, wandb_run=None)
+    assert metrics["accuracy"]["ensemble"] == metrics["accuracy"]["cot_w_pot"]
+    pred = jsonl.read_all(tmp_path / "predictions.jsonl", Prediction)[1]  # gold 3.0
+    pot_status = [p.status for p in pred.paths if p.method == "pot" and not p.greedy]
+    assert pot_status[0] == "timeout" and pot_status[2] == "error" and pot_status[4] == "ok"
+    assert pred.votes["cot"] == 5.0 and pred.correct["cot"] is False
+    assert pred.votes["cascade"] is None  # PoT 0 timed out, so CoT 0 ("") decides: no answer
+    assert pred.votes["greedy_pot"] is None
+
+
+def test_evaluate_config_composes_and_rejects_unknown_keys():
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
+
+    from md.cli import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("evaluate", overrides=["inference.paths=4", "student_dir=x"])
+        assert cfg.inference.paths == 4 and cfg.inference.engine == "hf"
+        assert cfg.inference.ensemble is None and cfg.inference.adaptive.rule == "beta"
+        with pytest.raises(ConfigCompositionException):
+            compose("evaluate", overrides=["inference.pathz=4"])
