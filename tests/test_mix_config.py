@@ -1,0 +1,92 @@
+"""conf/execute.yaml, conf/mix.yaml and the mix group: they compose, map onto run(), and the CLIs work.
+
+These compose the full base config, so they skip (naming what is missing) until every group
+option that conf/base.yaml defaults to exists.
+"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from md import jsonl, mix
+from md.cli import CONFIG_DIR
+from md.types import JudgedThought, MixedExample, Thought
+
+REPO = Path(CONFIG_DIR).parent
+VARIANTS = ["md", "cot", "pot", "label"]
+
+
+def missing_defaults() -> list[str]:
+    base = yaml.safe_load((Path(CONFIG_DIR) / "base.yaml").read_text())
+    missing = []
+    for item in base["defaults"]:
+        if isinstance(item, dict):
+            (group, option), = item.items()
+            if option and "/" not in group and not (Path(CONFIG_DIR) / group / f"{option}.yaml").exists():
+                missing.append(f"{group}/{option}")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def composable():
+    missing = missing_defaults()
+    if missing:
+        pytest.skip(f"base.yaml defaults not written yet: {', '.join(missing)}")
+
+
+def compose(name: str, overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return hydra_compose(name, overrides=overrides)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_mix_option_composes_and_maps_onto_run(composable, variant):
+    cfg = compose("mix", [f"mix={variant}"])
+    assert cfg.mix.variant == variant and cfg.judged is None and cfg.out is None
+    params = inspect.signature(mix.run).parameters
+    assert set(cfg.mix) - {"variant"} <= set(params), "every mix key must be a run() argument"
+
+
+def test_execute_config_composes(composable):
+    cfg = compose("execute", [])
+    assert cfg.thoughts is None and cfg.judged is None and cfg.execute.timeout_s > 0
+
+
+def cli(run_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args, f"hydra.run.dir={run_dir}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_clis_judge_and_mix_synthetic_problems(composable, tmp_path):
+    from md.data import load
+
+    problems = load("synthetic", "train", None, n_train=6, n_test=2, seed=0)
+    thoughts = [Thought(p.id, "cot", 0, f"The answer is {p.answer}.", "hand") for p in problems]
+    jsonl.write(tmp_path / "t.jsonl", thoughts)
+    data = ["data=synthetic", "data.n_train=6", "data.n_test=2"]
+    done = cli(tmp_path, "md.execute", f"thoughts={tmp_path / 't.jsonl'}", f"judged={tmp_path / 'j.jsonl'}", *data)
+    assert done.returncode == 0, done.stderr
+    judged = jsonl.read_all(tmp_path / "j.jsonl", JudgedThought)
+    assert len(judged) == 6 and all(j.status == "ok" for j in judged)
+    done = cli(tmp_path, "md.mix", "mix=label", f"judged={tmp_path / 'j.jsonl'}", f"out={tmp_path / 'm'}",
+               "logger=wandb", *data)
+    assert done.returncode == 0, done.stderr
+    assert "~(P∨C)" in done.stdout
+    assert len(jsonl.read_all(tmp_path / "m" / mix.MIXED, MixedExample)) == 6
+    runs = list((tmp_path / "m" / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(runs) == 1 and b"mix/type2_share" in runs[0].read_bytes()
+
+
+def test_cli_without_paths_is_one_error_line(composable, tmp_path):
+    done = cli(tmp_path, "md.mix")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: no judged= given")
