@@ -1,0 +1,117 @@
+"""The only module that knows the stage order, and where each stage's output lives.
+
+    data ─▶ extract ─▶ execute ─▶ mix ─▶ train ─▶ evaluate
+
+Each function returns its stage's artifact and produces it, with everything upstream, only when
+it is not on disk yet. Artifacts sit in `<paths.artifacts>/<stage>/<hash>/`, the hash taken over
+exactly the config that determines the output plus the upstream artifact's key, so
+
+    python -m md.train -m loss=fixed loss.lambda=0,0.5,1
+
+extracts, executes and mixes once and trains three students. Stages never import each other;
+they take plain arguments, and this module unpacks the config for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from md.artifacts import Artifact
+from md.config import to_plain
+from md.types import Problem
+
+# Teacher settings that change how requests are sent, not what comes back: excluded from the
+# extract artifact's key so that raising a budget or the concurrency reuses the same thoughts.
+_TEACHER_TRANSPORT = ("budget_usd", "concurrency", "max_retries", "backoff_s", "max_backoff_s",
+                      "timeout_s", "mode", "http_backend", "recover_in_flight", "prices",
+                      "api_key_env", "require_key", "batch_discount")
+# Data settings that only select test problems: training artifacts do not depend on them.
+_TEST_ONLY = ("max_test",)
+
+
+def load_problems(cfg: DictConfig, split: str) -> list[Problem]:
+    """The problems of `cfg.data` for one split, subset settings applied."""
+    from md.data import load_split
+
+    opts = {k: v for k, v in to_plain(cfg.data).items() if k not in ("_target_", "name")}
+    return load_split(cfg.data.name, split, **opts)
+
+
+def train_problems(cfg: DictConfig) -> list[Problem]:
+    problems = load_problems(cfg, "train")
+    limit = cfg.extract.get("max_problems")
+    return problems[:limit] if limit else problems
+
+
+def _data_key(cfg: DictConfig) -> dict:
+    return {k: v for k, v in to_plain(cfg.data).items() if k not in _TEST_ONLY}
+
+
+def extract_artifact(cfg: DictConfig) -> Artifact:
+    teacher = {k: v for k, v in to_plain(cfg.teacher).items() if k not in _TEACHER_TRANSPORT}
+    return Artifact.of(cfg.paths.artifacts, "extract", _data_key(cfg), teacher,
+                       {"max_problems": cfg.extract.get("max_problems")})
+
+
+def thoughts(cfg: DictConfig, dry_run: bool = False) -> Path:
+    """Teacher thoughts (Thought JSONL) for the training problems.
+
+    With dry_run, prints what extraction would send and cost, and sends nothing.
+    """
+    from md import extract
+
+    out = extract_artifact(cfg).file("thoughts.jsonl")
+    if dry_run or not out.exists():
+        teacher = instantiate(cfg.teacher, _convert_="all")
+        if teacher.model == "simulated":
+            print("note: teacher=simulated is a SIMULATION: thoughts are rendered from synthetic "
+                  "gold solutions with a seeded error model; no language model is asked")
+        x = cfg.extract
+        summary = extract.run(train_problems(cfg), teacher, out, dry_run=dry_run,
+                              cache_path=x.cache_path, batch_poll_s=x.batch_poll_s,
+                              batch_wait_s=x.batch_wait_s, progress=x.progress)
+        if summary.complete:
+            print(f"extract: {summary.thoughts} thoughts ({summary.requests_sent} requests sent, "
+                  f"${summary.spent_usd:.4f} spent) -> {out}")
+    return out
+
+
+def execute_artifact(cfg: DictConfig) -> Artifact:
+    limits = {"timeout_s": cfg.execute.timeout_s, "memory_mb": cfg.execute.memory_mb}
+    return Artifact.of(cfg.paths.artifacts, "execute", extract_artifact(cfg).key, limits)
+
+
+def judged(cfg: DictConfig) -> Path:
+    """Judged thoughts (JudgedThought JSONL): PoT executed, CoT parsed, each marked right or wrong."""
+    from md import execute
+
+    source = thoughts(cfg)
+    out = execute_artifact(cfg).file("judged.jsonl")
+    if not out.exists():
+        ex = cfg.execute
+        execute.print_summary(execute.run(source, out, train_problems(cfg), ex.workers,
+                                          ex.timeout_s, ex.memory_mb))
+    return out
+
+
+def mix_artifact(cfg: DictConfig) -> Artifact:
+    return Artifact.of(cfg.paths.artifacts, "mix", execute_artifact(cfg).key, cfg.mix, cfg.seed)
+
+
+def mixed(cfg: DictConfig, wandb_run=None) -> Path:
+    """The mixed training set (MixedExample JSONL) of the `mix` variant, with its statistics."""
+    from md import mix
+
+    source = judged(cfg)
+    art = mix_artifact(cfg)
+    out = art.file(mix.MIXED)
+    if not out.exists():
+        m = cfg.mix
+        result = mix.run(source, art.dir, train_problems(cfg), m.variant, m.get("paths_per_question"),
+                         m.get("upsample", 1), m.get("target_share", 0.25), m.get("max_factor", 10),
+                         cfg.seed, wandb_run)
+        print(mix.stats.table(result))
+    return out

@@ -1,0 +1,122 @@
+"""The persistent teacher cache: SQLite in WAL mode, one row per sampled thought.
+
+Rows are keyed by (prompt_key, sample_index), where prompt_key hashes model + messages +
+sampling params (`md.teacher.base.prompt_key`). Every response is committed in its own
+transaction the moment it arrives, so `kill -9` at any point loses at most the requests still in
+flight, and a rerun asks the teacher only for what is missing. The same file also remembers
+OpenAI Batch API jobs (input file id, batch id, which samples each line fills), so a batch
+survives a restart between upload and download. One file is shared by all runs:
+
+    cache = Cache("artifacts/teacher_cache.sqlite")
+    cache.missing(key, n=20)   # -> sample indices not answered yet
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    prompt_key TEXT NOT NULL, sample_index INTEGER NOT NULL, model TEXT NOT NULL,
+    text TEXT NOT NULL, usage TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (prompt_key, sample_index));
+CREATE TABLE IF NOT EXISTS in_flight (
+    tag TEXT PRIMARY KEY, prompt_key TEXT NOT NULL, indices TEXT NOT NULL, sent REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    input_file_id TEXT PRIMARY KEY, batch_id TEXT, lines TEXT NOT NULL,
+    state TEXT NOT NULL, created REAL NOT NULL);
+"""
+
+
+def request_tag(key: str, indices: tuple[int, ...]) -> str:
+    """Names one request: its prompt and the sample indices it fills (fits OpenAI metadata)."""
+    return f"{key[:40]}:{','.join(map(str, indices))}"[:500]
+
+
+class Cache:
+    """Thoughts answered so far, and open Batch API jobs. `path=":memory:"` for a throwaway one."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we open transactions ourselves, one per response.
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
+        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL+NORMAL: a commit survives kill -9
+        self.db.execute("PRAGMA busy_timeout=30000")  # two runs sharing the file wait, not fail
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def indices(self, key: str) -> set[int]:
+        rows = self.db.execute("SELECT sample_index FROM samples WHERE prompt_key=?", (key,))
+        return {r[0] for r in rows}
+
+    def missing(self, key: str, n: int) -> list[int]:
+        """Sample indices in 0..n-1 that have no answer yet."""
+        have = self.indices(key)
+        return [i for i in range(n) if i not in have]
+
+    def put(self, key: str, model: str, indices: tuple[int, ...], texts: tuple[str, ...],
+            usage: dict[str, int]) -> None:
+        """Store one response atomically. The request's usage goes on its first sample only,
+        so summing usage over thoughts gives exactly what was paid."""
+        now = time.time()
+        rows = []
+        for j, (index, text) in enumerate(zip(indices, texts, strict=True)):
+            u = dict(usage, request_samples=len(indices)) if j == 0 else {}
+            rows.append((key, index, model, text, json.dumps(u), now))
+        with self.db:  # BEGIN ... COMMIT
+            self.db.executemany(
+                "INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.db.execute("DELETE FROM in_flight WHERE tag=?", (request_tag(key, indices),))
+
+    # --- requests sent but not answered yet (for recovery after kill -9) ------------------
+    def mark_sent(self, key: str, indices: tuple[int, ...]) -> str:
+        """Record a request as sent (before sending it); returns its tag."""
+        tag = request_tag(key, indices)
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?)",
+                            (tag, key, json.dumps(list(indices)), time.time()))
+        return tag
+
+    def in_flight(self) -> list[tuple[str, str, tuple[int, ...]]]:
+        """(tag, prompt_key, indices) of requests sent by a run that died before the answer."""
+        rows = self.db.execute("SELECT tag, prompt_key, indices FROM in_flight ORDER BY sent")
+        return [(t, k, tuple(json.loads(i))) for t, k, i in rows]
+
+    def get(self, key: str, index: int) -> tuple[str, dict[str, int]] | None:
+        row = self.db.execute(
+            "SELECT text, usage FROM samples WHERE prompt_key=? AND sample_index=?", (key, index)
+        ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    # --- Batch API jobs -------------------------------------------------------------------
+    def add_batch_file(self, input_file_id: str, lines: dict[str, Any]) -> None:
+        """Remember an uploaded batch input file before the batch is created."""
+        with self.db:
+            self.db.execute("INSERT INTO batches VALUES (?, NULL, ?, 'uploaded', ?)",
+                            (input_file_id, json.dumps(lines), time.time()))
+
+    def set_batch(self, input_file_id: str, batch_id: str | None, state: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE batches SET batch_id=COALESCE(?, batch_id), state=? "
+                            "WHERE input_file_id=?", (batch_id, state, input_file_id))
+
+    def open_batches(self) -> list[tuple[str, str | None, dict[str, Any]]]:
+        """(input_file_id, batch_id or None, lines) of batches not merged yet, oldest first."""
+        rows = self.db.execute("SELECT input_file_id, batch_id, lines FROM batches "
+                               "WHERE state NOT IN ('merged', 'dead') ORDER BY created")
+        return [(f, b, json.loads(lines)) for f, b, lines in rows]

@@ -1,0 +1,120 @@
+"""A local transformers model as the teacher, sampling with batched `generate`.
+
+Prompts are rendered with the tokenizer's chat template when it has one, else as plain text
+(system line, blank line, few-shot prompt). All samples of a group of requests are flattened to
+(prompt, sample) rows and generated `gen_batch` rows at a time with left padding; each text is
+cut at the first stop sequence. Thoughts are cached like an API teacher's (generation is the
+expensive part here too).
+
+    python -m md.extract data=gsm8k teacher=hf teacher.model=/models/llama-2-70b-chat
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from md.errors import MDError
+from md.teacher.base import Completion, Request
+
+
+@dataclass(eq=False)
+class HFTeacher:
+    model_obj: Any = field(repr=False)
+    tokenizer: Any = field(repr=False)
+    model: str
+    params: dict[str, Any]
+    n: int = 20
+    gen_batch: int = 16
+    budget_usd: float | None = None
+    mode: str = "online"
+    concurrency: int = 1  # one generate at a time; batching gives the parallelism
+    batch_size: int = 4  # requests per engine call
+    max_n_per_request: int = 1_000_000
+    cacheable: bool = True
+    price_in_per_1m: float = 0.0
+    price_out_per_1m: float = 0.0
+
+    def check_ready(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    async def complete(self, reqs: list[Request]) -> list[Completion]:
+        return await asyncio.to_thread(self.generate, reqs)
+
+    def render(self, req: Request) -> str:
+        messages = list(req.messages)
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(messages, tokenize=False,
+                                                      add_generation_prompt=True)
+        return "\n\n".join(m["content"] for m in messages)
+
+    def generate(self, reqs: list[Request]) -> list[Completion]:
+        rows = [(k, self.render(r)) for k, r in enumerate(reqs) for _ in r.indices]
+        texts: list[list[str]] = [[] for _ in reqs]
+        usage = [{"prompt_tokens": 0, "completion_tokens": 0} for _ in reqs]
+        for start in range(0, len(rows), self.gen_batch):
+            chunk = rows[start:start + self.gen_batch]
+            outs, n_prompt, n_new = self._generate([p for _, p in chunk])
+            for (k, _), text, p, c in zip(chunk, outs, n_prompt, n_new, strict=True):
+                texts[k].append(cut(text, self.params.get("stop")))
+                usage[k]["prompt_tokens"] += p
+                usage[k]["completion_tokens"] += c
+        return [Completion(tuple(t), u) for t, u in zip(texts, usage, strict=True)]
+
+    def _generate(self, prompts: list[str]) -> tuple[list[str], list[int], list[int]]:
+        import torch
+
+        tok = self.tokenizer
+        enc = tok(prompts, return_tensors="pt", padding=True).to(self.model_obj.device)
+        p = self.params
+        with torch.no_grad():
+            out = self.model_obj.generate(  # (B, T_prompt + T_new)
+                **enc, do_sample=p["temperature"] > 0, temperature=p["temperature"] or None,
+                top_p=p["top_p"], max_new_tokens=p["max_tokens"], pad_token_id=tok.pad_token_id)
+        new = out[:, enc["input_ids"].shape[1]:]  # (B, T_new)
+        n_prompt = enc["attention_mask"].sum(dim=1).tolist()
+        n_new = (new != tok.pad_token_id).sum(dim=1).tolist()
+        return tok.batch_decode(new, skip_special_tokens=True), n_prompt, n_new
+
+
+def cut(text: str, stops: list[str] | None) -> str:
+    """Text up to the first stop sequence."""
+    for s in stops or ():
+        i = text.find(s)
+        if i >= 0:
+            text = text[:i]
+    return text.strip()
+
+
+def build_hf_teacher(model: str, temperature: float = 0.7, top_p: float = 1.0,
+                     max_tokens: int = 512, stop: list[str] | None = None, n: int = 20,
+                     gen_batch: int = 16, device: str = "auto", dtype: str = "auto",
+                     seed: int = 0, budget_usd: float | None = None,
+                     mode: str = "online") -> HFTeacher:
+    """Builder for conf/teacher/hf.yaml: loads `model` (a local folder or hub id) and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if mode != "online":
+        raise MDError("teacher=hf has no batch mode; drop teacher.mode=batch")
+    try:
+        tok = AutoTokenizer.from_pretrained(model)
+        net = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
+    except OSError as e:
+        raise MDError(f"teacher=hf: cannot load {model!r} ({str(e).splitlines()[0]}); set "
+                      "teacher.model to a local model folder") from None
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    net.to(device).eval()
+    tok.padding_side = "left"  # generate continues from the right edge of every row
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    torch.manual_seed(seed)
+    params = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
+              "stop": list(stop) if stop else None, "seed": seed}
+    return HFTeacher(model_obj=net, tokenizer=tok, model=model, params=params, n=n,
+                     gen_batch=gen_batch, budget_usd=budget_usd)

@@ -1,0 +1,80 @@
+"""A teacher that replays thoughts from a JSONL file of `md.types.Thought` (no model is called).
+
+Use it to rerun the pipeline on thoughts someone already paid for, or on thoughts converted from
+a published teacher output. Each request is answered by the file's thought with the same
+problem id, method and sample index; a missing one is an MDError that says how many are missing
+and how to fix it (fewer samples with teacher.n, or a fuller file).
+
+    python -m md.extract data=svamp teacher=replay teacher.path=/data/svamp_thoughts.jsonl
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from md import jsonl
+from md.errors import MDError
+from md.teacher.base import Completion, Request
+from md.types import Thought
+
+
+@dataclass(eq=False)
+class ReplayTeacher:
+    path: str
+    n: int = 20
+    model: str = "replay"
+    params: dict[str, Any] = field(default_factory=dict)
+    budget_usd: float | None = None
+    mode: str = "online"
+    concurrency: int = 1
+    batch_size: int = 1024
+    max_n_per_request: int = 1_000_000
+    cacheable: bool = False  # the file is the cache
+    price_in_per_1m: float = 0.0
+    price_out_per_1m: float = 0.0
+    _thoughts: dict[tuple[str, str, int], Thought] | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.params = {"path": str(self.path)}
+
+    def check_ready(self) -> None:
+        if not Path(self.path).is_file():
+            raise MDError(f"teacher=replay: no thoughts file at {self.path}; set "
+                          "teacher.path=/path/to/thoughts.jsonl (records of md.types.Thought)")
+
+    def load(self) -> dict[tuple[str, str, int], Thought]:
+        if self._thoughts is None:
+            self.check_ready()
+            self._thoughts = {(t.problem_id, t.method, t.sample_index): t
+                              for t in jsonl.read(self.path, Thought)}
+        return self._thoughts
+
+    async def aclose(self) -> None:
+        return None
+
+    async def complete(self, reqs: list[Request]) -> list[Completion]:
+        thoughts = self.load()
+        keys = [(r.problem.id, r.method, i) for r in reqs for i in r.indices]
+        missing = [k for k in keys if k not in thoughts]
+        if missing:
+            pid, method, index = missing[0]
+            raise MDError(f"teacher=replay: {self.path} has no {method} thought #{index} for "
+                          f"problem {pid} ({len(missing)} missing in this batch); lower teacher.n "
+                          "or replay a file with all the problems of this dataset")
+        out = []
+        for r in reqs:
+            found = [thoughts[(r.problem.id, r.method, i)] for i in r.indices]
+            usage = {"prompt_tokens": sum(t.usage.get("prompt_tokens", 0) for t in found),
+                     "completion_tokens": sum(t.usage.get("completion_tokens", 0) for t in found)}
+            out.append(Completion(tuple(t.text for t in found), usage))
+        return out
+
+
+def build_replay_teacher(path: str, n: int = 20, budget_usd: float | None = None,
+                         mode: str = "online") -> ReplayTeacher:
+    """Builder for conf/teacher/replay.yaml."""
+    if mode != "online":
+        raise MDError("teacher=replay has no batch mode; drop teacher.mode=batch")
+    return ReplayTeacher(path=str(path), n=n, budget_usd=budget_usd)

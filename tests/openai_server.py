@@ -1,0 +1,215 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and the throughput benchmark.
+
+It implements enough of /v1/chat/completions, /v1/files (+ content download) and /v1/batches
+for the official `openai` client, which uses its own HTTP stack (patching httpx would not
+intercept it). Replies are a pure function of the request (messages, choice index), so a test
+knows exactly which thoughts to expect. Faults can be injected: `faults` is a queue applied to
+the next chat requests, `always` a fault that never clears:
+
+    "429" (with Retry-After: retry_after), "500", "timeout" (sleeps timeout_sleep before
+    answering), "malformed" (200 with a body that is not JSON), "bad_shape" (200, no choices).
+
+    server = FakeOpenAI(latency=0.05).start()     # server.url -> http://127.0.0.1:PORT/v1
+    ...; server.stop()
+    python tests/openai_server.py --latency 0.05   # standalone, prints its URL
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+
+from aiohttp import web
+
+
+def reply_text(messages: list, index: int) -> str:
+    """The deterministic completion for a prompt and choice index."""
+    digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+    return f"Reply {digest[:12]} #{index}. The answer is {int(digest[:6], 16) % 97 + index}."
+
+
+def request_id(body: dict) -> str:
+    """Names one logical request: its messages and how many samples it asked for."""
+    return hashlib.sha256(json.dumps([body.get("messages"), body.get("n", 1)],
+                                     sort_keys=True).encode()).hexdigest()[:16]
+
+
+def completion(body: dict) -> dict:
+    n = int(body.get("n") or 1)
+    texts = [reply_text(body.get("messages", []), i) for i in range(n)]
+    prompt_tokens = len(json.dumps(body.get("messages", []))) // 4
+    return {"id": f"chatcmpl-{request_id(body)}", "object": "chat.completion",
+            "created": int(time.time()), "model": body.get("model", "?"),
+            "choices": [{"index": i, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": t}}
+                        for i, t in enumerate(texts)],
+            "usage": {"prompt_tokens": prompt_tokens,
+                      "completion_tokens": sum(len(t) // 4 for t in texts),
+                      "total_tokens": prompt_tokens + sum(len(t) // 4 for t in texts)}}
+
+
+class FakeOpenAI:
+    def __init__(self, latency: float = 0.0, retry_after: str = "0", timeout_sleep: float = 2.0,
+                 batch_polls: int = 1):
+        self.latency, self.retry_after, self.timeout_sleep = latency, retry_after, timeout_sleep
+        self.batch_polls = batch_polls  # retrieves before a batch completes
+        self.faults: list[str] = []
+        self.always: str | None = None
+        self.requests: list[dict] = []  # every chat body received, faults included
+        self.answered: list[dict] = []  # chat bodies answered 200 with a good body
+        self.stored: list[tuple[dict, dict]] = []  # (metadata, completion) of store=true calls
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict] = {}
+        self.hold_batches = False  # keep batches in_progress until released
+        self.fail_batch_create = False
+        self.counts: Counter = Counter()  # endpoint -> calls
+
+    # --- chat -----------------------------------------------------------------------------
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        self.counts["chat"] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = self.faults.pop(0) if self.faults else self.always
+        if fault == "429":
+            return web.json_response({"error": {"message": "rate limited", "type": "requests"}},
+                                     status=429, headers={"retry-after": self.retry_after})
+        if fault == "500":
+            return web.json_response({"error": {"message": "boom"}}, status=500)
+        if fault == "timeout":
+            await asyncio.sleep(self.timeout_sleep)
+        if fault == "malformed":
+            return web.Response(text='{"choices": [', content_type="application/json")
+        if fault == "bad_shape":
+            return web.json_response({"object": "chat.completion", "choices": []})
+        self.answered.append(body)
+        if body.get("store"):  # OpenAI stored completions, listed by metadata
+            self.stored.append((body.get("metadata") or {}, completion(body)))
+        return web.json_response(completion(body))
+
+    async def list_stored(self, request: web.Request) -> web.Response:
+        self.counts["list_stored"] += 1
+        want = {k[len("metadata["):-1]: v for k, v in request.query.items()
+                if k.startswith("metadata[")}
+        data = [c for meta, c in self.stored if all(meta.get(k) == v for k, v in want.items())]
+        return web.json_response({"object": "list", "data": data, "has_more": False})
+
+    # --- files ----------------------------------------------------------------------------
+    async def upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        data = form["file"].file.read()
+        fid = f"file-{len(self.files)}"
+        self.files[fid] = data
+        self.counts["upload"] += 1
+        return web.json_response(self._file(fid, form.get("purpose", "batch")))
+
+    def _file(self, fid: str, purpose: str = "batch") -> dict:
+        return {"id": fid, "object": "file", "bytes": len(self.files[fid]), "created_at": 0,
+                "filename": f"{fid}.jsonl", "purpose": purpose, "status": "processed"}
+
+    async def content(self, request: web.Request) -> web.Response:
+        fid = request.match_info["fid"]
+        if fid not in self.files:
+            return web.json_response({"error": {"message": "no such file"}}, status=404)
+        return web.Response(body=self.files[fid], content_type="application/octet-stream")
+
+    # --- batches --------------------------------------------------------------------------
+    async def create_batch(self, request: web.Request) -> web.Response:
+        self.counts["batch_create"] += 1
+        if self.fail_batch_create:
+            return web.json_response({"error": {"message": "batch service down"}}, status=500)
+        body = await request.json()
+        bid = f"batch_{len(self.batches)}"
+        self.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"],
+                             "completion_window": body["completion_window"],
+                             "input_file_id": body["input_file_id"], "status": "validating",
+                             "created_at": int(time.time()), "output_file_id": None,
+                             "error_file_id": None, "metadata": body.get("metadata"),
+                             "request_counts": {"total": 0, "completed": 0, "failed": 0},
+                             "_polls": 0}
+        return web.json_response(self._public(bid))
+
+    async def get_batch(self, request: web.Request) -> web.Response:
+        bid = request.match_info["bid"]
+        batch = self.batches[bid]
+        batch["_polls"] += 1
+        if batch["status"] != "completed" and not self.hold_batches:
+            batch["status"] = "in_progress"
+            if batch["_polls"] >= self.batch_polls:
+                self._finish(batch)
+        return web.json_response(self._public(bid))
+
+    async def list_batches(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "has_more": False,
+                                  "data": [self._public(b) for b in self.batches]})
+
+    def _finish(self, batch: dict) -> None:
+        out = []
+        for line in self.files[batch["input_file_id"]].decode().splitlines():
+            row = json.loads(line)
+            self.answered.append(row["body"])
+            out.append(json.dumps({"id": f"req-{len(out)}", "custom_id": row["custom_id"],
+                                   "response": {"status_code": 200, "body": completion(row["body"])},
+                                   "error": None}))
+        fid = f"file-{len(self.files)}"
+        self.files[fid] = ("\n".join(out) + "\n").encode()
+        batch.update(status="completed", output_file_id=fid,
+                     request_counts={"total": len(out), "completed": len(out), "failed": 0})
+
+    def _public(self, bid: str) -> dict:
+        return {k: v for k, v in self.batches[bid].items() if not k.startswith("_")}
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=256 * 1024**2)
+        app.add_routes([web.post("/v1/chat/completions", self.chat),
+                        web.get("/v1/chat/completions", self.list_stored),
+                        web.post("/v1/files", self.upload),
+                        web.get("/v1/files/{fid}/content", self.content),
+                        web.post("/v1/batches", self.create_batch),
+                        web.get("/v1/batches", self.list_batches),
+                        web.get("/v1/batches/{bid}", self.get_batch)])
+        return app
+
+    def start(self, port: int = 0) -> FakeOpenAI:
+        """Serve on 127.0.0.1 (a free port by default) from a background thread."""
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.runner = web.AppRunner(self.app(), access_log=None)
+            self.loop.run_until_complete(self.runner.setup())
+            site = web.TCPSite(self.runner, "127.0.0.1", port)
+            self.loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+            ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        assert ready.wait(10), "server did not start"
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency", type=float, default=0.05)
+    ap.add_argument("--port", type=int, default=8000)
+    args = ap.parse_args()
+    server = FakeOpenAI(latency=args.latency).start(args.port)
+    print(server.url, flush=True)
+    threading.Event().wait()

@@ -1,0 +1,167 @@
+"""The OpenAI teacher against a real local HTTP server: parameters, retries, failures, budget."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from openai_server import FakeOpenAI, reply_text
+
+from md import jsonl
+from md.errors import MDError
+from md.extract import run
+from md.teacher.cache import Cache
+from md.teacher.openai_client import build_openai_teacher
+from md.teacher.retry import backoff, retryable
+from md.types import Problem, Thought
+
+PRICES = {"gpt-test": {"input": 1.0, "output": 2.0}}
+
+
+def problems(k: int) -> list[Problem]:
+    return [Problem(f"p{i}", "svamp", "train", f"Ann has {i} apples and buys 3. How many?", i + 3.0)
+            for i in range(k)]
+
+
+def teacher(server: FakeOpenAI, **kw):
+    opts = dict(model="gpt-test", n=3, base_url=server.url, concurrency=4, max_retries=3,
+                backoff_s=0.01, max_backoff_s=2.0, timeout_s=2.0, prices=PRICES, stop=["\n\nQ:"],
+                temperature=0.7)
+    opts.update(kw)
+    return build_openai_teacher(**opts)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET-1234")
+    s = FakeOpenAI().start()
+    yield s
+    s.stop()
+
+
+def test_params_reach_server_and_thoughts_match(server, tmp_path):
+    out = tmp_path / "thoughts.jsonl"
+    s = run(problems(3), teacher(server, top_p=0.9), out, cache_path=tmp_path / "c.sqlite",
+            progress=False)
+    assert s.complete and s.thoughts == 3 * 2 * 3 and s.requests_sent == 6
+    assert len(server.requests) == 6
+    for body in server.requests:
+        assert (body["n"], body["temperature"], body["top_p"], body["stop"]) == (3, 0.7, 0.9,
+                                                                                ["\n\nQ:"])
+        assert body["model"] == "gpt-test" and body["max_tokens"] == 512
+    thoughts = jsonl.read_all(out, Thought)
+    by_key = {(t.problem_id, t.method, t.sample_index): t for t in thoughts}
+    for body in server.requests:
+        user = body["messages"][-1]["content"]
+        pid = next(p.id for p in problems(3) if p.question in user)
+        method = "pot" if user.rstrip().endswith("code step by step.") else "cot"
+        for i in range(3):
+            assert by_key[(pid, method, i)].text == reply_text(body["messages"], i)
+    assert sum(t.usage.get("completion_tokens", 0) for t in thoughts) > 0
+    assert s.spent_usd > 0
+
+
+def test_rerun_sends_nothing_and_raising_n_asks_only_new_samples(server, tmp_path, monkeypatch):
+    cache = tmp_path / "c.sqlite"
+    run(problems(2), teacher(server), tmp_path / "a.jsonl", cache_path=cache, progress=False)
+    before = len(server.requests)
+    s = run(problems(2), teacher(server), tmp_path / "b.jsonl", cache_path=cache, progress=False)
+    assert len(server.requests) == before and s.requests_sent == 0 and s.thoughts == 12
+    run(problems(2), teacher(server), tmp_path / "c.jsonl", n=5, cache_path=cache, progress=False)
+    assert [b["n"] for b in server.requests[before:]] == [2, 2, 2, 2]  # samples 3 and 4 only
+    monkeypatch.delenv("OPENAI_API_KEY")  # everything cached: no key needed
+    s = run(problems(2), teacher(server), tmp_path / "d.jsonl", n=5, cache_path=cache)
+    assert s.thoughts == 20 and s.requests_sent == 0
+
+
+def test_injected_faults_are_retried(server, tmp_path):
+    server.faults = ["429", "500", "timeout", "malformed", "bad_shape", "429"]
+    server.timeout_sleep = 1.0
+    t = teacher(server, timeout_s=0.3, concurrency=1, max_retries=8)
+    s = run(problems(2), t, tmp_path / "t.jsonl", cache_path=tmp_path / "c.sqlite",
+            progress=False)
+    assert s.complete and s.thoughts == 12
+    assert t.retries_done == 6 and len(server.answered) == 4
+
+
+def test_retry_after_is_honoured(server, tmp_path):
+    server.faults, server.retry_after = ["429"], "1"
+    start = time.monotonic()
+    run(problems(1), teacher(server, concurrency=1), tmp_path / "t.jsonl",
+        cache_path=tmp_path / "c.sqlite", progress=False)
+    assert time.monotonic() - start >= 1.0  # backoff_s=0.01 alone would wait ~10 ms
+
+
+def test_faults_that_never_clear_stop_with_a_clear_error_and_keep_the_rest(server, tmp_path):
+    cache_path = tmp_path / "c.sqlite"
+    server.faults = [None] * 5  # five good answers, then the server breaks for good
+    server.always = "500"
+    with pytest.raises(MDError, match="failed 4 times.*HTTP 500.*5 of 10 requests answered"):
+        run(problems(5), teacher(server, concurrency=1), tmp_path / "t.jsonl",
+            cache_path=cache_path, progress=False)
+    assert not (tmp_path / "t.jsonl").exists()
+    cache = Cache(cache_path)
+    rows = cache.db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
+    assert rows == 5 * 3  # every completed request is kept
+    server.always = None
+    s = run(problems(5), teacher(server), tmp_path / "t.jsonl", cache_path=cache_path,
+            progress=False)
+    assert s.requests_sent == 5 and s.thoughts == 30
+
+
+def test_budget_smaller_than_estimate_stops_before_exceeding(server, tmp_path):
+    t = teacher(server, max_tokens=64, concurrency=2)
+    dry = run(problems(20), t, tmp_path / "t.jsonl", dry_run=True, progress=False)
+    budget = dry.estimate.usd_max / 3
+    s = run(problems(20), t, tmp_path / "t.jsonl", budget_usd=budget, allow_partial=True,
+            cache_path=tmp_path / "c.sqlite", progress=False)
+    assert s.stopped == "budget" and not s.complete and 0 < s.requests_sent < 40
+    assert s.spent_usd <= budget
+    with pytest.raises(MDError, match="budget_usd.*reached.*raise the budget"):
+        run(problems(20), t, tmp_path / "t.jsonl", budget_usd=budget,
+            cache_path=tmp_path / "fresh.sqlite", progress=False)
+
+
+def test_dry_run_prints_requests_tokens_dollars(server, tmp_path, capsys):
+    s = run(problems(4), teacher(server, n=20), tmp_path / "t.jsonl", dry_run=True)
+    out = capsys.readouterr().out
+    assert "8 requests for 160 samples" in out and "estimated cost: about $" in out
+    assert "prompt +" in out and not server.requests and s.estimate.usd > 0
+
+
+def test_no_key_no_cache_is_one_clear_error(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(MDError, match="needs an API key: set the environment variable "
+                                      "OPENAI_API_KEY"):
+        run(problems(1), teacher(server), tmp_path / "t.jsonl", cache_path=tmp_path / "c.sqlite")
+
+
+def test_key_never_logged(server, tmp_path, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    server.always = "500"
+    with pytest.raises(MDError) as err:
+        run(problems(1), teacher(server, max_retries=1), tmp_path / "t.jsonl",
+            cache_path=tmp_path / "c.sqlite")
+    seen = capsys.readouterr()
+    text = seen.out + seen.err + caplog.text + str(err.value) + repr(teacher(server))
+    assert "SECRET" not in text
+    assert b"SECRET" not in (tmp_path / "c.sqlite").read_bytes()
+
+
+def test_backoff_grows_with_jitter_and_obeys_retry_after():
+    import httpx2
+    import openai
+
+    def status(code, headers=None):
+        req = httpx2.Request("POST", "http://x/v1/chat/completions")
+        resp = httpx2.Response(code, headers=headers or {}, request=req)
+        return openai.APIStatusError("x", response=resp, body=None)
+
+    plain = [backoff(a, status(500), 1.0, 60.0) for a in (0, 5) for _ in range(200)]
+    assert all(0 <= d <= 1.0 for d in plain[:200]) and max(plain[200:]) > 16  # 2**5 ceiling
+    assert len(set(plain)) > 300  # jittered, not a fixed schedule
+    asked = backoff(0, status(429, {"retry-after-ms": "2500"}), 1.0, 60.0)
+    assert 2.5 <= asked <= 2.75
+    assert backoff(0, status(429, {"retry-after": "90"}), 1.0, 60.0) >= 90  # beyond the cap
+    assert retryable(status(429)) and retryable(status(503)) and not retryable(status(400))
