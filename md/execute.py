@@ -24,7 +24,7 @@ from tqdm import tqdm
 from md import jsonl
 from md.answers import extract_cot_answer, is_correct
 from md.cli import stage_main
-from md.mixing.from_config import required, train_problems
+from md.mixing.from_config import required
 from md.mixing.ids import check_ids
 from md.types import Answer, JudgedThought, Problem, Thought
 
@@ -131,11 +131,17 @@ def print_summary(stats: dict[str, dict[str, Any]]) -> None:
 
 @stage_main("execute")
 def main(cfg: DictConfig) -> None:
-    """Judge `thoughts` against the training split of `data`; write `judged`."""
+    """Judge `thoughts` into `judged`; with neither given, the pipeline's own artifacts."""
+    from md import pipeline
+
+    if cfg.get("thoughts") is None and cfg.get("judged") is None:
+        print(f"judged thoughts: {pipeline.judged(cfg)}")
+        return
     thoughts = required(cfg, "thoughts", "a Thought JSONL written by md.extract")
     judged = required(cfg, "judged", "where to write the JudgedThought JSONL")
     ex = cfg.execute
-    stats = run(thoughts, judged, train_problems(cfg), ex.workers, ex.timeout_s, ex.memory_mb)
+    stats = run(thoughts, judged, pipeline.train_problems(cfg), ex.workers, ex.timeout_s,
+                ex.memory_mb)
     print_summary(stats)
     print(f"wrote {judged}")
 

@@ -27,7 +27,7 @@ from md import jsonl
 from md.cli import stage_main
 from md.errors import MDError
 from md.mixing import balance, plot, stats, targets
-from md.mixing.from_config import required, train_problems, wandb_run
+from md.mixing.from_config import required, wandb_run
 from md.mixing.ids import check_ids
 from md.mixing.vote import Question, summarize
 from md.types import JudgedThought, MixedExample, Problem
@@ -96,13 +96,20 @@ def run(
 
 @stage_main("mix")
 def main(cfg: DictConfig) -> None:
-    """Mix `judged` (for the training split of `data`) into the folder `out`."""
-    judged = required(cfg, "judged", "a JudgedThought JSONL written by md.execute")
-    out = required(cfg, "out", "the folder to write mixed.jsonl and the stats to")
-    m = cfg.mix
-    with wandb_run(cfg, out, name=f"mix-{m.variant}") as wb:
-        result = run(judged, out, train_problems(cfg), m.variant, m.get("paths_per_question"),
-                     m.get("upsample", 1), m.get("target_share", 0.25), m.get("max_factor", 10),
+    """Mix `judged` into the folder `out`; with neither given, the pipeline's own artifacts."""
+    from md import pipeline
+
+    own = cfg.get("judged") is None and cfg.get("out") is None
+    out = (str(pipeline.mix_artifact(cfg).dir) if own
+           else required(cfg, "out", "the folder to write mixed.jsonl and the stats to"))
+    with wandb_run(cfg, out, name=f"mix-{cfg.mix.variant}") as wb:
+        if own:
+            print(f"mixed training set: {pipeline.mixed(cfg, wb)}")
+            return
+        judged = required(cfg, "judged", "a JudgedThought JSONL written by md.execute")
+        m = cfg.mix
+        result = run(judged, out, pipeline.train_problems(cfg), m.variant,
+                     m.get("paths_per_question"), m.get("upsample", 1), m.get("target_share", 0.25), m.get("max_factor", 10),
                      cfg.seed, wb)
     print(stats.table(result))
     print(f"wrote {Path(out) / MIXED}, {STATS_JSON}, {STATS_PNG}")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar
 
-Answer = Union[float, bool, str]
+Answer = float | bool | str
 Method = Literal["cot", "pot"]
 METHODS: tuple[Method, ...] = ("cot", "pot")
 

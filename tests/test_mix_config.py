@@ -86,7 +86,12 @@ def test_clis_judge_and_mix_synthetic_problems(composable, tmp_path):
     assert len(runs) == 1 and b"mix/type2_share" in runs[0].read_bytes()
 
 
-def test_cli_without_paths_is_one_error_line(composable, tmp_path):
-    done = cli(tmp_path, "md.mix")
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("error: no judged= given")
+def test_cli_without_paths_runs_the_pipeline_and_half_given_paths_are_one_error_line(composable, tmp_path):
+    data = ["data=synthetic", "data.n_train=12", "data.n_test=2", f"paths.artifacts={tmp_path / 'art'}"]
+    done = cli(tmp_path, "md.mix", *data)
+    assert done.returncode == 0, done.stderr
+    (mixed,) = (tmp_path / "art" / "mix").glob(f"*/{mix.MIXED}")  # extract -> execute -> mix
+    assert jsonl.read_all(mixed, MixedExample) and (mixed.parent / mix.STATS_PNG).exists()
+    half = cli(tmp_path, "md.mix", f"judged={tmp_path / 'j.jsonl'}")
+    assert half.returncode == 2
+    assert half.stderr.strip().splitlines()[-1].startswith("error: no out= given")

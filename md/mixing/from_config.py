@@ -1,9 +1,8 @@
-"""What a stage's `main()` builds from the config: training problems, I/O paths, a W&B run.
+"""What a stage's `main()` builds from the config: required I/O paths and a W&B run.
 
-`train_problems` runs `md.data.load_split(data.name, "train", **the other data keys)`. Kept
-apart from the stages so `run(...)` takes plain Problem lists (the pipeline and tests pass their
-own) and only `main()` reads the config. `wandb_run` opens a W&B run when `logger=wandb` (and
-nothing for the other loggers: the mix statistics are already in stats.json).
+Kept apart from the stages so `run(...)` takes plain arguments and only `main()` reads the
+config; the training problems come from `md.pipeline.train_problems`. `wandb_run` opens a
+W&B run when `logger=wandb` (none for the other loggers: the statistics are in stats.json).
 """
 
 from __future__ import annotations
@@ -12,9 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from md.config import to_plain
 from md.errors import MDError
-from md.types import Problem
 
 
 def required(cfg: Any, key: str, what: str) -> str:
@@ -23,16 +20,6 @@ def required(cfg: Any, key: str, what: str) -> str:
     if value is None:
         raise MDError(f"no {key}= given: pass {key}=PATH ({what}), or run the pipeline")
     return str(value)
-
-
-def train_problems(cfg: Any) -> list[Problem]:
-    """The training split named by the composed config's `data` node (its generic keys applied)."""
-    from md.data import load_split  # lazy: loaders pull in their own dependencies
-
-    opts = to_plain(cfg.data)
-    name = opts.pop("name")
-    opts.pop("_target_", None)  # the loader itself; load_split dispatches on the name
-    return load_split(name, "train", **opts)
 
 
 @contextmanager
