@@ -1,0 +1,75 @@
+"""Experiment loggers for training: W&B (offline unless asked), CSV, or none.
+
+Every builder takes the same flat arguments, so `conf/logger/*.yaml` only picks one:
+
+    logger = wandb_logger(save_dir="runs/x", group="table2", tags=["student=tiny-llama"],
+                          config={"loss.lambda": 0.5}, mode="offline")
+    try: ... trainer.fit(...) ...
+    finally: finish(logger, failed=...)   # always: a failed sweep job leaks no wandb process
+
+W&B is offline by default (an API key without network hangs wandb for ~100 s); set
+`logger.mode=online` to stream, or `wandb sync runs/.../wandb/offline-run-*` later. The group is
+the experiment name and the tags are the ablation axes, so the W&B UI lines up a table's runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from md.errors import MDError
+
+MODES = ("offline", "online", "disabled")
+
+
+def wandb_logger(save_dir: str, project: str = "md", entity: str | None = None,
+                 mode: str = "offline", name: str | None = None, group: str | None = None,
+                 tags: Sequence[str] = (), config: dict[str, Any] | None = None):
+    """A Lightning WandbLogger writing under `save_dir/wandb`, with the flat config logged."""
+    if mode not in MODES:
+        raise MDError(f"logger.mode={mode!r}; expected one of {', '.join(MODES)}")
+    from lightning.pytorch.loggers import WandbLogger
+
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    logger = WandbLogger(project=project, entity=entity, name=name, save_dir=str(save_dir),
+                         offline=mode == "offline", mode=mode, group=group,
+                         tags=[t[:64] for t in tags], log_model=False)  # W&B caps tags at 64 chars
+    if config:
+        logger.log_hyperparams(config)
+    return logger
+
+
+def csv_logger(save_dir: str, name: str = "csv", group: str | None = None,
+               tags: Sequence[str] = (), config: dict[str, Any] | None = None):
+    """A Lightning CSVLogger: `save_dir/<name>/version_N/metrics.csv` and `hparams.yaml`."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    logger = CSVLogger(save_dir=str(save_dir), name=name)
+    if config:
+        logger.log_hyperparams({**config, "group": group, "tags": list(tags)})
+    return logger
+
+
+def no_logger(save_dir: str | None = None, group: str | None = None,
+              tags: Sequence[str] = (), config: dict[str, Any] | None = None) -> None:
+    """No experiment logging (metrics still come back from `md.train.run`)."""
+    return None
+
+
+def ablation_tags(choices: dict[str, Any], lam: float | None) -> list[str]:
+    """Tags for the ablation axes: student, data, mix, loss and λ (when the loss fixes one)."""
+    tags = [f"{axis}={choices[axis]}" for axis in ("student", "data", "mix", "loss") if choices.get(axis)]
+    if lam is not None:
+        tags.append(f"lambda={lam}")
+    return tags
+
+
+def finish(logger: Any, failed: bool = False) -> None:
+    """Close the logger; end any W&B run (exit code 1 on failure) so nothing is left running."""
+    if logger is not None:
+        logger.finalize("failed" if failed else "success")
+    wandb = sys.modules.get("wandb")  # never import wandb just to close it
+    if wandb is not None and wandb.run is not None:
+        wandb.finish(exit_code=1 if failed else 0)

@@ -1,0 +1,102 @@
+"""The Mixed Distillation multi-task loss (paper §3.2, Eq. 2-4), as per-example weights.
+
+Every training example is one (question, path) pair with a weight:
+    types 1, 2:  CoT and PoT paths weight 1             L_1,2 = L_path_CoT + L_path_PoT   (Eq. 2)
+    type 3:      CoT (1 - λ), PoT λ                     L_3 = (1-λ) L_CoT + λ L_PoT       (Eq. 4)
+so a question's loss is the weighted sum of its paths' losses, and L = L_1,2 + L_3.
+
+`loss` config group (`example_weight`):
+    adaptive  the data's own per-question λ = n2 / (n1 + n2) (MixedExample.weight, set by md.mix)
+    fixed     one λ for every type-3 question (`loss.lambda`, the sweep axis); types 1/2 keep 1
+    equal     every example weight 1 (plain multi-task CoT + PoT fine-tuning)
+
+Normaliser. ℓ_i, the loss of one example (Eq. 3's ℓ), is the mean token cross-entropy over its
+target tokens, so a long CoT and a short program count alike and λ keeps its meaning as the
+share of CoT vs PoT. The batch loss is Σ_i w_i ℓ_i / B, with B the number of examples in the
+batch, not Σ w_i: length-grouped batches often hold only CoT or only PoT paths, and dividing by
+Σ w_i would rescale such a batch of λ-down-weighted paths back to full strength, undoing λ.
+Σ w_i ℓ_i / B is an unbiased estimate of the paper's L over the data (up to the constant
+examples-per-question factor, which the learning rate absorbs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from md.errors import MDError
+
+IGNORE = -100  # label of positions that carry no loss (prompt tokens, padding)
+MODES = ("adaptive", "fixed", "equal")
+METHOD_IDS = {"cot": 0, "pot": 1, "label": 2}
+
+
+def check_settings(mode: str, lam: float | None) -> None:
+    """Raise MDError for a loss mode / λ that `example_weight` would reject, before any work."""
+    example_weight("pot", 3, 1.0, mode, lam)
+
+
+def example_weight(method: str, qtype: int, weight: float, mode: str, lam: float | None) -> float:
+    """The loss weight of one example under the `loss` group's mode (see module docstring)."""
+    if mode == "adaptive":
+        return float(weight)
+    if mode == "equal":
+        return 1.0
+    if mode == "fixed":
+        if lam is None or not 0.0 <= lam <= 1.0:
+            raise MDError(f"loss=fixed needs loss.lambda in [0, 1], got {lam!r}")
+        if qtype != 3:
+            return float(weight)
+        return lam if method == "pot" else 1.0 - lam
+    raise MDError(f"unknown loss mode {mode!r}; expected one of {', '.join(MODES)}")
+
+
+def per_example_ce(logits: torch.Tensor, labels: torch.Tensor, shift: bool) -> torch.Tensor:
+    """Mean token cross-entropy of each example over its labelled positions -> (B,).
+
+    logits (B, T, V), labels (B, T) with IGNORE on unlabelled positions. shift=True for decoder
+    models, whose logits at t predict the token at t + 1.
+    """
+    if shift:
+        logits, labels = logits[:, :-1], labels[:, 1:]
+    b, t, v = logits.shape
+    ce = F.cross_entropy(
+        logits.reshape(b * t, v).float(), labels.reshape(b * t), ignore_index=IGNORE, reduction="none"
+    ).view(b, t)  # (B, T), 0 where ignored
+    n_tokens = (labels != IGNORE).sum(dim=1)  # (B,)
+    return ce.sum(dim=1) / n_tokens.clamp(min=1)
+
+
+def weighted_loss(per_example: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Σ_i w_i ℓ_i / B (see the module docstring for why B and not Σ w_i)."""
+    return (weights * per_example).sum() / per_example.shape[0]
+
+
+@dataclass
+class LossParts:
+    """The training loss and the per-path curves logged beside it (None: no such path in batch)."""
+
+    loss: torch.Tensor
+    loss_cot: torch.Tensor | None
+    loss_pot: torch.Tensor | None
+
+
+def md_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, methods: torch.Tensor,
+    shift: bool, paths: bool = True,
+) -> LossParts:
+    """The MD loss of a batch plus the unweighted mean ℓ of its CoT and of its PoT examples.
+
+    logits (B, T, V); labels (B, T); weights (B,); methods (B,) of METHOD_IDS values. The
+    per-path means are unweighted so their curves stay comparable across λ settings.
+    paths=False skips them (they cost a device sync; only logging steps need them).
+    """
+    per = per_example_ce(logits, labels, shift)  # (B,)
+    parts = []
+    for method in ("cot", "pot") if paths else ():
+        mask = methods == METHOD_IDS[method]
+        parts.append(per[mask].mean().detach() if bool(mask.any()) else None)
+    parts += [None] * (2 - len(parts))
+    return LossParts(weighted_loss(per, weights.to(per.dtype)), *parts)

@@ -1,0 +1,205 @@
+"""Stage `train`: fine-tune a student on mixed CoT + PoT data with the MD multi-task loss.
+
+    python -m md.train                                        # tiny student, CPU, offline
+    python -m md.train student=codellama-7b trainer=gpu logger=wandb
+    python -m md.train -m loss=fixed loss.lambda=0.25,0.5,0.75
+    python -m md.train train.ckpt_path=runs/.../checkpoints/last.ckpt   # resume after a kill
+
+Reads top to bottom: seed -> weights (loss group) -> split -> tokenise -> data module -> module
+-> trainer -> fit -> save. The adapter (PEFT format) or full weights, the tokenizer and
+`md_student.json` land in `<run dir>/student/`, where evaluation looks; adapter checkpoints in
+`<run dir>/checkpoints/` (`last.ckpt` is the newest).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from md.cli import stage_main
+from md.errors import MDError
+from md.types import MixedExample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """Where the trained student is, and the final metrics (train/*, val/*, step)."""
+
+    student_dir: Path
+    checkpoint_dir: Path
+    metrics: dict[str, float]
+
+
+def split(examples: Sequence[MixedExample], val_fraction: float):
+    """(train, val) by a hash of problem_id, so a question's CoT and PoT stay on one side."""
+    def is_val(e: MixedExample) -> bool:
+        return zlib.crc32(e.problem_id.encode()) % 10_000 < val_fraction * 10_000
+
+    val = [e for e in examples if is_val(e)]
+    return [e for e in examples if not is_val(e)], val
+
+
+def _encode(examples, student, loss_mode, loss_lambda, max_length, what):
+    from md.batching import encode
+    from md.loss import example_weight
+
+    weights = [example_weight(e.method, e.qtype, e.weight, loss_mode, loss_lambda) for e in examples]
+    items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, max_length)
+    if stats["dropped"] or stats["truncated"]:
+        log.warning("%s: %d examples truncated and %d dropped at train.max_length=%d",
+                    what, stats["truncated"], stats["dropped"], max_length)
+    return items
+
+
+def run(examples: Sequence[MixedExample], student, *, out_dir: str | Path,
+        loss_mode: str = "adaptive", loss_lambda: float | None = None,
+        val_examples: Sequence[MixedExample] | None = None, val_fraction: float = 0.05,
+        max_steps: int = 100, batch_size: int = 8, accumulate_grad_batches: int = 1,
+        lr: float | None = None, weight_decay: float = 0.0, warmup_steps: int = 0,
+        schedule: str = "cosine", max_length: int = 512, val_every: int = 100,
+        ckpt_every: int = 100, keep_checkpoints: int = -1, accelerator: str = "cpu",
+        devices: Any = 1, strategy: str = "auto", precision: str = "32-true",
+        gradient_clip_val: float | None = 1.0, log_every_n_steps: int = 10,
+        progress_bar: bool = False, seed: int = 0, logger: Any = None,
+        ckpt_path: str | None = None, callbacks: Sequence = ()) -> TrainResult:
+    """Fine-tune `student` (from md.models.build_student) on `examples`; see the module docstring.
+
+    val_examples: held-out examples; None takes `val_fraction` of the questions from `examples`.
+    lr: peak learning rate; None uses the student's recommended one. Always closes `logger`.
+    """
+    settings = dict(locals())  # every argument, passed on to _fit
+    from md.loggers import finish
+    from md.loss import check_settings
+
+    try:
+        check_settings(loss_mode, loss_lambda)
+        result = _fit(**settings)
+    except BaseException:
+        finish(logger, failed=True)
+        raise
+    finish(logger)
+    return result
+
+
+def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_fraction, max_steps,
+         batch_size, accumulate_grad_batches, lr, weight_decay, warmup_steps, schedule, max_length,
+         val_every, ckpt_every, keep_checkpoints, seed, ckpt_path, logger, callbacks,
+         **trainer_settings) -> TrainResult:
+    import lightning as L
+
+    from md.lit import MDDataModule, MDModule, build_trainer
+    from md.models import save_student
+
+    L.seed_everything(seed, verbose=False)
+    out_dir = Path(out_dir)
+    if ckpt_path and not Path(ckpt_path).is_file():
+        raise MDError(f"train.ckpt_path={ckpt_path}: no such checkpoint file")
+    if val_examples is None:
+        examples, val_examples = split(examples, val_fraction)
+    items = _encode(examples, student, loss_mode, loss_lambda, max_length, "train")
+    val_items = _encode(val_examples, student, loss_mode, loss_lambda, max_length, "val")
+    if not items:
+        raise MDError("no training examples left to train on (is the mixed data empty?)")
+    pad = student.tokenizer.pad_token_id
+    dm = MDDataModule(items, val_items, batch_size, pad, student.seq2seq, seed, accumulate_grad_batches)
+    module = MDModule(student.model, student.seq2seq, lr or student.learning_rate, max_steps,
+                      warmup_steps, schedule, weight_decay, seed)
+    trainer = build_trainer(out_dir, max_steps=max_steps, has_val=bool(val_items),
+                            accumulate_grad_batches=accumulate_grad_batches, val_every=val_every,
+                            ckpt_every=ckpt_every, keep_checkpoints=keep_checkpoints, logger=logger,
+                            callbacks=callbacks, **trainer_settings)
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    metrics["step"] = float(trainer.global_step)
+    student_dir = out_dir / "student"
+    if trainer.is_global_zero:
+        save_student(student, student_dir)
+        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True))
+    return TrainResult(student_dir, out_dir / "checkpoints", metrics)
+
+
+def demo_examples(n_questions: int = 24, seed: int = 0) -> list[MixedExample]:
+    """A few synthetic mixed examples (types 1-3 in turn) for demos and tests, no teacher needed."""
+    import random
+
+    from md.prompts import student_input
+
+    rng, out = random.Random(seed), []
+    for i in range(n_questions):
+        a, b = rng.randint(2, 999), rng.randint(2, 99)
+        q = f"Tom has {a} apples and buys {b} more. How many apples does he have now?"
+        cot = f"Tom starts with {a} apples and buys {b} more, so {a} + {b} = {a + b}. The answer is {a + b}."
+        pot = f"apples = {a}\nbought = {b}\nans = apples + bought\nprint(ans)"
+        qtype = (1, 2, 3)[i % 3]
+        lam = round(rng.uniform(0.2, 0.8), 2) if qtype == 3 else None
+        w_pot = lam if lam is not None else 1.0
+        w_cot = 1.0 - lam if lam is not None else 1.0
+        out += [MixedExample(f"demo-{i}", "cot", student_input(q, "cot"), cot, w_cot, qtype, lam),
+                MixedExample(f"demo-{i}", "pot", student_input(q, "pot"), pot, w_pot, qtype, lam)]
+    return out
+
+
+def _build_student(cfg, examples: Sequence[MixedExample], run_dir: Path):
+    from md.config import call
+
+    texts = [e.input for e in examples] + [e.target for e in examples]
+    return call(cfg.student, tokenizer_texts=texts, workdir=str(run_dir / "student"))
+
+
+def _check_knobs(knobs: dict, group: str) -> None:
+    """An added key that md.train.run does not take -> one MDError line, not a TypeError."""
+    import difflib
+    import inspect
+
+    params = list(inspect.signature(run).parameters)
+    for key in knobs:
+        if key not in params:
+            hint = difflib.get_close_matches(key, params, n=1)
+            raise MDError(f"{group}.{key} is not a training option" + (f"; did you mean {hint[0]}?" if hint else ""))
+
+
+def _main(cfg) -> TrainResult:
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from md import jsonl
+    from md.config import call, check_targets, flatten, to_plain
+    from md.loggers import ablation_tags
+    from md.loss import check_settings
+
+    # the nodes this stage builds; md.pipeline checks the upstream stages' own
+    check_targets(OmegaConf.create({k: to_plain(cfg[k]) for k in ("student", "logger")}))
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    knobs = to_plain(cfg.train)
+    path = knobs.pop("examples")
+    knobs.pop("evaluate_after")  # read by md.pipeline, which runs evaluation after training
+    lam = cfg.loss.get("lambda")
+    check_settings(cfg.loss.mode, lam)
+    trainer_knobs = to_plain(cfg.trainer)
+    _check_knobs(knobs, "train")
+    _check_knobs(trainer_knobs, "trainer")
+    examples = jsonl.read_all(path, MixedExample) if path else demo_examples(seed=cfg.seed)
+    student = _build_student(cfg, examples, run_dir)
+    logger = call(cfg.logger, save_dir=str(run_dir), group=cfg.experiment_name,
+                  tags=ablation_tags(dict(hydra_cfg.runtime.choices), lam), config=flatten(cfg))
+    return run(examples, student, out_dir=run_dir, loss_mode=cfg.loss.mode, loss_lambda=lam,
+               seed=cfg.seed, logger=logger, **knobs, **trainer_knobs)
+
+
+@stage_main("train")
+def main(cfg) -> None:
+    result = _main(cfg)
+    shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}
+    print(f"student saved to {result.student_dir}\nmetrics: {shown}")
+
+
+if __name__ == "__main__":
+    main()

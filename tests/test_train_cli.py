@@ -1,0 +1,65 @@
+"""`python -m md.train` end to end on CPU, and bad configs as one clear line (no traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def md_train(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "md.train", f"hydra.run.dir={tmp_path / 'run'}", *overrides]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_trains_and_saves_the_student_where_evaluation_looks(tmp_path):
+    out = md_train(tmp_path, "trainer.max_steps=4", "train.val_every=2", "train.ckpt_every=2",
+                   "train.val_fraction=0.2", "trainer.progress_bar=false", "logger=csv")
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = tmp_path / "run"
+    manifest = json.loads((run / "student" / "md_student.json").read_text())
+    assert manifest["name"] == "tiny-llama" and manifest["finetune"] == "lora"
+    assert (run / "student" / "adapter_model.safetensors").exists()
+    assert (run / "checkpoints" / "last.ckpt").exists()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["step"] == 4 and "val/loss" in metrics and "train/loss_pot" in metrics
+    hparams = (run / "csv" / "version_0" / "hparams.yaml").read_text()
+    assert "student.lora_r: 8" in hparams  # the config, logged flat
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        (["student=no-such-student"], "student/no-such-student"),
+        (["train.no_such_knob=1"], "no_such_knob"),
+        (["loss.lambda=0.3"], "lambda"),  # only loss=fixed has a λ
+    ],
+)
+def test_hydra_rejects_unknown_options_without_a_traceback(tmp_path, overrides, needle):
+    out = md_train(tmp_path, *overrides)
+    assert out.returncode != 0
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        (["+student.lora_rank=4"], "student.lora_rank is not an option"),
+        (["loss=fixed", "loss.lambda=2"], "loss.lambda in [0, 1]"),
+        (["+trainer.max_step=5"], "trainer.max_step is not a training option; did you mean max_steps?"),
+        (["student=llama2-7b", f"student.pretrained={Path('/no/such/model')}"], "is not a folder"),
+    ],
+)
+def test_user_errors_are_one_error_line(tmp_path, overrides, needle):
+    out = md_train(tmp_path, *overrides)
+    assert out.returncode == 2, out.stderr[-2000:]
+    lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and needle in lines[0], out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
