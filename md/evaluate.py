@@ -87,62 +87,31 @@ def run(problems: Sequence[Problem], student: Generator, sandbox: judge.Runner, 
     return metrics
 
 
-def _generators(cfg: DictConfig) -> tuple[Generator, Generator | None]:
-    from md.infer import build_generator
-
-    inf = cfg.inference
-    build = dict(engine=inf.engine, batch_size=inf.batch_size, max_new_tokens=inf.max_new_tokens,
-                 seed=cfg.seed)
-    if inf.ensemble:
-        if len(inf.ensemble) != 2:
-            raise MDError("inference.ensemble takes two student folders: [COT_STUDENT, POT_STUDENT]")
-        return (build_generator(student_dir=inf.ensemble[0], **build),
-                build_generator(student_dir=inf.ensemble[1], **build))
-    if cfg.student_dir is None:
-        raise MDError("no student_dir= given: pass student_dir=FOLDER (a trained student), "
-                      "or run python -m md.train, which evaluates at the end")
-    return build_generator(student_dir=cfg.student_dir, **build), None
-
-
-def _logger(cfg: DictConfig):
-    """The configured experiment logger (None, CSV or W&B), writing under out_dir."""
-    from md.config import call, flatten
-
-    return call(cfg.logger, save_dir=str(cfg.out_dir), group=cfg.experiment_name,
-                tags=["stage=evaluate"], config=flatten(cfg))
-
-
-@stage_main("evaluate")
-def main(cfg: DictConfig) -> None:
-    """Evaluate a trained student on the test split of `data`."""
-    from md.config import to_plain
-    from md.data import load_split  # lazy: loaders pull in their own dependencies
-    from md.loggers import finish
-    from md.sandbox import Sandbox
-
-    data = {k: v for k, v in to_plain(cfg.data).items() if k != "_target_"}
-    problems = load_split(split="test", **data)  # data.max_test caps it (a seeded subset)
-    student, pot_student = _generators(cfg)
-    inf, ex = cfg.inference, cfg.execute
-    logger, failed = _logger(cfg), True
-    run_obj = getattr(logger, "experiment", None) if type(logger).__name__ == "WandbLogger" else None
-    try:
-        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
-            metrics = run(problems, student, sb, inf.paths, inf.temperature, cfg.out_dir,
-                          pot_student, inf.greedy, inf.curves.draws, inf.curves.ci,
-                          inf.adaptive.rule, inf.adaptive.threshold, inf.adaptive.round_size,
-                          cfg.seed, run_obj)
-        if logger is not None and run_obj is None:
-            logger.log_metrics(report.flatten(metrics))  # CSV: the scalars
-        failed = False
-    finally:
-        finish(logger, failed)
+def print_metrics(metrics: dict, out_dir) -> None:
     for method, value in metrics["accuracy"].items():
         print(f"{method:>20}: {100 * value:5.1f}%")
     ad = metrics["adaptive"]
     print(f"adaptive ({ad['rule']}): {100 * ad['accuracy']:.1f}% with {ad['mean_paths']:.1f} "
           f"paths vs {100 * ad['fixed_accuracy']:.1f}% with {ad['fixed_paths']:.1f}")
-    print(f"wrote {cfg.out_dir}")
+    print(f"wrote {out_dir}")
+
+
+@stage_main("evaluate")
+def main(cfg: DictConfig) -> None:
+    """Evaluate a trained student (or an ensemble of two) on the test split."""
+    from md import pipeline
+
+    inf = cfg.inference
+    if inf.ensemble:
+        if len(inf.ensemble) != 2:
+            raise MDError("inference.ensemble takes two student folders: [COT_STUDENT, POT_STUDENT]")
+        students = tuple(inf.ensemble)
+    elif cfg.student_dir is None:
+        raise MDError("no student_dir= given: pass student_dir=FOLDER (a trained student), "
+                      "or run python -m md.train, which evaluates at the end")
+    else:
+        students = (cfg.student_dir,)
+    print_metrics(pipeline.evaluate(cfg, students, cfg.out_dir), cfg.out_dir)
 
 
 if __name__ == "__main__":

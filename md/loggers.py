@@ -26,8 +26,12 @@ MODES = ("offline", "online", "disabled")
 
 def wandb_logger(save_dir: str, project: str = "md", entity: str | None = None,
                  mode: str = "offline", name: str | None = None, group: str | None = None,
-                 tags: Sequence[str] = (), config: dict[str, Any] | None = None):
-    """A Lightning WandbLogger writing under `save_dir/wandb`, with the flat config logged."""
+                 job_type: str | None = None, tags: Sequence[str] = (),
+                 config: dict[str, Any] | None = None):
+    """A Lightning WandbLogger writing under `save_dir/wandb`, with the flat config logged.
+
+    group (the experiment) and job_type (the stage) let a W&B dashboard line up ablations.
+    """
     if mode not in MODES:
         raise MDError(f"logger.mode={mode!r}; expected one of {', '.join(MODES)}")
     from lightning.pytorch.loggers import WandbLogger
@@ -35,25 +39,27 @@ def wandb_logger(save_dir: str, project: str = "md", entity: str | None = None,
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     logger = WandbLogger(project=project, entity=entity, name=name, save_dir=str(save_dir),
                          offline=mode == "offline", mode=mode, group=group,
-                         tags=[t[:64] for t in tags], log_model=False)  # W&B caps tags at 64 chars
+                         job_type=job_type, tags=[t[:64] for t in tags], log_model=False)  # W&B caps tags at 64 chars
     if config:
         logger.log_hyperparams(config)
     return logger
 
 
 def csv_logger(save_dir: str, name: str = "csv", group: str | None = None,
-               tags: Sequence[str] = (), config: dict[str, Any] | None = None):
+               job_type: str | None = None, tags: Sequence[str] = (),
+               config: dict[str, Any] | None = None):
     """A Lightning CSVLogger: `save_dir/<name>/version_N/metrics.csv` and `hparams.yaml`."""
     from lightning.pytorch.loggers import CSVLogger
 
     logger = CSVLogger(save_dir=str(save_dir), name=name)
     if config:
-        logger.log_hyperparams({**config, "group": group, "tags": list(tags)})
+        logger.log_hyperparams({**config, "group": group, "job_type": job_type, "tags": list(tags)})
     return logger
 
 
 def no_logger(save_dir: str | None = None, group: str | None = None,
-              tags: Sequence[str] = (), config: dict[str, Any] | None = None) -> None:
+              job_type: str | None = None, tags: Sequence[str] = (),
+              config: dict[str, Any] | None = None) -> None:
     """No experiment logging (metrics still come back from `md.train.run`)."""
     return None
 
@@ -64,6 +70,13 @@ def ablation_tags(choices: dict[str, Any], lam: float | None) -> list[str]:
     if lam is not None:
         tags.append(f"lambda={lam}")
     return tags
+
+
+def wandb_run_of(logger: Any) -> Any:
+    """The W&B run behind a WandbLogger (for tables and images), else None."""
+    if type(logger).__name__ != "WandbLogger":
+        return None
+    return logger.experiment
 
 
 def finish(logger: Any, failed: bool = False) -> None:

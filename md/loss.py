@@ -45,7 +45,7 @@ def example_weight(method: str, qtype: int, weight: float, mode: str, lam: float
     if mode == "equal":
         return 1.0
     if mode == "fixed":
-        if lam is None or not 0.0 <= lam <= 1.0:
+        if not isinstance(lam, (int, float)) or isinstance(lam, bool) or not 0.0 <= lam <= 1.0:
             raise MDError(f"loss=fixed needs loss.lambda in [0, 1], got {lam!r}")
         if qtype != 3:
             return float(weight)

@@ -40,6 +40,15 @@ def load_problems(cfg: DictConfig, split: str) -> list[Problem]:
     return load_split(cfg.data.name, split, **opts)
 
 
+def test_problems(cfg: DictConfig) -> list[Problem]:
+    """The test split of `eval_data` when set (out-of-distribution, Table 2), else of `data`."""
+    node = cfg.get("eval_data") or cfg.data
+    opts = {k: v for k, v in to_plain(node).items() if k not in ("_target_", "name")}
+    from md.data import load_split
+
+    return load_split(node.name, "test", **opts)
+
+
 def train_problems(cfg: DictConfig) -> list[Problem]:
     problems = load_problems(cfg, "train")
     limit = cfg.extract.get("max_problems")
@@ -115,3 +124,46 @@ def mixed(cfg: DictConfig, wandb_run=None) -> Path:
                          cfg.seed, wandb_run)
         print(mix.stats.table(result))
     return out
+
+
+def logger(cfg: DictConfig, save_dir: Path | str, stage: str):
+    """The configured experiment logger (W&B, CSV or None) for one stage of one run.
+
+    W&B group = experiment name, job_type = stage, tags = the ablation axes, config = flat.
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    from md.config import call, flatten
+    from md.loggers import ablation_tags
+
+    choices = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    return call(cfg.logger, save_dir=str(save_dir), group=cfg.experiment_name, job_type=stage,
+                tags=ablation_tags(choices, cfg.loss.get("lambda")), config=flatten(cfg))
+
+
+def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str) -> dict:
+    """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems."""
+    from md import evaluate as stage
+    from md.infer import build_generator
+    from md.loggers import finish, wandb_run_of
+    from md.sandbox import Sandbox
+
+    inf, ex = cfg.inference, cfg.execute
+    gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
+                            max_new_tokens=inf.max_new_tokens, seed=cfg.seed) for s in students]
+    log, failed = logger(cfg, out_dir, "evaluate"), True
+    wb = wandb_run_of(log)
+    try:
+        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
+            metrics = stage.run(test_problems(cfg), gens[0], sb, inf.paths, inf.temperature,
+                                out_dir, gens[1] if len(gens) > 1 else None, inf.greedy,
+                                inf.curves.draws, inf.curves.ci, inf.adaptive.rule,
+                                inf.adaptive.threshold, inf.adaptive.round_size, cfg.seed, wb)
+        if log is not None and wb is None:
+            from md.evaluation.report import flatten as flat_metrics
+
+            log.log_metrics(flat_metrics(metrics))  # CSV: the scalars
+        failed = False
+    finally:
+        finish(log, failed)
+    return metrics

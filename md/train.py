@@ -125,27 +125,6 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
     return TrainResult(student_dir, out_dir / "checkpoints", metrics)
 
 
-def demo_examples(n_questions: int = 24, seed: int = 0) -> list[MixedExample]:
-    """A few synthetic mixed examples (types 1-3 in turn) for demos and tests, no teacher needed."""
-    import random
-
-    from md.prompts import student_input
-
-    rng, out = random.Random(seed), []
-    for i in range(n_questions):
-        a, b = rng.randint(2, 999), rng.randint(2, 99)
-        q = f"Tom has {a} apples and buys {b} more. How many apples does he have now?"
-        cot = f"Tom starts with {a} apples and buys {b} more, so {a} + {b} = {a + b}. The answer is {a + b}."
-        pot = f"apples = {a}\nbought = {b}\nans = apples + bought\nprint(ans)"
-        qtype = (1, 2, 3)[i % 3]
-        lam = round(rng.uniform(0.2, 0.8), 2) if qtype == 3 else None
-        w_pot = lam if lam is not None else 1.0
-        w_cot = 1.0 - lam if lam is not None else 1.0
-        out += [MixedExample(f"demo-{i}", "cot", student_input(q, "cot"), cot, w_cot, qtype, lam),
-                MixedExample(f"demo-{i}", "pot", student_input(q, "pot"), pot, w_pot, qtype, lam)]
-    return out
-
-
 def _build_student(cfg, examples: Sequence[MixedExample], run_dir: Path):
     from md.config import call
 
@@ -167,38 +146,38 @@ def _check_knobs(knobs: dict, group: str) -> None:
 
 def _main(cfg) -> TrainResult:
     from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
 
-    from md import jsonl
-    from md.config import call, check_targets, flatten, to_plain
-    from md.loggers import ablation_tags
+    from md import jsonl, pipeline
+    from md.config import check_targets, to_plain
     from md.loss import check_settings
 
-    # the nodes this stage builds; md.pipeline checks the upstream stages' own
-    check_targets(OmegaConf.create({k: to_plain(cfg[k]) for k in ("student", "logger")}))
-    hydra_cfg = HydraConfig.get()
-    run_dir = Path(hydra_cfg.runtime.output_dir)
+    check_targets(cfg)  # a misspelled builder key fails here, before any stage starts
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
     knobs = to_plain(cfg.train)
     path = knobs.pop("examples")
-    knobs.pop("evaluate_after")  # read by md.pipeline, which runs evaluation after training
+    evaluate_after = knobs.pop("evaluate_after")
     lam = cfg.loss.get("lambda")
     check_settings(cfg.loss.mode, lam)
     trainer_knobs = to_plain(cfg.trainer)
     _check_knobs(knobs, "train")
     _check_knobs(trainer_knobs, "trainer")
-    examples = jsonl.read_all(path, MixedExample) if path else demo_examples(seed=cfg.seed)
+    examples = jsonl.read_all(path or pipeline.mixed(cfg), MixedExample)
     student = _build_student(cfg, examples, run_dir)
-    logger = call(cfg.logger, save_dir=str(run_dir), group=cfg.experiment_name,
-                  tags=ablation_tags(dict(hydra_cfg.runtime.choices), lam), config=flatten(cfg))
-    return run(examples, student, out_dir=run_dir, loss_mode=cfg.loss.mode, loss_lambda=lam,
-               seed=cfg.seed, logger=logger, **knobs, **trainer_knobs)
+    result = run(examples, student, out_dir=run_dir, loss_mode=cfg.loss.mode, loss_lambda=lam,
+                 seed=cfg.seed, logger=pipeline.logger(cfg, run_dir, "train"), **knobs,
+                 **trainer_knobs)
+    if evaluate_after:
+        from md.evaluate import print_metrics
+
+        print_metrics(pipeline.evaluate(cfg, (result.student_dir,), run_dir / "eval"), run_dir / "eval")
+    return result
 
 
 @stage_main("train")
 def main(cfg) -> None:
     result = _main(cfg)
     shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}
-    print(f"student saved to {result.student_dir}\nmetrics: {shown}")
+    print(f"student saved to {result.student_dir}\ntraining metrics: {shown}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from md.models import build_student
-from md.train import demo_examples, run
+from mixed_examples import demo_examples
+from md.train import run
 
 pytestmark = pytest.mark.gpu
 

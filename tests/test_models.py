@@ -12,7 +12,8 @@ import yaml
 from md.errors import MDError
 from md.models import build_student
 from md.models.tokenizer import train_tokenizer
-from md.train import demo_examples, run
+from mixed_examples import demo_examples
+from md.train import run
 
 REPO_CONF = Path(__file__).resolve().parent.parent / "conf" / "student"
 EXAMPLES = demo_examples(n_questions=12, seed=0)

@@ -10,7 +10,8 @@ import torch
 
 from md.loggers import csv_logger
 from md.models import build_student
-from md.train import demo_examples, run
+from mixed_examples import demo_examples
+from md.train import run
 
 EXAMPLES = demo_examples(n_questions=12, seed=3)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]

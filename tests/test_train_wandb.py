@@ -13,7 +13,8 @@ import pytest
 
 from md.loggers import ablation_tags, wandb_logger
 from md.models import build_student
-from md.train import demo_examples, run
+from mixed_examples import demo_examples
+from md.train import run
 
 EXAMPLES = demo_examples(n_questions=8, seed=1)
 TINY = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,

@@ -31,7 +31,8 @@ def wandb_run(cfg: Any, save_dir: str, name: str) -> Iterator[Any]:
     from md.config import call
     from md.loggers import finish
 
-    logger = call(cfg.logger, save_dir=save_dir, name=name, group=cfg.get("experiment_name"))
+    logger = call(cfg.logger, save_dir=save_dir, name=name, group=cfg.get("experiment_name"),
+                  job_type="mix")
     failed = True
     try:
         yield logger.experiment
