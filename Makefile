@@ -17,7 +17,7 @@ export WANDB_MODE ?= offline
 export MD_SHARED_DATA ?= $(abspath ../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-slow test-all lint bench
+.PHONY: help install demo test test-slow test-all test-gpu lint bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,8 +33,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)  ## create .venv and install md (TORCH=..., TORCH_INDEX=... for a CUDA build)
 
-demo: $(STAMP)  ## run the whole pipeline offline on CPU: synthetic data, simulated teacher, tiny students
-	$(PY) -m experiments.demo
+demo: $(STAMP)  ## CPU, offline: CoT-, PoT- and MD-distilled tiny students, a miniature Table 1 and plots
+	$(PY) -m md.train -m experiment=demo
+	$(PY) -m md.report runs/demo --out runs/demo/report.md
+	@cat runs/demo/report.md
 
 test: $(STAMP)  ## run the test suite (the slow end-to-end tests are `make test-slow`)
 	$(PY) -m pytest -q -m "not slow"
@@ -48,9 +50,12 @@ test-all: $(STAMP)  ## every test
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check md tests experiments
 
+test-gpu: $(STAMP)  ## the GPU tests (QLoRA in bf16, vLLM); they skip without CUDA
+	$(PY) -m pytest -q -m gpu
+
 bench: $(STAMP)  ## the speed benchmarks (sandbox, teacher client, training loop, generation)
 	$(PY) -m md.bench.sandbox
 	$(PY) -m md.bench.teacher
 	$(PY) -m md.bench.train
-	$(PY) -m md.bench.generate
+	$(PY) -m md.bench.generate --threads 1
 	$(PY) -m md.bench.adaptive

@@ -1,0 +1,1 @@
+"""Paper-style tables and plots from a set of runs (local folders or W&B): see md.report."""

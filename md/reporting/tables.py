@@ -1,0 +1,106 @@
+"""Paper-style markdown tables from collected runs.
+
+    print(accuracy_table(runs))      # rows: student / mix / loss-λ / ...; columns: dataset x method
+    print(types_table(mixes))        # Fig. 1: type shares per dataset
+
+Runs that land in the same row and column (seeds, repeats) are averaged, and the cell says
+how many there were. A row label only names the axes that tell its runs apart: the training
+set size when it is not 100%, the training data when it differs from the test data (OOD), and
+N when runs sampled different numbers of paths.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from statistics import mean
+
+from md.reporting.collect import Run
+
+# Method keys of metrics.json and their column names, in the paper's order.
+METHODS = {"cot": "+CoT", "pot": "+PoT", "cot_w_pot": "+CoT w/PoT", "cascade": "cascade (N=2)",
+           "greedy_cot": "greedy CoT", "greedy_pot": "greedy PoT"}
+DATASETS = ("svamp", "gsm8k", "asdiv", "strategyqa")  # paper order; others follow by name
+MIXES = {"label": "label fine-tuning", "cot": "CoT distillation", "pot": "PoT distillation",
+         "ensemble": "ensemble (CoT + PoT students)", "md": "MD"}
+TYPES = {"1": "only PoT", "2": "only CoT", "3": "both", "4": "neither"}
+
+
+def loss_label(run: Run) -> str:
+    if run.loss == "fixed":
+        return f"λ={run.lam:g}"
+    return "" if run.loss == "adaptive" else run.loss
+
+
+def row_label(run: Run, vary_paths: bool = False) -> str:
+    parts = [run.student, MIXES.get(run.mix, run.mix), loss_label(run)]
+    if run.train_fraction != 1.0:
+        parts.append(f"{100 * run.train_fraction:g}% train")
+    if run.train_data not in ("?", run.test_data):
+        parts.append(f"trained on {run.train_data}")
+    if vary_paths and run.paths is not None:
+        parts.append(f"N={run.paths}")
+    return " · ".join(p for p in parts if p)
+
+
+def _row_order(run: Run) -> tuple:
+    mix_rank = list(MIXES).index(run.mix) if run.mix in MIXES else len(MIXES)
+    return (run.student, run.train_data, mix_rank, run.loss, run.lam or 0.0, run.train_fraction,
+            run.paths or 0)
+
+
+def dataset_order(names: set[str]) -> list[str]:
+    return [d for d in DATASETS if d in names] + sorted(names - set(DATASETS))
+
+
+def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(METHODS)) -> str:
+    """Accuracy (%) with rows = ablation settings and columns = test dataset x method."""
+    vary_paths = len({r.paths for r in runs}) > 1
+    cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    rows: dict[str, tuple] = {}
+    for run in runs:
+        label = row_label(run, vary_paths)
+        rows.setdefault(label, _row_order(run))
+        for method in methods:
+            if method in run.accuracy:
+                cells[(label, run.test_data, method)].append(run.accuracy[method])
+    datasets = dataset_order({r.test_data for r in runs})
+    cols = [(d, m) for d in datasets for m in methods
+            if any((label, d, m) in cells for label in rows)]
+    head = "| run | " + " | ".join(f"{d} {METHODS.get(m, m)}" for d, m in cols) + " |"
+    lines = [head, "|---|" + "---:|" * len(cols)]
+    for label in sorted(rows, key=rows.__getitem__):
+        lines.append(f"| {label} | " + " | ".join(_cell(cells.get((label, d, m))) for d, m in cols)
+                     + " |")
+    return "\n".join(lines)
+
+
+def _cell(values: list[float] | None) -> str:
+    if not values:
+        return ""
+    text = f"{100 * mean(values):.1f}"
+    return text if len(values) == 1 else f"{text} (n={len(values)})"
+
+
+def types_table(mixes: Sequence[dict]) -> str:
+    """The paper's Fig. 1 as a table: share (%) of questions of each type, per dataset."""
+    lines = ["| dataset | questions | " + " | ".join(f"type {t}: {n}" for t, n in TYPES.items())
+             + " |", "|---|---:|" + "---:|" * len(TYPES)]
+    seen = set()  # every mix variant of one judged set writes the same shares: list them once
+    for stats in sorted(mixes, key=lambda s: (str(s.get("dataset")), s["folder"])):
+        types = stats["types"]
+        counts = tuple(int(types.get(t, {}).get("count", 0)) for t in TYPES)
+        if (stats.get("dataset"), counts) in seen:
+            continue
+        seen.add((stats.get("dataset"), counts))
+        total = sum(counts)
+        shares = " | ".join(f"{100 * float(types.get(t, {}).get('share', 0.0)):.1f}" for t in TYPES)
+        lines.append(f"| {stats.get('dataset', '?')} | {total} | {shares} |")
+    return "\n".join(lines)
+
+
+def runs_list(runs: Sequence[Run]) -> str:
+    """Which folder each row came from, so every number can be traced back."""
+    vary_paths = len({r.paths for r in runs}) > 1
+    return "\n".join(f"- {row_label(r, vary_paths)} | test {r.test_data}: `{r.folder}`"
+                     for r in sorted(runs, key=lambda r: (_row_order(r), r.test_data)))

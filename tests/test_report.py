@@ -1,0 +1,161 @@
+"""md.report on real run folders: side-by-side rows, OOD / ensemble labels, plots, clear errors.
+
+The fast tests build run folders the way the stages do (a composed config in `.hydra/`, then
+md.evaluate.run with the real sandbox) from students whose answers are scripted, so every
+cell's expected value is known. The slow test trains and evaluates the two runs of a real
+`-m` sweep over loss.lambda and reports them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from md import report
+from md.evaluate import run as evaluate
+from md.sandbox import Sandbox
+from md.types import Problem
+
+REPO = Path(__file__).resolve().parent.parent
+PROBLEMS = [Problem(f"q{i}", "synthetic", "test", f"Tom has {i} apples and buys 2 more. How many?",
+                    float(i + 2)) for i in range(4)]
+
+
+class Scripted:
+    """A student whose CoT / PoT completions are right or wrong on demand."""
+
+    def __init__(self, cot_right: bool, pot_right: bool):
+        self.right = {"cot": cot_right, "pot": pot_right}
+
+    def _text(self, prompt: str) -> str:
+        method = "pot" if "Let's break down the code" in prompt else "cot"
+        answer = int(re.search(r"Tom has (\d+)", prompt).group(1)) + 2 if self.right[method] else 0
+        return f"ans = {answer}" if method == "pot" else f"So the total is {answer}. The answer is {answer}."
+
+    def sample(self, prompts, n, temperature):
+        return [[self._text(p)] * n for p in prompts]
+
+    def greedy(self, prompts):
+        return [self._text(p) for p in prompts]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
+        yield sb
+
+
+def save_config(folder: Path, stage: str, overrides: list[str]) -> None:
+    """What Hydra leaves in a run folder: the composed (unresolved) config in .hydra/."""
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose(stage, overrides=overrides)
+    (folder / ".hydra").mkdir(parents=True)
+    OmegaConf.save(cfg, folder / ".hydra" / "config.yaml")
+
+
+def trained_run(folder: Path, sandbox, overrides: list[str], cot_right: bool, pot_right: bool):
+    """A training run folder (config + student/ + eval/) as md.train then md.evaluate leave it."""
+    save_config(folder, "train", ["experiment=smoke", *overrides])
+    (folder / "student").mkdir()
+    evaluate(PROBLEMS, Scripted(cot_right, pot_right), sandbox, n=3, temperature=0.7,
+             out_dir=folder / "eval", draws=3)
+    return folder
+
+
+def rows(markdown: str) -> dict[str, list[str]]:
+    table = markdown.split("## Accuracy (%)")[1].split("\n\n")[1].splitlines()
+    return {r.split(" | ")[0].strip("| "): [c.strip(" |") for c in r.split(" | ")[1:]]
+            for r in table[2:]}
+
+
+def test_two_lambda_runs_side_by_side_with_plots(tmp_path, sandbox):
+    sweep = tmp_path / "runs" / "smoke" / "multirun_x"
+    trained_run(sweep / "0_loss.lambda=0", sandbox, ["loss=fixed", "loss.lambda=0"], True, False)
+    trained_run(sweep / "1_loss.lambda=1", sandbox, ["loss=fixed", "loss.lambda=1"], False, True)
+    out = tmp_path / "report" / "report.md"
+    report.main([str(tmp_path / "runs"), "--out", str(out)])
+    text = out.read_text()
+    table = rows(text)
+    assert list(table) == ["tiny-llama · MD · λ=0", "tiny-llama · MD · λ=1"]
+    head = text.split("## Accuracy (%)")[1].split("\n\n")[1].splitlines()[0]
+    assert "synthetic +CoT | synthetic +PoT | synthetic +CoT w/PoT" in head
+    assert table["tiny-llama · MD · λ=0"][:2] == ["100.0", "0.0"]  # +CoT right, +PoT wrong
+    assert table["tiny-llama · MD · λ=1"][:2] == ["0.0", "100.0"]
+    for kind in ("lambda", "paths"):
+        png = out.parent / f"report_{kind}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG" and f"(report_{kind}.png)" in text
+    assert not (out.parent / "report_size.png").exists()  # one training size: no size plot
+    assert str(sweep / "0_loss.lambda=0" / "eval") in text  # every number traceable
+
+
+def test_ood_and_ensemble_rows_are_labelled_by_the_trained_students(tmp_path, sandbox):
+    cot_run = trained_run(tmp_path / "cot", sandbox, ["mix=cot"], True, False)
+    pot_run = trained_run(tmp_path / "pot", sandbox, ["mix=pot"], False, True)
+    ood = tmp_path / "evals" / "ood"  # md.evaluate on its own: data is the TEST set
+    save_config(ood, "evaluate", ["experiment=table2_ood", "data=svamp",
+                                  f"student_dir={cot_run / 'student'}"])
+    evaluate(PROBLEMS, Scripted(True, True), sandbox, n=2, temperature=0.7, out_dir=ood, draws=2)
+    ens = tmp_path / "evals" / "ensemble"
+    save_config(ens, "evaluate", ["data=svamp", f"inference.ensemble=[{cot_run / 'student'},"
+                                                f"{pot_run / 'student'}]"])
+    evaluate(PROBLEMS, Scripted(True, False), sandbox, n=2, temperature=0.7, out_dir=ens,
+             pot_student=Scripted(False, True), draws=2)
+    text, _ = report.build(report.parse([str(tmp_path / "evals"), "--methods", "cot_w_pot"]))
+    table = rows(text)
+    assert table["tiny-llama · CoT distillation · trained on synthetic"] == ["100.0"]
+    assert table["tiny-llama · ensemble (CoT + PoT students) · trained on synthetic"] == ["100.0"]
+    assert "| svamp +CoT w/PoT |" in text
+
+
+def test_size_plot_when_training_fractions_differ(tmp_path, sandbox):
+    for frac in (0.2, 1.0):
+        trained_run(tmp_path / f"f{frac}", sandbox, [f"data.train_fraction={frac}"], True, True)
+    text, written = report.build(report.parse([str(tmp_path), "--plots", str(tmp_path / "p")]))
+    assert set(rows(text)) == {"tiny-llama · MD", "tiny-llama · MD · 20% train"}
+    assert Path(written["size"]).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("args", [["/no/such/runs"], ["EMPTY"], ["CORRUPT"], ["--wandb", "team/md"], []])
+def test_user_errors_are_one_line(tmp_path, capsys, monkeypatch, args):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc credentials either
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "corrupt" / ".hydra").mkdir(parents=True)
+    (tmp_path / "corrupt" / ".hydra" / "config.yaml").write_text("loss: {mode: fixed, lambda: [")
+    (tmp_path / "corrupt" / "metrics.json").write_text('{"accuracy": {"cot": "high"}}')
+    where = {"EMPTY": str(tmp_path / "empty"), "CORRUPT": str(tmp_path / "corrupt")}
+    with pytest.raises(SystemExit) as exit_:
+        report.main([where.get(a, a) for a in args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+
+
+@pytest.mark.slow
+def test_lambda_sweep_makes_two_runs_that_the_report_puts_side_by_side(tmp_path):
+    env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1",
+           "MD_RUNS": str(tmp_path / "runs"), "MD_ARTIFACTS": str(tmp_path / "artifacts")}
+
+    def md(*args):
+        out = subprocess.run([sys.executable, "-m", *args], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+
+    md("md.train", "-m", "experiment=smoke", "loss=fixed", "loss.lambda=0,1")
+    jobs = sorted(p.parent for p in (tmp_path / "runs" / "smoke").glob("multirun_*/*/student"))
+    assert len(jobs) == 2, jobs
+    for job in jobs:  # md.train evaluates at its end once md.pipeline runs it; until then, here
+        if not any("accuracy" in p.read_text() for p in job.rglob("metrics.json")):
+            md("md.evaluate", "experiment=smoke", f"student_dir='{job / 'student'}'",
+               f"out_dir='{job / 'eval'}'")
+    md("md.report", str(tmp_path / "runs" / "smoke"), "--out", str(tmp_path / "report.md"))
+    table = rows((tmp_path / "report.md").read_text())
+    assert list(table) == ["tiny-llama · MD · λ=0", "tiny-llama · MD · λ=1"]
+    assert all(len(cells) == 6 and all(c for c in cells) for cells in table.values())
