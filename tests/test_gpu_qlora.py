@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
+from mixed_examples import demo_examples
 
 from md.models import build_student
-from mixed_examples import demo_examples
 from md.train import run
 
 pytestmark = pytest.mark.gpu

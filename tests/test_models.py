@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from mixed_examples import demo_examples
 
 from md.errors import MDError
 from md.models import build_student
 from md.models.tokenizer import train_tokenizer
-from mixed_examples import demo_examples
 from md.train import run
 
 REPO_CONF = Path(__file__).resolve().parent.parent / "conf" / "student"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from mixed_examples import demo_examples
 
 from md.batching import (
     LengthGroupedSampler,
@@ -16,7 +17,6 @@ from md.batching import (
 )
 from md.loss import IGNORE, METHOD_IDS
 from md.models.tokenizer import train_tokenizer
-from mixed_examples import demo_examples
 from md.train import split
 
 EXAMPLES = demo_examples(n_questions=10, seed=2)

@@ -7,10 +7,10 @@ import csv
 import lightning as L
 import pytest
 import torch
+from mixed_examples import demo_examples
 
 from md.loggers import csv_logger
 from md.models import build_student
-from mixed_examples import demo_examples
 from md.train import run
 
 EXAMPLES = demo_examples(n_questions=12, seed=3)

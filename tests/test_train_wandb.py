@@ -10,10 +10,10 @@ import sys
 
 import lightning as L
 import pytest
+from mixed_examples import demo_examples
 
 from md.loggers import ablation_tags, wandb_logger
 from md.models import build_student
-from mixed_examples import demo_examples
 from md.train import run
 
 EXAMPLES = demo_examples(n_questions=8, seed=1)

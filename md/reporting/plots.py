@@ -56,6 +56,11 @@ def _by_x(runs: Sequence[Run], x: Callable[[Run], float | None], label: Callable
         if ref.test_data in axes and "cot_w_pot" in ref.accuracy:
             axes[ref.test_data].axhline(100 * ref.accuracy["cot_w_pot"], color="grey", lw=1,
                                         label=f"{ref.student} adaptive λ +CoT w/PoT")
+    _finish(plt, fig, axes, xlabel, out)
+
+
+def _finish(plt, fig, axes, xlabel: str, out: Path) -> None:
+    """Label every panel alike and save the figure."""
     for data, ax in axes.items():
         ax.set(title=data, xlabel=xlabel, ylabel="accuracy (%)")
         ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
@@ -99,14 +104,7 @@ def curves_plot(runs: Sequence[Run], out: Path) -> bool:
                 acc = [100 * a for a in cur["accuracy"]]
                 axes[run.test_data].plot(cur["total_paths"], acc, STYLE.get(m, "-"),
                                          label=f"{row_label(run)} {METHODS.get(m, m)}")
-    for data, ax in axes.items():
-        ax.set(title=data, xlabel="total sampled paths N", ylabel="accuracy (%)")
-        ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    _finish(plt, fig, axes, "total sampled paths N", out)
     return True
 
 
