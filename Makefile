@@ -34,6 +34,7 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)  ## create .venv and install md (TORCH=..., TORCH_INDEX=... for a CUDA build)
 
 demo: $(STAMP)  ## CPU, offline: CoT-, PoT- and MD-distilled tiny students, a miniature Table 1 and plots
+	rm -rf runs/demo  # a fresh table each time (teacher thoughts and mixes stay cached in artifacts/)
 	$(PY) -m md.train -m experiment=demo
 	$(PY) -m md.report runs/demo --out runs/demo/report.md
 	@cat runs/demo/report.md
