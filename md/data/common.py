@@ -7,6 +7,7 @@ missing file is one `MDError` line that names the folder and says how to set `da
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from md.answers import normalize
@@ -66,3 +67,14 @@ def make_problem(
         solution=solution,
         meta=meta or {},
     )
+
+
+def read_json(file: Path, kind: type):
+    """A JSON file's content, which must be of `kind` (list or dict); MDError names the file."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise MDError(f"{file}: malformed JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(data, kind):
+        raise MDError(f"{file}: expected a JSON {kind.__name__}")
+    return data

@@ -12,9 +12,7 @@ student; a simulated teacher may use them).
 
 from __future__ import annotations
 
-import json
-
-from md.data.common import check_split, data_dir, make_problem
+from md.data.common import check_split, data_dir, make_problem, read_json
 from md.errors import MDError
 from md.types import Problem
 
@@ -25,12 +23,7 @@ def load(split: str, path: str | None = None) -> list[Problem]:
     """Load one split of StrategyQA (test = the dev file)."""
     check_split("strategyqa", split)
     file = data_dir("strategyqa", path, list(FILES.values())) / FILES[split]
-    try:
-        records = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise MDError(f"{file}: malformed JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(records, list):
-        raise MDError(f"{file}: expected a JSON list of StrategyQA records")
+    records = read_json(file, list)
     problems = []
     for index, r in enumerate(records):
         where = f"{file} record {index}"

@@ -14,10 +14,9 @@ and a lower-cased question word ("..., how much ..."); the other 12 get a full s
 
 from __future__ import annotations
 
-import json
 import re
 
-from md.data.common import check_split, data_dir, make_problem
+from md.data.common import check_split, data_dir, make_problem, read_json
 from md.errors import MDError
 from md.types import Problem
 
@@ -40,8 +39,8 @@ def load(split: str, path: str | None = None, split_file: str = SPLIT_FILE) -> l
     """Load one split of SVAMP; `split_file` is relative to `path` (or absolute)."""
     check_split("svamp", split)
     folder = data_dir("svamp", path, ["SVAMP.json", split_file])
-    records = _read_json(folder / "SVAMP.json", list)
-    indices = _read_json(folder / split_file, dict).get(split)
+    records = read_json(folder / "SVAMP.json", list)
+    indices = read_json(folder / split_file, dict).get(split)
     if not isinstance(indices, list):
         raise MDError(f"{folder / split_file}: has no {split!r} list of indices")
     problems = []
@@ -57,13 +56,3 @@ def load(split: str, path: str | None = None, split_file: str = SPLIT_FILE) -> l
         except (KeyError, TypeError) as e:
             raise MDError(f"{where}: not a SVAMP record ({e})") from None
     return problems
-
-
-def _read_json(file, kind: type):
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise MDError(f"{file}: malformed JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(data, kind):
-        raise MDError(f"{file}: expected a JSON {kind.__name__}")
-    return data
