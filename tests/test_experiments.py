@@ -164,7 +164,8 @@ def test_each_experiment_runs_in_fast_dev_mode(tmp_path, name, fast_student):
         out = _md(stage, "-m", f"experiment={name}", *FAST, *_narrowed(name, stage), *extra,
                   cwd=work)
         assert out.returncode == 0, f"md.{stage} experiment={name}:\n{out.stderr[-3000:]}"
-        jobs = [p.parent for p in (work / "runs" / name).glob("multirun_*/*/.hydra")]
+        # sweeps land in runs/<name>/multirun_<time>/<job>/; the demo's in runs/demo/<job>/
+        jobs = [p.parent for p in (work / "runs" / name).rglob(".hydra")]
         assert len(jobs) == 1, jobs  # narrowed to one job, in the experiment's own folder
         if stage == "mix":  # the pipeline's own artifacts: extract -> execute -> mix
             assert list((work / "artifacts").glob("mix/*/stats.json"))
