@@ -7,12 +7,14 @@ One sampling run (plus one greedy path per method) feeds every method of md.eval
 (+CoT, +PoT, +CoT w/PoT, the N=2 cascade, greedy), the accuracy-vs-N curves and adaptive
 consistency replayed on the recorded paths. With `inference.ensemble=[A, B]` the CoT paths come
 from student A (CoT-distilled) and the PoT paths from student B (PoT-distilled), and their
-concat vote is reported as `ensemble`. Writes predictions.jsonl, metrics.json and curves.*
+concat vote is reported as `ensemble`. `inference.adaptive.live=true` also runs adaptive
+consistency for real: a second sampling run in rounds, reported as `adaptive_live`. Writes predictions.jsonl, metrics.json and curves.*
 (see md.evaluation.report) to `out_dir`.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path as FsPath
@@ -25,19 +27,39 @@ from md.errors import MDError
 from md.evaluation import adaptive, curves, judge, methods, report
 from md.infer import Generator
 from md.prompts import student_input
-from md.types import Prediction, Problem
+from md.types import Path, Prediction, Problem
 
 
-def _sample(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator, n: int,
-            temperature: float, greedy: bool) -> dict[str, list]:
-    """Raw completions: n sampled per method per question, and the greedy ones."""
-    cot_in = [student_input(p.question, "cot") for p in problems]
-    pot_in = [student_input(p.question, "pot") for p in problems]
-    texts = {"cot": cot_gen.sample(cot_in, n, temperature),
-             "pot": pot_gen.sample(pot_in, n, temperature)}
-    texts["greedy_cot"] = cot_gen.greedy(cot_in) if greedy else None
-    texts["greedy_pot"] = pot_gen.greedy(pot_in) if greedy else None
-    return texts
+def _inputs(problems: Sequence[Problem]) -> tuple[list[str], list[str]]:
+    return ([student_input(p.question, "cot") for p in problems],
+            [student_input(p.question, "pot") for p in problems])
+
+
+def sampled_paths(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator, n: int,
+                  temperature: float, sandbox: judge.Runner) -> list[list[Path]]:
+    """Per question: n sampled CoT paths, then n sampled PoT paths (programs run), judged."""
+    cot_in, pot_in = _inputs(problems)
+    return judge.judge(cot_gen.sample(cot_in, n, temperature),
+                       pot_gen.sample(pot_in, n, temperature), sandbox)
+
+
+def greedy_paths(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator,
+                 sandbox: judge.Runner) -> list[list[Path]]:
+    """Per question: one greedy CoT path and one greedy PoT path, judged."""
+    cot_in, pot_in = _inputs(problems)
+    none: list[list[str]] = [[] for _ in problems]
+    return judge.judge(none, none, sandbox, cot_gen.greedy(cot_in), pot_gen.greedy(pot_in))
+
+
+def live_rounds(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator,
+                temperature: float, sandbox: judge.Runner) -> adaptive.Round:
+    """An adaptive `Round` that samples: k more CoT and PoT paths for each open question."""
+
+    def sample_round(open_: list[int], start: int, k: int) -> list[list[Path]]:
+        return sampled_paths([problems[i] for i in open_], cot_gen, pot_gen, k, temperature,
+                             sandbox)
+
+    return sample_round
 
 
 def summarize(preds: Sequence[Prediction], n: int, temperature: float, ensemble: bool) -> dict:
@@ -58,29 +80,42 @@ def summarize(preds: Sequence[Prediction], n: int, temperature: float, ensemble:
 
 def run(problems: Sequence[Problem], student: Generator, sandbox: judge.Runner, n: int,
         temperature: float, out_dir: str | FsPath, pot_student: Generator | None = None,
-        greedy: bool = True, draws: int = 50, ci: float = 0.95, adaptive_rule: str = "beta",
-        adaptive_threshold: float = 0.95, adaptive_round_size: int = 1, seed: int = 0,
-        wandb_run=None) -> dict:
-    """Evaluate `student` (or the ensemble student + pot_student) on `problems`; returns metrics."""
+        greedy: bool = True, draws: int = 50, ci: float = 0.95,
+        stop: adaptive.StopRule | None = None, round_size: int = 1,
+        live_adaptive: bool = False, seed: int = 0, wandb_run=None) -> dict:
+    """Evaluate `student` (or the ensemble student + pot_student) on `problems`; returns metrics.
+
+    Adaptive consistency is always replayed on the recorded paths; with `live_adaptive` it is
+    also run for real, sampling in rounds (a second sampling run, timed against the first)."""
     if not problems:
         raise MDError("no test problems to evaluate; check data= and data.max_test")
     if n < 1:
         raise MDError(f"inference.paths must be >= 1, got {n}")
+    stop = stop or adaptive.StopRule()  # beta at 0.95
     torch.manual_seed(seed)
-    texts = _sample(problems, student, pot_student or student, n, temperature, greedy)
-    path_lists = judge.judge(texts["cot"], texts["pot"], sandbox,
-                             texts["greedy_cot"], texts["greedy_pot"])
+    ensemble, pot_student = pot_student is not None, pot_student or student
+    start = time.perf_counter()
+    path_lists = sampled_paths(problems, student, pot_student, n, temperature, sandbox)
+    fixed_seconds = time.perf_counter() - start
+    if greedy:
+        extra = greedy_paths(problems, student, pot_student, sandbox)
+        path_lists = [s + g for s, g in zip(path_lists, extra, strict=True)]
     preds = []
     for prob, paths in zip(problems, path_lists, strict=True):
         votes = methods.votes(paths)
         preds.append(Prediction(prob.id, prob.answer, tuple(paths), votes,
                                 methods.score(votes, prob.answer)))
-    metrics = summarize(preds, n, temperature, pot_student is not None)
+    metrics = summarize(preds, n, temperature, ensemble)
     golds = [p.answer for p in problems]
     curve = curves.accuracy_curves(path_lists, golds, n, draws, seed, ci)
-    rule = adaptive.StopRule(adaptive_rule, adaptive_threshold)
-    metrics["adaptive"] = adaptive.evaluate(path_lists, golds, rule, n, "cot_w_pot",
-                                            adaptive_round_size)
+    metrics["adaptive"] = adaptive.evaluate(path_lists, golds, stop, n, "cot_w_pot", round_size)
+    if live_adaptive:
+        start = time.perf_counter()
+        used = adaptive.rounds(live_rounds(problems, student, pot_student, temperature, sandbox),
+                               len(problems), stop, n, "cot_w_pot", round_size)
+        metrics["adaptive_live"] = {
+            **adaptive.compare(used, path_lists, golds, stop, n, "cot_w_pot"),
+            "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
     files = report.write_outputs(out_dir, preds, metrics, curve)
     if wandb_run is not None:
         report.log_wandb(wandb_run, metrics, preds, curve, files["plot"])
@@ -91,8 +126,15 @@ def print_metrics(metrics: dict, out_dir) -> None:
     for method, value in metrics["accuracy"].items():
         print(f"{method:>20}: {100 * value:5.1f}%")
     ad = metrics["adaptive"]
-    print(f"adaptive ({ad['rule']}): {100 * ad['accuracy']:.1f}% with {ad['mean_paths']:.1f} "
-          f"paths vs {100 * ad['fixed_accuracy']:.1f}% with {ad['fixed_paths']:.1f}")
+    print(f"adaptive ({ad['rule']}, replayed): {100 * ad['accuracy']:.1f}% with "
+          f"{ad['mean_paths']:.1f} paths vs {100 * ad['fixed_accuracy']:.1f}% with "
+          f"{ad['fixed_paths']:.1f}")
+    if "adaptive_live" in metrics:
+        live = metrics["adaptive_live"]
+        print(f"adaptive ({live['rule']}, live): {100 * live['accuracy']:.1f}% with "
+              f"{live['mean_paths']:.1f} paths in {live['seconds']:.1f} s vs "
+              f"{100 * live['fixed_accuracy']:.1f}% with {live['fixed_paths']:.1f} in "
+              f"{live['fixed_seconds']:.1f} s")
     print(f"wrote {out_dir}")
 
 

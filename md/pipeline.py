@@ -144,6 +144,7 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str):
 def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str) -> dict:
     """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems."""
     from md import evaluate as stage
+    from md.evaluation.adaptive import StopRule
     from md.infer import build_generator
     from md.loggers import finish, wandb_run_of
     from md.sandbox import Sandbox
@@ -157,8 +158,9 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
         with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
             metrics = stage.run(test_problems(cfg), gens[0], sb, inf.paths, inf.temperature,
                                 out_dir, gens[1] if len(gens) > 1 else None, inf.greedy,
-                                inf.curves.draws, inf.curves.ci, inf.adaptive.rule,
-                                inf.adaptive.threshold, inf.adaptive.round_size, cfg.seed, wb)
+                                inf.curves.draws, inf.curves.ci,
+                                StopRule(inf.adaptive.rule, inf.adaptive.threshold),
+                                inf.adaptive.round_size, inf.adaptive.live, cfg.seed, wb)
         if log is not None and wb is None:
             from md.evaluation.report import flatten as flat_metrics
 

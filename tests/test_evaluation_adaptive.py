@@ -2,6 +2,7 @@
 
 import pytest
 
+from md.errors import MDError
 from md.evaluation import adaptive
 from md.evaluation.adaptive import StopRule, beta_confidence, should_stop
 from md.types import Path
@@ -36,7 +37,7 @@ def test_beta_rule_and_fixed():
     assert not should_stop([2.0] * 4 + [3.0] * 2, remaining=30, rule=beta)
     assert not should_stop([None] * 9, remaining=30, rule=beta)
     assert not should_stop([2.0] * 9, remaining=1, rule=StopRule("fixed"))
-    with pytest.raises(ValueError, match="unknown adaptive rule"):
+    with pytest.raises(MDError, match="unknown adaptive rule"):
         StopRule("sometimes")
 
 

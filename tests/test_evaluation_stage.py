@@ -70,6 +70,37 @@ def test_garbage_and_hostile_programs_and_ensemble(tmp_path, sandbox):
     assert pred.votes["greedy_pot"] is None
 
 
+class Recording(Scripted):
+    """Question q0 never settles (CoT says 1, PoT says 2); the others agree on 3 at once.
+    Records (prompts, paths per prompt) of every sampling call."""
+
+    def __init__(self):
+        super().__init__(["The answer is 3."], ["ans = 3"])
+        self.calls = []
+
+    def sample(self, prompts, n, temperature):
+        self.calls.append((len(prompts), n))
+        split = {"Let's think step by step.": "The answer is 1.",
+                 "Let's break down the code": "ans = 2"}
+        return [[next(v for k, v in split.items() if k in p)] * n if "Tom has 0 " in p
+                else super(Recording, self).sample([p], n, temperature)[0] for p in prompts]
+
+
+def test_live_adaptive_samples_in_rounds_and_only_for_open_questions(tmp_path, sandbox):
+    student = Recording()
+    metrics = run(PROBLEMS, student, sandbox, n=6, temperature=0.7, out_dir=tmp_path, draws=2,
+                  greedy=False, live_adaptive=True)
+    live = metrics["adaptive_live"]
+    assert student.calls[:2] == [(3, 6), (3, 6)]  # the fixed-N run: CoT, then PoT
+    # Live: q1 and q2 are unanimous, so the beta rule stops them after 2 rounds (4 paths);
+    # q0 stays a 1-vs-1 tie and is the only question sampled in rounds 3-6.
+    assert student.calls[2:] == [(3, 1)] * 4 + [(1, 1)] * 8
+    assert live["mean_paths"] == pytest.approx((12 + 4 + 4) / 3) and live["fixed_paths"] == 12
+    assert live["accuracy"] == live["fixed_accuracy"] == pytest.approx(1 / 3)  # q1: gold 3
+    assert live["seconds"] > 0 and live["fixed_seconds"] > 0
+    assert json.loads((tmp_path / "metrics.json").read_text())["adaptive_live"] == live
+
+
 def test_evaluate_config_composes_and_rejects_unknown_keys():
     from hydra import compose, initialize_config_dir
     from hydra.errors import ConfigCompositionException

@@ -10,9 +10,10 @@ questions still open. A question stops when
   reaches `threshold`;
 - "fixed" never stops early (the fixed-N baseline).
 
-`rounds(sample_round, ...)` is the loop; it drives a live sampler or, via `replay`, paths
-recorded from a full run (samples are independent, so replaying them in order is the same
-experiment as sampling them in rounds).
+`rounds(sample_round, ...)` is the loop; it drives a live sampler (md.evaluate with
+`inference.adaptive.live=true`) or, via `replay_source`, paths recorded from a full run
+(samples are independent, so replaying them in order is the same experiment as sampling them
+in rounds).
 
     result = evaluate(path_lists, golds, StopRule("beta", 0.95), n_max=20)
     result["accuracy"], result["mean_paths"], result["fixed_accuracy"], result["saving"]
@@ -26,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from md.answers import answer_key, is_correct, majority_vote
+from md.errors import MDError
 from md.evaluation.methods import answers, sampled
 from md.types import Answer, Path
 
@@ -42,7 +44,8 @@ class StopRule:
 
     def __post_init__(self):
         if self.rule not in RULES:
-            raise ValueError(f"unknown adaptive rule {self.rule!r}; expected one of {RULES}")
+            raise MDError(f"inference.adaptive.rule={self.rule}: unknown adaptive rule; "
+                          f"choose one of {', '.join(RULES)}")
 
 
 def beta_confidence(v1: int, v2: int) -> float:
@@ -102,6 +105,14 @@ def evaluate(path_lists: Sequence[Sequence[Path]], golds: Sequence[Answer], rule
     """Accuracy and mean paths of the adaptive rule against fixed n_max, on recorded paths."""
     used = rounds(replay_source(path_lists, method), len(path_lists), rule, n_max, method,
                   round_size)
+    return compare(used, path_lists, golds, rule, n_max, method)
+
+
+def compare(used: Sequence[Sequence[Path]], path_lists: Sequence[Sequence[Path]],
+            golds: Sequence[Answer], rule: StopRule, n_max: int,
+            method: str = "cot_w_pot") -> dict:
+    """Score the paths an adaptive loop `used` against fixed-n_max voting over `path_lists`
+    (the same paths when replayed, an independent sampling run when live)."""
     q = max(len(path_lists), 1)
 
     def right(lists: Sequence[Sequence[Path]]) -> list[bool]:
@@ -109,7 +120,7 @@ def evaluate(path_lists: Sequence[Sequence[Path]], golds: Sequence[Answer], rule
         return [v is not None and is_correct(v, g) for v, g in zip(votes, golds, strict=True)]
 
     fixed_paths = sum(len(answers(p, method, n_max)) for p in path_lists) / q
-    mean_paths = sum(len(p) for p in used) / q
+    mean_paths = sum(len(answers(p, method)) for p in used) / q
     adapt, fixed = right(used), right(path_lists)
     return {
         "method": method, "rule": rule.rule, "threshold": rule.threshold, "n_max": n_max,
