@@ -8,8 +8,8 @@ One sampling run (plus one greedy path per method) feeds every method of md.eval
 consistency replayed on the recorded paths. With `inference.ensemble=[A, B]` the CoT paths come
 from student A (CoT-distilled) and the PoT paths from student B (PoT-distilled), and their
 concat vote is reported as `ensemble`. `inference.adaptive.live=true` also runs adaptive
-consistency for real: a second sampling run in rounds, reported as `adaptive_live`. Writes predictions.jsonl, metrics.json and curves.*
-(see md.evaluation.report) to `out_dir`.
+consistency for real: a second sampling run in rounds, reported as `adaptive_live`. Writes
+predictions.jsonl, metrics.json and curves.* (see md.evaluation.report) to `out_dir`.
 """
 
 from __future__ import annotations

@@ -150,6 +150,7 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     from md.sandbox import Sandbox
 
     inf, ex = cfg.inference, cfg.execute
+    stop = StopRule(inf.adaptive.rule, inf.adaptive.threshold)  # a bad rule fails before loading
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
                             max_new_tokens=inf.max_new_tokens, seed=cfg.seed) for s in students]
     log, failed = logger(cfg, out_dir, "evaluate"), True
@@ -158,9 +159,8 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
         with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
             metrics = stage.run(test_problems(cfg), gens[0], sb, inf.paths, inf.temperature,
                                 out_dir, gens[1] if len(gens) > 1 else None, inf.greedy,
-                                inf.curves.draws, inf.curves.ci,
-                                StopRule(inf.adaptive.rule, inf.adaptive.threshold),
-                                inf.adaptive.round_size, inf.adaptive.live, cfg.seed, wb)
+                                inf.curves.draws, inf.curves.ci, stop, inf.adaptive.round_size,
+                                inf.adaptive.live, cfg.seed, wb)
         if log is not None and wb is None:
             from md.evaluation.report import flatten as flat_metrics
 
