@@ -5,19 +5,25 @@ asks for it again, so a sweep over `loss.lambda` trains five students on one set
 thoughts and pays the teacher once. Each folder keeps the config that made it in `config.json`,
 so a person can tell what is inside without decoding the hash.
 
+Computing an artifact's key touches nothing on disk (a preflight check, a dry run or a cached
+rerun leaves no trace); `prepare()` creates the folder and its `config.json` (atomically) when
+the stage is about to write into it.
+
     art = Artifact.of("artifacts", "extract", data_cfg, teacher_cfg)
     if not art.has("thoughts.jsonl"):
+        art.prepare()
         ...write art.file("thoughts.jsonl") atomically...
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from md.config import config_hash, to_plain
+from md.fsio import write_text
 
 
 @dataclass(frozen=True)
@@ -25,18 +31,21 @@ class Artifact:
     stage: str
     key: str
     dir: Path
+    parts: tuple = field(default=(), compare=False, repr=False)
 
     @classmethod
     def of(cls, root: str | Path, stage: str, *parts: Any) -> Artifact:
         """The folder for `stage` given the config parts (and upstream keys) that determine it."""
-        key = config_hash(stage, *parts)
-        folder = Path(root) / stage / key
-        folder.mkdir(parents=True, exist_ok=True)
-        manifest = folder / "config.json"
+        plain = tuple(to_plain(p) for p in parts)
+        key = config_hash(stage, *plain)
+        return cls(stage, key, Path(root) / stage / key, plain)
+
+    def prepare(self) -> Artifact:
+        """Create the folder and its `config.json` (once, atomically) before the stage writes."""
+        manifest = self.dir / "config.json"
         if not manifest.exists():
-            plain = [to_plain(p) for p in parts]
-            manifest.write_text(json.dumps(plain, indent=2, sort_keys=True, default=str))
-        return cls(stage, key, folder)
+            write_text(manifest, json.dumps(list(self.parts), indent=2, sort_keys=True, default=str))
+        return self
 
     def file(self, name: str) -> Path:
         return self.dir / name

@@ -4,10 +4,13 @@
     def main(cfg: DictConfig) -> None:
         run(...)
 
-A bad override (an unknown key, a group option that does not exist) is caught before Hydra
-starts, by composing the config once, and reported as one line:
+Before Hydra starts, the command line is parsed as Hydra parses it (`--cfg job`, `-m` and the
+other flags included) and the config of every job it would run is composed once and checked
+(`md.checks`). A bad override, a mistyped value or an unwritable folder is reported as one line,
+for a single run, a `--cfg job` and each job of a `-m` sweep alike:
 
-    error: student=codelama-7b: no such option; choose one of codellama-7b, llama2-7b, ...
+    error: student=codelama: no such option; did you mean codellama? (choose one of ...)
+    error: train.max_steps is not a config key; did you mean trainer.max_steps?
 
 `MDError` raised inside a stage gets the same courtesy: one `error: <message>` line and exit
 status 2, no traceback. The wrapper also pins `version_base="1.3"` and the config folder.
@@ -15,14 +18,16 @@ status 2, no traceback. The wrapper also pins `version_base="1.3"` and the confi
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from md.errors import MDError
 
@@ -43,30 +48,128 @@ def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
     return wrapper
 
 
-def check_overrides(config_name: str, args: list[str]) -> None:
-    """Compose the config with the command line's overrides; raise MDError on a bad one.
+def check_command_line(config_name: str, argv: list[str]) -> None:
+    """Compose and check the config of every job `argv` would run; MDError on the first problem."""
+    from hydra._internal.utils import get_args_parser
 
-    Sweeps (`-m`) and Hydra's own flags are left to Hydra, which reports them itself.
-    """
-    if any(a.startswith("-") for a in args):
-        return
-    overrides = [a for a in args if not a.lstrip("+~").startswith("hydra")]
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import MissingConfigException
+    args = get_args_parser().parse_args(argv)  # a bad flag: argparse's usage line and exit 2
+    if args.help or args.hydra_help or args.shell_completion or args.info:
+        return  # Hydra prints these itself, from whatever composes
+    name = args.config_name or config_name
+    for job in jobs(name, list(args.overrides), args.multirun):
+        check_job(name, job, args.multirun)
+
+
+def jobs(config_name: str, overrides: list[str], multirun: bool) -> Iterator[list[str]]:
+    """The override lists to check: one run, or for a sweep each value of each swept key once
+    (the other keys at their first value), so a sweep of k values costs k compositions."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception as e:  # override syntax
+        raise MDError(_first_lines(e)) from None
+    if not multirun:
+        yield overrides
+        return
+    sweeps = [(o.input_line, o.get_key_element(), _values(o)) for o in parsed if o.is_sweep_override()]
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    sweeps += _config_sweeps(config_name, fixed + [f"{k}={v[0]}" for _, k, v in sweeps],
+                             {k for _, k, _ in sweeps} | {o.get_key_element() for o in parsed})
+    first = [f"{key}={values[0]}" for _, key, values in sweeps]
+    yield fixed + first
+    for i, (_, key, values) in enumerate(sweeps):
+        for value in values[1:]:
+            yield fixed + first[:i] + [f"{key}={value}"] + first[i + 1:]
+
+
+def _values(override) -> list[str]:
+    try:
+        return list(override.sweep_string_iterator())
+    except Exception:  # glob(...) needs Hydra's config loader: the sweeper expands it itself
+        return []
+
+
+def _config_sweeps(config_name: str, overrides: list[str], given: set[str]) -> list:
+    """Sweeps an experiment declares in `hydra.sweeper.params` (not overridden on the line)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    cfg = _compose(config_name, overrides, hydra_config=True)
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    lines = [f"{k}={v}" for k, v in params.items() if k not in given]
+    parsed = OverridesParser.create().parse_overrides(lines)
+    return [(o.input_line, o.get_key_element(), _values(o) or [str(o.value())]) for o in parsed]
+
+
+def check_job(config_name: str, overrides: list[str], multirun: bool) -> DictConfig:
+    """Compose one job's config and run every check of md.checks on it."""
+    from md import checks
+
+    cfg = _compose(config_name, overrides, hydra_config=True)
+    choices = dict(cfg.hydra.runtime.choices)
+    node = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    try:
+        run_dir = str(OmegaConf.select(cfg, node))
+    except Exception:  # an interpolation only Hydra's job can resolve
+        run_dir = None
+    with open_dict(cfg):
+        del cfg["hydra"]
+    checks.check_config(cfg, choices, run_dir)
+    return cfg
+
+
+def _compose(config_name: str, overrides: list[str], hydra_config: bool = False) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import MissingConfigException
+
+    GlobalHydra.instance().clear()
+    try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            compose(config_name, overrides=overrides)
+            return compose(config_name, overrides=overrides, return_hydra_config=hydra_config)
     except MissingConfigException as e:
         raise MDError(_missing_option(e, overrides)) from None
     except Exception as e:  # ConfigCompositionException, OmegaConf errors, override syntax
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
         unknown = re.match(r"Could not override '([^']+)'", lines[0])
         if unknown and len(lines) > 1 and lines[1].startswith("To append"):
-            key = unknown.group(1)
-            raise MDError(f"{key} is not a config key (check the spelling with --cfg job; "
-                          f"to add a new key write +{key}=...)") from None
+            raise MDError(_unknown_key(unknown.group(1), config_name, overrides)) from None
         raise MDError("; ".join(lines[:2])) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _first_lines(e: Exception) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
+    return "; ".join(lines[:2])
+
+
+def _unknown_key(key: str, config_name: str, overrides: list[str]) -> str:
+    """`train.max_stepz is not a config key; did you mean train.max_steps?` (any group)."""
+    rest = [o for o in overrides if o.split("=")[0] != key]
+    try:
+        known = _leaf_keys(_compose(config_name, rest))
+    except MDError:
+        known = []
+    leaf = key.split(".")[-1]
+    same_leaf = [k for k in known if k.split(".")[-1] == leaf]
+    close = same_leaf or difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    if close:
+        return f"{key} is not a config key; did you mean {close[0]}?"
+    return (f"{key} is not a config key (check the spelling with --cfg job; to add a new key "
+            f"write +{key}=...)")
+
+
+def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
+    keys = []
+    for key in node:
+        path = f"{prefix}.{key}" if prefix else str(key)
+        value = node._get_node(key)
+        if isinstance(value, DictConfig) and not value._is_missing():
+            keys += _leaf_keys(value, path)
+        else:
+            keys.append(path)
+    return keys
 
 
 def _missing_option(e: Exception, overrides: list[str]) -> str:
@@ -75,7 +178,10 @@ def _missing_option(e: Exception, overrides: list[str]) -> str:
     options = getattr(e, "options", None)
     if group and options:
         value = next(o.split("=", 1)[1] for o in overrides if o.split("=")[0] == group)
-        return f"{group}={value}: no such option; choose one of {', '.join(sorted(options))}"
+        close = difflib.get_close_matches(value, options, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]}? (choose one of " if close else "choose one of "
+        return (f"{group}={value}: no such option; {hint}{', '.join(sorted(options))}"
+                + (")" if close else ""))
     return str(e).splitlines()[0]
 
 
@@ -88,7 +194,7 @@ def stage_main(config_name: str) -> Callable[[Callable[[DictConfig], object]], C
 
         @functools.wraps(fn)
         def main() -> object:
-            report_errors(check_overrides)(config_name, sys.argv[1:])
+            report_errors(check_command_line)(config_name, sys.argv[1:])
             return hydra_main()
 
         return main

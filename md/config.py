@@ -15,6 +15,8 @@ import difflib
 import hashlib
 import inspect
 import json
+import types
+import typing
 from typing import Any
 
 from hydra.utils import get_object
@@ -65,14 +67,59 @@ def check_targets(cfg: DictConfig, ignore: tuple[str, ...] = PIPELINE_KEYS) -> N
         except Exception as e:  # ImportError, AttributeError, ...
             raise MDError(f"{path}._target_: cannot import {target} ({e})") from None
         params = inspect.signature(fn).parameters
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            continue
+        hints = _type_hints(fn)
+        open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         for key in node:
-            if key.startswith("_") or key in ignore or key in params:
+            if key.startswith("_") or key in ignore:
                 continue
-            hint = difflib.get_close_matches(key, list(params), n=1)
-            tip = f"; did you mean {hint[0]}?" if hint else f"; its options are {', '.join(params)}"
-            raise MDError(f"{path}.{key} is not an option of {target}{tip}")
+            if key in params:
+                _check_type(f"{path}.{key}", node, key, hints.get(key), target)
+            elif not open_ended:
+                hint = difflib.get_close_matches(key, list(params), n=1)
+                tip = f"; did you mean {hint[0]}?" if hint else f"; its options are {', '.join(params)}"
+                raise MDError(f"{path}.{key} is not an option of {target}{tip}")
+
+
+def _type_hints(fn) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # an annotation that does not evaluate: check names only
+        return {}
+
+
+_SCALARS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _check_type(where: str, node: DictConfig, key: str, hint: Any, target: str) -> None:
+    """A builder argument annotated as a scalar (or Optional scalar) gets a value of that type."""
+    kinds = [hint] if hint in _SCALARS else []
+    optional = False
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        optional = type(None) in args
+        kinds = [a for a in args if a is not type(None)]
+        if not all(a in _SCALARS for a in kinds):
+            return  # a list, dict or other union: the builder checks it
+    if not kinds:
+        return
+    try:
+        value = node[key]
+    except Exception:  # an interpolation that cannot resolve yet: the builder will say
+        return
+    if value is None and optional:
+        return
+    if any(_fits(value, k) for k in kinds):
+        return
+    want = " or ".join(_SCALARS[k] for k in kinds) + (" or null" if optional else "")
+    raise MDError(f"{where}={value!r}: expected {want} (an option of {target})")
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
 
 
 def _target_nodes(node: Any, path: str):

@@ -153,6 +153,7 @@ def main(cfg: DictConfig) -> None:
                       "or run python -m md.train, which evaluates at the end")
     else:
         students = (cfg.student_dir,)
+    pipeline.preflight(cfg, upstream=False, test=True, students=students)
     print_metrics(pipeline.evaluate(cfg, students, cfg.out_dir), cfg.out_dir)
 
 

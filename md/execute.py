@@ -135,6 +135,7 @@ def main(cfg: DictConfig) -> None:
     from md import pipeline
 
     if cfg.get("thoughts") is None and cfg.get("judged") is None:
+        pipeline.preflight(cfg)
         print(f"judged thoughts: {pipeline.judged(cfg)}")
         return
     thoughts = required(cfg, "thoughts", "a Thought JSONL written by md.extract")

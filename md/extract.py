@@ -125,6 +125,7 @@ def _why(s: ExtractSummary, budget, where) -> str:
 def main(cfg) -> None:
     from md import pipeline
 
+    pipeline.preflight(cfg)
     pipeline.thoughts(cfg, dry_run=cfg.extract.dry_run)
 
 

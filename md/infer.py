@@ -154,7 +154,12 @@ def load_hf(student_dir: str | Path, device: str = "cpu"):
     """(model, tokenizer) of a saved student, with its LoRA adapter applied if it has one."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    from md.models.files import check_folder
+
     base, adapter = resolve_student(student_dir)
+    for folder in {base, adapter} - {None}:
+        if Path(folder).is_dir():
+            check_folder(folder)  # a truncated file: one line naming it, before loading
     config = AutoConfig.from_pretrained(base)
     auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32  # 7B fits a GPU in bf16

@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from md.errors import MDError
+from md.fsio import atomic_open
 from md.types import from_dict, to_dict
 
 R = TypeVar("R")
@@ -31,30 +31,13 @@ class JsonlError(MDError):
 
 def write(path: str | os.PathLike, records: Iterable[Any]) -> int:
     """Write records (dataclasses or dicts) atomically; returns how many were written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for record in records:
-                row = to_dict(record) if dataclasses.is_dataclass(record) else record
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        for record in records:
+            row = to_dict(record) if dataclasses.is_dataclass(record) else record
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
     return count
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @overload
@@ -68,8 +51,15 @@ def read(path, cls=None):
     path = Path(path)
     if not path.exists():
         raise JsonlError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    if path.is_dir():
+        raise JsonlError(f"{path}: a folder, not a JSONL file")
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise JsonlError(f"{path}:{lineno}: not UTF-8 text (byte {e.start + 1} of the line); "
+                                 "is this the right file?") from None
             if not line.strip():
                 continue
             try:

@@ -100,6 +100,8 @@ def main(cfg: DictConfig) -> None:
     from md import pipeline
 
     own = cfg.get("judged") is None and cfg.get("out") is None
+    if own:
+        pipeline.preflight(cfg)
     out = (str(pipeline.mix_artifact(cfg).dir) if own
            else required(cfg, "out", "the folder to write mixed.jsonl and the stats to"))
     with wandb_run(cfg, out, name=f"mix-{cfg.mix.variant}") as wb:

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from md.artifacts import Artifact
 from md.config import to_plain
+from md.errors import MDError
 from md.types import Problem
 
 # Teacher settings that change how requests are sent, not what comes back: excluded from the
@@ -72,8 +73,11 @@ def thoughts(cfg: DictConfig, dry_run: bool = False) -> Path:
     """
     from md import extract
 
-    out = extract_artifact(cfg).file("thoughts.jsonl")
+    art = extract_artifact(cfg)
+    out = art.file("thoughts.jsonl")
     if dry_run or not out.exists():
+        if not dry_run:
+            art.prepare()
         teacher = instantiate(cfg.teacher, _convert_="all")
         if teacher.model == "simulated":
             print("note: teacher=simulated is a SIMULATION: thoughts are rendered from synthetic "
@@ -97,9 +101,11 @@ def judged(cfg: DictConfig) -> Path:
     """Judged thoughts (JudgedThought JSONL): PoT executed, CoT parsed, each marked right or wrong."""
     from md import execute
 
-    source = thoughts(cfg)
-    out = execute_artifact(cfg).file("judged.jsonl")
+    art = execute_artifact(cfg)
+    out = art.file("judged.jsonl")
     if not out.exists():
+        source = thoughts(cfg)  # upstream runs only when this stage must
+        art.prepare()
         ex = cfg.execute
         execute.print_summary(execute.run(source, out, train_problems(cfg), ex.workers,
                                           ex.timeout_s, ex.memory_mb))
@@ -114,16 +120,77 @@ def mixed(cfg: DictConfig, wandb_run=None) -> Path:
     """The mixed training set (MixedExample JSONL) of the `mix` variant, with its statistics."""
     from md import mix
 
-    source = judged(cfg)
     art = mix_artifact(cfg)
     out = art.file(mix.MIXED)
     if not out.exists():
+        source = judged(cfg)  # upstream runs only when this stage must
+        art.prepare()
         m = cfg.mix
         result = mix.run(source, art.dir, train_problems(cfg), m.variant, m.get("paths_per_question"),
                          m.get("upsample", 1), m.get("target_share", 0.25), m.get("max_factor", 10),
                          cfg.seed, wandb_run)
         print(mix.stats.table(result))
     return out
+
+
+def first_missing_stage(cfg: DictConfig) -> str | None:
+    """The first stage (extract, execute, mix) whose output the mixed training set still needs."""
+    from md import mix
+
+    if mix_artifact(cfg).has(mix.MIXED):
+        return None
+    if execute_artifact(cfg).has("judged.jsonl"):
+        return "mix"
+    return "execute" if extract_artifact(cfg).has("thoughts.jsonl") else "extract"
+
+
+def preflight(cfg: DictConfig, *, upstream: bool = True, student: bool = False,
+              test: bool = False, students: tuple[str | Path, ...] = ()) -> None:
+    """md.preflight's checks for what this run will really do, in its order (see there).
+
+    upstream: the run builds (or reuses) the mixed training set; student: it trains
+    `cfg.student`; test: it evaluates (test data); students: saved students it will load.
+    """
+    from md import preflight as pf
+    from md.models.files import check_folder
+
+    if upstream:
+        train_problems(cfg)  # data files: missing, binary, malformed or empty fail here
+    if test:
+        test_problems(cfg)
+    if upstream and first_missing_stage(cfg) == "extract" and not cfg.extract.get("dry_run"):
+        _preflight_teacher(cfg.teacher, _choice(cfg, "teacher"))
+    if student and cfg.student.get("pretrained"):
+        pf.check_weights("student.pretrained", cfg.student.pretrained)
+    if student and cfg.student.get("finetune") == "qlora":
+        pf.warn_4bit_on_cpu(cfg.student.name)
+    for folder in students:
+        from md.infer import resolve_student
+
+        resolve_student(folder)
+        check_folder(folder)
+
+
+def _preflight_teacher(teacher: DictConfig, choice: str) -> None:
+    from md import preflight as pf
+
+    target = str(teacher.get("_target_", ""))
+    if target.endswith("build_openai_teacher"):
+        pf.check_teacher_key(choice, teacher.api_key_env, teacher.require_key)
+        pf.check_reachable(teacher.base_url, local=teacher.base_url is not None)
+    elif target.endswith("build_hf_teacher"):
+        pf.check_weights("teacher.model", teacher.model)
+    elif target.endswith("build_replay_teacher") and not Path(teacher.path).is_file():
+        raise MDError(f"teacher.path={teacher.path}: no such file; point it at a Thought JSONL "
+                      "(e.g. the thoughts.jsonl of an earlier md.extract)")
+
+
+def _choice(cfg: DictConfig, group: str) -> str:
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return str(HydraConfig.get().runtime.choices.get(group))
+    return str(cfg[group].get("name") or cfg[group].get("model") or group)
 
 
 def logger(cfg: DictConfig, save_dir: Path | str, stage: str):

@@ -161,6 +161,7 @@ def _main(cfg) -> TrainResult:
     trainer_knobs = to_plain(cfg.trainer)
     _check_knobs(knobs, "train")
     _check_knobs(trainer_knobs, "trainer")
+    pipeline.preflight(cfg, upstream=path is None, student=True, test=evaluate_after)
     examples = jsonl.read_all(path or pipeline.mixed(cfg), MixedExample)
     student = _build_student(cfg, examples, run_dir)
     result = run(examples, student, out_dir=run_dir, loss_mode=cfg.loss.mode, loss_lambda=lam,

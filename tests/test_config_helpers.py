@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -39,4 +41,7 @@ def test_artifact_folder_is_addressed_by_config(tmp_path):
     a = Artifact.of(tmp_path, "mix", {"k": 1})
     assert Artifact.of(tmp_path, "mix", {"k": 1}).dir == a.dir
     assert Artifact.of(tmp_path, "mix", {"k": 2}).dir != a.dir
-    assert (a.dir / "config.json").exists() and not a.has("mixed.jsonl")
+    assert not a.dir.exists()  # computing a key touches nothing on disk
+    a.prepare()
+    assert json.loads((a.dir / "config.json").read_text()) == [{"k": 1}]
+    assert not a.has("mixed.jsonl")

@@ -47,7 +47,7 @@ def test_dry_run_needs_no_key_and_real_run_without_key_is_one_line(tmp_path):
     r = extract(tmp_path, *args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: teacher 'gpt-3.5-turbo' needs an API key")
+    assert len(lines) == 1 and lines[0].startswith("error: teacher=openai needs an API key: set OPENAI_API_KEY")
 
 
 @pytest.mark.parametrize("name", TEACHERS)

@@ -47,7 +47,7 @@ def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
         (["train.no_such_knob=1"], "train.no_such_knob is not a config key"),
         (["loss.lambda=0.3"], "loss.lambda is not a config key"),  # only loss=fixed has a λ
         (["+student.lora_rank=4"], "student.lora_rank is not an option"),
-        (["loss=fixed", "loss.lambda=2"], "loss.lambda in [0, 1]"),
+        (["loss=fixed", "loss.lambda=2"], "loss.lambda=2: must be a number in [0, 1]"),
         (["+trainer.max_step=5"], "trainer.max_step is not a training option; did you mean max_steps?"),
         (["student=llama2-7b", f"student.pretrained={Path('/no/such/model')}"], "is not a folder"),
     ],

@@ -69,9 +69,14 @@ def load_split(name: str, split: str, path: str | None = None, train_fraction: f
     """`load`, then the generic keys: train gets `select(train_fraction, max_train)`; test the
     first `max_test` problems after a seeded shuffle (the same `select`, fraction 1)."""
     problems = load(name, split, path, **opts)
-    if split == "train":
-        return select(problems, train_fraction, max_train)
-    return select(problems, 1.0, max_test)
+    chosen = (select(problems, train_fraction, max_train) if split == "train"
+              else select(problems, 1.0, max_test))
+    if not chosen:
+        where = f" in data.path={path}" if path else ""
+        raise MDError(f"data={name}: the {split} split has 0 problems{where} ({len(problems)} before "
+                      "data.train_fraction / data.max_train / data.max_test); check the files and "
+                      "those settings")
+    return chosen
 
 
 def answer_type(answer: object) -> str:

@@ -53,11 +53,19 @@ def make_problem(
     where: str,
     solution: Solution | None = None,
     meta: dict | None = None,
+    numeric: bool = False,
 ) -> Problem:
-    """Build a Problem with its gold answer normalised; an unreadable gold is an MDError."""
+    """Build a Problem with its gold answer normalised; an unreadable gold is an MDError.
+
+    numeric: the benchmark's answers are numbers (GSM8K, SVAMP), so a text answer means a
+    corrupt or wrong file, not a text gold answer.
+    """
     answer = normalize(raw_answer)
     if answer is None:
         raise MDError(f"{where}: problem {pid} has an answer that cannot be read: {raw_answer!r}")
+    if numeric and not isinstance(answer, float):
+        raise MDError(f"{where}: problem {pid} has answer {raw_answer!r}, which is not a number "
+                      f"({dataset} answers are numbers); is this the right file?")
     return Problem(
         id=pid,
         dataset=dataset,
@@ -72,9 +80,26 @@ def make_problem(
 def read_json(file: Path, kind: type):
     """A JSON file's content, which must be of `kind` (list or dict); MDError names the file."""
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(read_text(file))
     except json.JSONDecodeError as e:
         raise MDError(f"{file}: malformed JSON ({e.msg} at line {e.lineno})") from None
     if not isinstance(data, kind):
         raise MDError(f"{file}: expected a JSON {kind.__name__}")
     return data
+
+
+def read_text(file: Path) -> str:
+    """A data file's text; MDError names the file when it is not UTF-8 (binary, wrong file)."""
+    try:
+        return file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = file.read_bytes()[: e.start].count(b"\n") + 1
+        raise MDError(f"{file}:{line}: not UTF-8 text (a binary or wrongly encoded file); "
+                      "is this the right file?") from None
+
+
+def record_error(e: Exception) -> str:
+    """What is wrong with a record, for the loaders' one-line errors: `missing "answer"`."""
+    if isinstance(e, KeyError):
+        return f"missing {json.dumps(str(e.args[0]))}"
+    return str(e)

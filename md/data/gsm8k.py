@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from md.data.common import check_split, data_dir, make_problem
+from md.data.common import check_split, data_dir, make_problem, read_text, record_error
 from md.errors import MDError
 from md.types import Problem
 
@@ -24,16 +24,18 @@ def load(split: str, path: str | None = None) -> list[Problem]:
     check_split("gsm8k", split)
     file = data_dir("gsm8k", path, FILES) / f"{split}.jsonl"
     problems = []
-    with file.open(encoding="utf-8") as f:
-        for index, line in enumerate(f):
-            where = f"{file}:{index + 1}"
-            try:
-                record = json.loads(line)
-                question, rationale = record["question"], record["answer"]
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise MDError(f"{where}: not a GSM8K record ({e})") from None
-            if "####" not in rationale:
-                raise MDError(f"{where}: the answer has no '#### <number>' line")
-            gold = rationale.rsplit("####", 1)[1].strip().replace(",", "")
-            problems.append(make_problem("gsm8k", split, f"gsm8k-{split}-{index}", question, gold, where))
+    for index, line in enumerate(read_text(file).splitlines()):
+        where = f"{file}:{index + 1}"
+        try:
+            record = json.loads(line)
+            question, rationale = record["question"], record["answer"]
+        except json.JSONDecodeError as e:
+            raise MDError(f"{where}: malformed JSON ({e.msg} at column {e.colno})") from None
+        except (KeyError, TypeError) as e:
+            raise MDError(f"{where}: not a GSM8K record ({record_error(e)})") from None
+        if not isinstance(rationale, str) or "####" not in rationale:
+            raise MDError(f"{where}: the answer has no '#### <number>' line")
+        gold = rationale.rsplit("####", 1)[1].strip().replace(",", "")
+        problems.append(make_problem("gsm8k", split, f"gsm8k-{split}-{index}", question, gold,
+                                     where, numeric=True))
     return problems

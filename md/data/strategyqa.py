@@ -12,7 +12,7 @@ student; a simulated teacher may use them).
 
 from __future__ import annotations
 
-from md.data.common import check_split, data_dir, make_problem, read_json
+from md.data.common import check_split, data_dir, make_problem, read_json, record_error
 from md.errors import MDError
 from md.types import Problem
 
@@ -32,6 +32,6 @@ def load(split: str, path: str | None = None) -> list[Problem]:
                 raise MDError(f"{where}: answer {r['answer']!r} is not true/false")
             problems.append(make_problem("strategyqa", split, r["qid"], r["question"], r["answer"],
                                          where, meta={"facts": list(r.get("facts") or [])}))
-        except (KeyError, TypeError) as e:
-            raise MDError(f"{where}: not a StrategyQA record ({e})") from None
+        except (KeyError, TypeError, AttributeError) as e:
+            raise MDError(f"{where}: not a StrategyQA record ({record_error(e)})") from None
     return problems

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from md.data.common import check_split, data_dir, make_problem, read_json
+from md.data.common import check_split, data_dir, make_problem, read_json, record_error
 from md.errors import MDError
 from md.types import Problem
 
@@ -52,7 +52,8 @@ def load(split: str, path: str | None = None, split_file: str = SPLIT_FILE) -> l
         try:
             question = join(r["Body"], r["Question"])
             problems.append(make_problem("svamp", split, r["ID"], question, r["Answer"], where,
-                                         meta={"type": r.get("Type"), "equation": r.get("Equation")}))
-        except (KeyError, TypeError) as e:
-            raise MDError(f"{where}: not a SVAMP record ({e})") from None
+                                         meta={"type": r.get("Type"), "equation": r.get("Equation")},
+                                         numeric=True))
+        except (KeyError, TypeError, AttributeError) as e:
+            raise MDError(f"{where}: not a SVAMP record ({record_error(e)})") from None
     return problems
