@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from md.batching import Encoded, LengthGroupedSampler, collate, eval_batches, lengths
+from md.checkpoints import AtomicCheckpointIO
 from md.errors import MDError
 from md.loss import LossParts, md_loss
 
@@ -175,4 +176,5 @@ def build_trainer(out_dir: Path, *, max_steps: int, accelerator: str, devices: A
         check_val_every_n_epoch=None, limit_val_batches=1.0 if has_val else 0,
         num_sanity_val_steps=0, use_distributed_sampler=False,  # the sampler shards by rank itself
         logger=logger if logger is not None else False, callbacks=[ckpt, *callbacks],
-        enable_progress_bar=progress_bar, enable_model_summary=False, default_root_dir=str(out_dir))
+        enable_progress_bar=progress_bar, enable_model_summary=False, default_root_dir=str(out_dir),
+        plugins=[AtomicCheckpointIO()])  # a kill mid-save leaves the previous checkpoint whole

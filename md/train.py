@@ -23,6 +23,7 @@ from typing import Any
 
 from md.cli import stage_main
 from md.errors import MDError
+from md.fsio import write_text
 from md.types import MixedExample
 
 log = logging.getLogger(__name__)
@@ -94,13 +95,14 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
          **trainer_settings) -> TrainResult:
     import lightning as L
 
+    from md.checkpoints import intact_checkpoint
     from md.lit import MDDataModule, MDModule, build_trainer
     from md.models import save_student
 
     L.seed_everything(seed, verbose=False)
     out_dir = Path(out_dir)
-    if ckpt_path and not Path(ckpt_path).is_file():
-        raise MDError(f"train.ckpt_path={ckpt_path}: no such checkpoint file")
+    if ckpt_path:
+        ckpt_path = str(intact_checkpoint(ckpt_path))
     if val_examples is None:
         examples, val_examples = split(examples, val_fraction)
     items = _encode(examples, student, loss_mode, loss_lambda, max_length, "train")
@@ -121,7 +123,7 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
     student_dir = out_dir / "student"
     if trainer.is_global_zero:
         save_student(student, student_dir)
-        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True))
+        write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
     return TrainResult(student_dir, out_dir / "checkpoints", metrics)
 
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-from mixed_examples import demo_examples
 
+from md.bench.examples import demo_examples
 from md.models import build_student
 from md.train import run
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from mixed_examples import demo_examples
 
+from md.bench.examples import demo_examples
 from md.errors import MDError
 from md.models import build_student
 from md.models.tokenizer import train_tokenizer

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from mixed_examples import demo_examples
 
 from md.batching import (
     LengthGroupedSampler,
@@ -15,6 +14,7 @@ from md.batching import (
     lengths,
     target_text,
 )
+from md.bench.examples import demo_examples
 from md.loss import IGNORE, METHOD_IDS
 from md.models.tokenizer import train_tokenizer
 from md.train import split

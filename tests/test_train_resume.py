@@ -7,8 +7,8 @@ import csv
 import lightning as L
 import pytest
 import torch
-from mixed_examples import demo_examples
 
+from md.bench.examples import demo_examples
 from md.loggers import csv_logger
 from md.models import build_student
 from md.train import run

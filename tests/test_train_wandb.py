@@ -10,8 +10,8 @@ import sys
 
 import lightning as L
 import pytest
-from mixed_examples import demo_examples
 
+from md.bench.examples import demo_examples
 from md.loggers import ablation_tags, wandb_logger
 from md.models import build_student
 from md.train import run

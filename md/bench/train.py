@@ -24,10 +24,11 @@ import torch
 import yaml
 
 from md.batching import LengthGroupedSampler, collate, encode, lengths
+from md.bench.examples import demo_examples
 from md.lit import lr_factor
 from md.loss import md_loss
 from md.models import build_student
-from md.train import demo_examples, run
+from md.train import run
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "student" / "tiny-llama.yaml"
 SETTINGS = dict(lr=1e-3, warmup_steps=10, schedule="cosine", batch_size=8, seed=0)

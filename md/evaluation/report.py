@@ -17,6 +17,7 @@ from typing import Any
 
 from md import jsonl
 from md.evaluation import curves as curves_mod
+from md.fsio import write_text
 from md.types import Prediction
 
 
@@ -45,10 +46,10 @@ def write_outputs(out_dir: str | FsPath, predictions: Sequence[Prediction], metr
         "plot": out / "curves.png",
     }
     jsonl.write(files["predictions"], predictions)
-    files["curves"].write_text(json.dumps(curves, indent=2))
-    files["table"].write_text(curves_mod.table(curves))
+    write_text(files["curves"], json.dumps(curves, indent=2))
+    write_text(files["table"], curves_mod.table(curves))
     curves_mod.plot(curves, files["plot"])
-    files["metrics"].write_text(json.dumps(metrics, indent=2, default=str))
+    write_text(files["metrics"], json.dumps(metrics, indent=2, default=str))  # last: marks it done
     return {k: str(v) for k, v in files.items()}
 
 

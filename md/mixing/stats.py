@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from md.fsio import write_text
 from md.types import MixedExample
 
 from .vote import TYPE_NAMES, Question
@@ -97,7 +98,7 @@ def table(stats: dict[str, Any]) -> str:
 def save_json(stats: dict[str, Any], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from md.errors import MDError
+from md.fsio import write_text
 from md.models.tiny import make_tiny_base
 
 FINETUNES = ("full", "lora", "qlora")
@@ -170,5 +171,5 @@ def save_student(student: Student, folder: str | Path) -> Path:
         shutil.copytree(base, folder / "base", dirs_exist_ok=True)
     manifest = {"name": student.name, "finetune": student.finetune, "seq2seq": student.seq2seq,
                 "base": student.base}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    write_text(folder / MANIFEST, json.dumps(manifest, indent=1))  # written last: the folder is whole
     return folder

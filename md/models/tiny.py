@@ -21,6 +21,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from md.errors import MDError
+from md.fsio import write_text
 from md.models.tokenizer import train_tokenizer
 
 SPEC_FILE = "md_tiny.json"
@@ -65,5 +66,5 @@ def make_tiny_base(
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
-    spec_path.write_text(json.dumps(spec, indent=1))  # written last: marks the folder complete
+    write_text(spec_path, json.dumps(spec, indent=1))  # written last: marks the folder complete
     return folder

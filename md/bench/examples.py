@@ -1,4 +1,4 @@
-"""Hand-made MixedExamples for training tests: no teacher, no pipeline, types 1-3 in turn."""
+"""Hand-made MixedExamples (types 1-3 in turn) for the training benchmark and tests: no teacher, no pipeline."""
 
 from __future__ import annotations
 

@@ -1,0 +1,64 @@
+"""Training checkpoints that a kill cannot corrupt, and a resume that never trusts a bad one.
+
+Lightning writes `.ckpt` files through a CheckpointIO plugin; `AtomicCheckpointIO` writes each
+one with `md.fsio.atomic_open` (temp file, fsync, rename), so `last.ckpt` is always either the
+previous complete checkpoint or the new complete one. A checkpoint damaged some other way (a
+copy cut short, a full disk on another tool's write) is caught on resume: `intact_checkpoint`
+checks the file's zip structure and CRCs (torch.save writes a zip) and falls back to the newest
+intact checkpoint beside it, saying so.
+
+    trainer = L.Trainer(..., plugins=[AtomicCheckpointIO()])
+    trainer.fit(module, ckpt_path=intact_checkpoint("runs/x/checkpoints/last.ckpt"))
+"""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from md.errors import MDError
+from md.fsio import atomic_open
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """torch.save into a temp file beside the target, fsync, then rename over it."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
+        if storage_options is not None:
+            raise TypeError("AtomicCheckpointIO takes no storage_options")
+        with atomic_open(path, "wb") as f:
+            torch.save(checkpoint, f)
+
+
+def damage(path: str | Path) -> str | None:
+    """Why the checkpoint at `path` cannot be trusted, or None if it reads back whole."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        return str(e) or type(e).__name__
+    return f"bad CRC in {bad}" if bad else None
+
+
+def intact_checkpoint(path: str | Path) -> Path:
+    """`path` if intact; else the newest intact `.ckpt` in its folder (with a warning line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MDError(f"train.ckpt_path={path}: no such checkpoint file")
+    why = damage(path)
+    if why is None:
+        return path
+    others = sorted((p for p in path.parent.glob("*.ckpt") if p != path),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for other in others:
+        if damage(other) is None:
+            print(f"warning: {path} is truncated or corrupt ({why}); resuming from {other} "
+                  "instead, the newest intact checkpoint", file=sys.stderr)
+            return other
+    raise MDError(f"train.ckpt_path={path} is truncated or corrupt ({why}) and no intact "
+                  f"checkpoint is beside it in {path.parent}; start without train.ckpt_path")

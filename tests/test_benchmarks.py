@@ -1,0 +1,46 @@
+"""Every `make bench` module runs at a tiny size and prints its side-by-side figures.
+
+The figures themselves are not asserted (the machines are shared and noisy); what is asserted is
+that each benchmark still imports, runs end to end and prints the rows it promises, so none can
+rot silently between the runs that people read.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHES = [
+    ("sandbox", ["--generated", "20", "--b-sample", "5"],
+     ["(a) in-process exec", "(b) fresh python", "(c) md.sandbox.Sandbox", "c/b = "]),
+    ("teacher", ["--seconds", "0.3", "--concurrency", "1", "4"], ["concurrency", "req/s"]),
+    ("train", ["--steps", "6", "--warmup", "2", "--rounds", "1", "--workdir", "{tmp}"],
+     ['"plain_tok_s"', '"lightning_tok_s"', '"lightning_overhead_pct"']),
+    ("generate", ["--questions", "2", "--paths", "2", "--new-tokens", "4", "--repeats", "1"],
+     ["batched:", "one at a time:", "speed-up"]),
+    ("adaptive", ["--questions", "20", "--paths", "4"], ["unchangeable", "beta  0.95", "fixed N=4"]),
+]
+
+
+@pytest.mark.parametrize(("module", "args", "needles"), BENCHES, ids=[b[0] for b in BENCHES])
+def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, module, args, needles):
+    argv = [a.replace("{tmp}", str(tmp_path / "work")) for a in args]
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    out = subprocess.run([sys.executable, "-m", f"md.bench.{module}", *argv], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for needle in needles:
+        assert needle in out.stdout, f"{module}: {needle!r} missing from\n{out.stdout[-2000:]}"
+
+
+def test_make_bench_runs_every_benchmark_module():
+    """The Makefile's bench target and this test name the same modules."""
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    bench_modules = {p.stem for p in (Path(__file__).resolve().parent.parent / "md" / "bench").glob("*.py")
+                     if "def main" in p.read_text()}
+    assert bench_modules == {b[0] for b in BENCHES}
+    assert all(f"md.bench.{m}" in makefile for m in bench_modules)
