@@ -129,6 +129,8 @@ KNOBS: dict[str, Knob] = {
     "extract.batch_wait_s": Knob(float, "seconds to wait for a batch", low=0, optional=True),
     "extract.progress": Knob(bool, "show a progress bar"),
     "loss.mode": Knob(str, "how examples are weighted", choices=("adaptive", "fixed", "equal")),
+    "logger.mode": Knob(str, "W&B mode; null: $WANDB_MODE", choices=("offline", "online", "disabled"),
+                        optional=True),
     "loss.lambda": Knob(float, "the PoT weight of type-3 questions", low=0, high=1),
     "teacher.n": _count("samples per method per question"),
     "teacher.temperature": Knob(float, "sampling temperature", low=0),

@@ -7,13 +7,16 @@ Every builder takes the same flat arguments, so `conf/logger/*.yaml` only picks 
     try: ... trainer.fit(...) ...
     finally: finish(logger, failed=...)   # always: a failed sweep job leaks no wandb process
 
-W&B is offline by default (an API key without network hangs wandb for ~100 s); set
-`logger.mode=online` to stream, or `wandb sync runs/.../wandb/offline-run-*` later. The group is
-the experiment name and the tags are the ablation axes, so the W&B UI lines up a table's runs.
+W&B is offline by default (an API key without network hangs wandb for ~100 s); WANDB_MODE=online
+or `logger.mode=online` streams, and every run of a job (training and evaluation) lands in
+`<run dir>/wandb/offline-run-*` for a later `wandb sync`. The group is the experiment name, the
+tags are the ablation axes and the name is the job's overrides, so the W&B UI lines up a
+table's runs and says what differs between them.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,16 +27,19 @@ from md.errors import MDError
 MODES = ("offline", "online", "disabled")
 
 
-def wandb_logger(save_dir: str, project: str = "md", entity: str | None = None,
-                 mode: str = "offline", name: str | None = None, group: str | None = None,
+def wandb_logger(save_dir: str, project: str | None = None, entity: str | None = None,
+                 mode: str | None = None, name: str | None = None, group: str | None = None,
                  job_type: str | None = None, tags: Sequence[str] = (),
                  config: dict[str, Any] | None = None):
     """A Lightning WandbLogger writing under `save_dir/wandb`, with the flat config logged.
 
     group (the experiment) and job_type (the stage) let a W&B dashboard line up ablations.
+    project, entity and mode left None come from WANDB_PROJECT, WANDB_ENTITY and WANDB_MODE,
+    as wandb users expect, and else default to project "md", your default entity, offline.
     """
-    if mode not in MODES:
-        raise MDError(f"logger.mode={mode!r}; expected one of {', '.join(MODES)}")
+    project = project or os.environ.get("WANDB_PROJECT") or "md"
+    entity = entity or os.environ.get("WANDB_ENTITY") or None
+    mode = resolve_mode(mode)
     from lightning.pytorch.loggers import WandbLogger
 
     Path(save_dir).mkdir(parents=True, exist_ok=True)
@@ -43,6 +49,23 @@ def wandb_logger(save_dir: str, project: str = "md", entity: str | None = None,
     if config:
         logger.log_hyperparams(config)
     return logger
+
+
+def resolve_mode(mode: str | None) -> str:
+    """logger.mode if set, else WANDB_MODE, else offline ("dryrun" is wandb's old offline)."""
+    chosen = mode or os.environ.get("WANDB_MODE") or "offline"
+    chosen = "offline" if chosen == "dryrun" else chosen
+    if chosen not in MODES:
+        source = "logger.mode" if mode else "WANDB_MODE"
+        raise MDError(f"{source}={chosen!r}; expected one of {', '.join(MODES)}")
+    return chosen
+
+
+def run_name(overrides: Sequence[str], stage: str) -> str:
+    """A W&B run name that says what differs: the job's overrides, e.g.
+    `student=codellama,loss.lambda=0.25 · train` (paths and Hydra's own keys left out)."""
+    shown = [o for o in overrides if not o.lstrip("+~").startswith(("hydra", "paths."))]
+    return f"{','.join(shown) or 'defaults'} · {stage}"[:128]
 
 
 def csv_logger(save_dir: str, name: str = "csv", group: str | None = None,

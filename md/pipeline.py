@@ -201,15 +201,38 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str):
     from hydra.core.hydra_config import HydraConfig
 
     from md.config import call, flatten
-    from md.loggers import ablation_tags
+    from md.loggers import ablation_tags, run_name
 
-    choices = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    choices = dict(hydra.runtime.choices) if hydra else {}
+    extra = {}
+    if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
+        extra["name"] = run_name(list(hydra.overrides.task) if hydra else [], stage)
     return call(cfg.logger, save_dir=str(save_dir), group=cfg.experiment_name, job_type=stage,
-                tags=ablation_tags(choices, cfg.loss.get("lambda")), config=flatten(cfg))
+                tags=ablation_tags(choices, cfg.loss.get("lambda")), config=flatten(cfg), **extra)
 
 
-def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str) -> dict:
-    """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems."""
+def lineage(cfg: DictConfig) -> list:
+    """The W&B artifacts a student trained on the pipeline's mix was made from."""
+    from md import lineage as ln
+    from md import mix
+
+    thoughts_art, mix_art = extract_artifact(cfg), mix_artifact(cfg)
+    used = []
+    if thoughts_art.has("thoughts.jsonl"):
+        used.append(ln.thoughts_files(thoughts_art.file("thoughts.jsonl"), thoughts_art.key))
+    if mix_art.has(mix.MIXED):
+        used.append(ln.mix_files(mix_art.dir, mix_art.key, thoughts_art.key))
+    return used
+
+
+def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str,
+             log_dir: Path | str | None = None) -> dict:
+    """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems.
+
+    log_dir: where the W&B/CSV run lands (default out_dir); md.train passes its run folder, so
+    every W&B run of a job sits in `<run dir>/wandb/`.
+    """
     from md import evaluate as stage
     from md.evaluation.adaptive import StopRule
     from md.infer import build_generator
@@ -220,7 +243,7 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     stop = StopRule(inf.adaptive.rule, inf.adaptive.threshold)  # a bad rule fails before loading
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
                             max_new_tokens=inf.max_new_tokens, seed=cfg.seed) for s in students]
-    log, failed = logger(cfg, out_dir, "evaluate"), True
+    log, failed = logger(cfg, log_dir or out_dir, "evaluate"), True
     wb = wandb_run_of(log)
     try:
         with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
@@ -228,6 +251,11 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
                                 out_dir, gens[1] if len(gens) > 1 else None, inf.greedy,
                                 inf.curves.draws, inf.curves.ci, stop, inf.adaptive.round_size,
                                 inf.adaptive.live, cfg.seed, wb)
+        if wb is not None:
+            from md import lineage as ln
+
+            used = [ln.student_files(s, _finetune_of(s)) for s in students]
+            ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
         if log is not None and wb is None:
             from md.evaluation.report import flatten as flat_metrics
 
@@ -236,3 +264,13 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     finally:
         finish(log, failed)
     return metrics
+
+
+def _finetune_of(student_dir: str | Path) -> str:
+    import json
+
+    manifest = Path(student_dir) / "md_student.json"
+    try:
+        return str(json.loads(manifest.read_text())["finetune"])
+    except (OSError, ValueError, KeyError):
+        return "full" if not (Path(student_dir) / "adapter_config.json").exists() else "lora"

@@ -69,24 +69,38 @@ def run(examples: Sequence[MixedExample], student, *, out_dir: str | Path,
         devices: Any = 1, strategy: str = "auto", precision: str = "32-true",
         gradient_clip_val: float | None = 1.0, log_every_n_steps: int = 10,
         progress_bar: bool = False, seed: int = 0, logger: Any = None,
-        ckpt_path: str | None = None, callbacks: Sequence = ()) -> TrainResult:
+        ckpt_path: str | None = None, callbacks: Sequence = (),
+        lineage: Sequence = ()) -> TrainResult:
     """Fine-tune `student` (from md.models.build_student) on `examples`; see the module docstring.
 
     val_examples: held-out examples; None takes `val_fraction` of the questions from `examples`.
     lr: peak learning rate; None uses the student's recommended one. Always closes `logger`.
+    lineage: md.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
+    logger they and the saved student are logged as artifacts.
     """
     settings = dict(locals())  # every argument, passed on to _fit
+    settings.pop("lineage")
     from md.loggers import finish
     from md.loss import check_settings
 
     try:
         check_settings(loss_mode, loss_lambda)
         result = _fit(**settings)
+        _log_lineage(logger, lineage, result.student_dir, student)
     except BaseException:
         finish(logger, failed=True)
         raise
     finish(logger)
     return result
+
+
+def _log_lineage(logger, used, student_dir: Path, student) -> None:
+    from md.lineage import log_lineage, student_files
+    from md.loggers import wandb_run_of
+
+    wb = wandb_run_of(logger)
+    if wb is not None and student_dir.exists():  # rank 0 saved it
+        log_lineage(wb, used, [student_files(student_dir, student.finetune)])
 
 
 def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_fraction, max_steps,
@@ -165,14 +179,16 @@ def _main(cfg) -> TrainResult:
     _check_knobs(trainer_knobs, "trainer")
     pipeline.preflight(cfg, upstream=path is None, student=True, test=evaluate_after)
     examples = jsonl.read_all(path or pipeline.mixed(cfg), MixedExample)
+    lineage = pipeline.lineage(cfg) if path is None else ()
     student = _build_student(cfg, examples, run_dir)
     result = run(examples, student, out_dir=run_dir, loss_mode=cfg.loss.mode, loss_lambda=lam,
-                 seed=cfg.seed, logger=pipeline.logger(cfg, run_dir, "train"), **knobs,
+                 seed=cfg.seed, logger=pipeline.logger(cfg, run_dir, "train"), lineage=lineage, **knobs,
                  **trainer_knobs)
     if evaluate_after:
         from md.evaluate import print_metrics
 
-        print_metrics(pipeline.evaluate(cfg, (result.student_dir,), run_dir / "eval"), run_dir / "eval")
+        metrics = pipeline.evaluate(cfg, (result.student_dir,), run_dir / "eval", log_dir=run_dir)
+        print_metrics(metrics, run_dir / "eval")
     return result
 
 

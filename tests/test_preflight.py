@@ -1,0 +1,162 @@
+"""The command users were promised, and every precondition checked before anything is spent.
+
+Each case runs the real entry point (`python -m md.train`, `md.extract`, `md.evaluate`) in a
+subprocess and asserts: exit status 2, exactly one `error:` line naming the problem and its fix,
+no traceback, and that no upstream stage ran (the artifacts folder was never created).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+STUDENTS = ["llama2", "codellama", "mistral", "t5", "gpt2"]
+
+
+def md(tmp_path: Path, *args: str, stage: str = "train", env: dict | None = None,
+       wrap: list[str] | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env = {**base, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           **(env or {})}
+    cmd = [*(wrap or []), sys.executable, "-m", f"md.{stage}", *args,  # flags first, as Hydra wants
+           f"paths.artifacts={tmp_path / 'art'}", f"paths.runs={tmp_path / 'runs'}"]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def one_error_line(out: subprocess.CompletedProcess) -> str:
+    assert out.returncode == 2, out.stdout[-1000:] + out.stderr[-3000:]
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, out.stderr[-3000:]
+    return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the acceptance commands -----------------------------------------------------------------
+
+def test_paper_command_without_a_key_is_one_line_in_seconds(tmp_path, shared_data):
+    start = time.monotonic()
+    out = md(tmp_path, "student=codellama", "data=gsm8k", f"data.path={shared_data / 'gsm8k'}")
+    seconds = time.monotonic() - start
+    line = one_error_line(out)
+    assert "OPENAI_API_KEY" in line and "teacher=openai_compatible" in line and "teacher=replay" in line
+    assert seconds < 10, f"took {seconds:.1f} s"
+    assert not (tmp_path / "art").exists()  # no teacher cache, no artifact folder
+
+
+def test_with_a_key_and_no_network_one_line_about_the_api(tmp_path, shared_data):
+    # A proxy nobody listens on is what "no network" looks like to every HTTP client here.
+    proxy = f"http://127.0.0.1:{free_port()}"
+    out = md(tmp_path, "student=codellama", "data=gsm8k", f"data.path={shared_data / 'gsm8k'}",
+             env={"OPENAI_API_KEY": "sk-test", "HTTPS_PROXY": proxy, "https_proxy": proxy})
+    line = one_error_line(out)
+    assert "https://api.openai.com/v1 is not reachable" in line
+    assert not (tmp_path / "art").exists()
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_student_families_compose_for_the_paper_setting(tmp_path, student):
+    out = md(tmp_path, f"student={student}", "data=gsm8k", "--cfg", "job")
+    assert out.returncode == 0, out.stderr[-2000:]
+    cfg = yaml.safe_load(out.stdout)
+    teacher = cfg["teacher"]
+    assert teacher["_target_"].endswith("build_openai_teacher") and teacher["model"] == "gpt-3.5-turbo"
+    assert teacher["temperature"] == 0.7 and teacher["n"] == 20
+    assert cfg["student"]["name"].startswith(student)
+
+
+def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
+    synthetic = md(tmp_path, "--cfg", "job")
+    assert synthetic.returncode == 0 and "build_simulated_teacher" in synthetic.stdout
+    line = one_error_line(md(tmp_path, "data=svamp", "teacher=simulated"))
+    assert line.startswith("error: teacher=simulated renders thoughts only for data=synthetic")
+    assert "teacher=openai" in line and "replay" in line
+
+
+# --- compose-time checks: single run, --cfg job and -m alike ---------------------------------
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["student=codelama"], "student=codelama: no such option; did you mean codellama?"),
+    (["student.lora_r=abc"], "student.lora_r='abc': expected an integer"),
+    (["train.max_steps=abc"], "train.max_steps is not a config key; did you mean trainer.max_steps?"),
+    (["trainer.max_steps=abc"], "trainer.max_steps='abc': must be an integer >= 1"),
+    (["inference.paths=-1"], "inference.paths=-1: must be an integer >= 1"),
+    (["loss=fixed", "loss.lambda=2"], "loss.lambda=2: must be a number in [0, 1]"),
+    (["execute.timeout_s=0"], "execute.timeout_s=0: must be a number > 0"),
+    (["teacher=replay"], "teacher.path is not set: teacher=replay needs it"),
+    (["logger=wandb", "logger.mode=onlin"], "logger.mode='onlin': must be one of offline, online"),
+    (["--cfg", "job", "inference.paths=-1"], "inference.paths=-1: must be an integer >= 1"),
+    (["-m", "loss=fixed", "loss.lambda=0.5,2"], "loss.lambda=2: must be a number in [0, 1]"),
+    (["-m", "student=tiny-llama,codelama"], "student=codelama: no such option; did you mean codellama?"),
+])
+def test_bad_values_fail_at_composition(tmp_path, args, needle):
+    line = one_error_line(md(tmp_path, *args))
+    assert needle in line, line
+    assert not (tmp_path / "art").exists() and not (tmp_path / "runs").exists()  # Hydra never started
+
+
+# --- preflight in order: data, key, server, weights, 4-bit ------------------------------------
+
+def test_missing_data_files_name_data_path(tmp_path):
+    line = one_error_line(md(tmp_path, "data=gsm8k", f"data.path={tmp_path / 'nowhere'}"))
+    assert "expected train.jsonl, test.jsonl in" in line and "data.path=" in line
+    assert not (tmp_path / "art").exists()
+
+
+def test_unreachable_compatible_server_is_one_line(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    line = one_error_line(md(tmp_path, "teacher=openai_compatible", f"teacher.base_url={url}",
+                             stage="extract"))
+    assert f"teacher.base_url={url} is not reachable" in line and "start the server" in line
+    assert not (tmp_path / "art").exists()
+
+
+def test_hub_student_without_cache_offline_names_the_id(tmp_path, shared_data):
+    thoughts = tmp_path / "thoughts.jsonl"
+    thoughts.write_text("")
+    line = one_error_line(md(tmp_path, "student=codellama", "data=svamp",
+                             f"data.path={shared_data / 'svamp'}", "teacher=replay",
+                             f"teacher.path={thoughts}"))
+    assert "student.pretrained=codellama/CodeLlama-7b-hf" in line
+    assert "student.pretrained=/local/folder" in line and "HF_HUB_OFFLINE" in line
+    assert not (tmp_path / "art").exists()
+
+
+def test_4bit_student_on_cpu_warns_and_goes_on(capsys):
+    import torch
+
+    from md.preflight import warn_4bit_on_cpu
+
+    warn_4bit_on_cpu("codellama-7b")
+    err = capsys.readouterr().err
+    if torch.cuda.is_available():
+        assert err == ""
+    else:
+        assert err.startswith("warning: student=codellama-7b trains in 4-bit (QLoRA) and no CUDA")
+        assert err.count("\n") == 1 and "trainer=gpu" in err
+
+
+def test_a_failed_preflight_loses_nothing_and_the_cache_is_reused(tmp_path):
+    first = md(tmp_path, "data.n_train=12", "teacher.n=2", stage="extract")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (thoughts,) = (tmp_path / "art" / "extract").glob("*/thoughts.jsonl")
+    stamp = thoughts.stat().st_mtime_ns
+    line = one_error_line(md(tmp_path, "data.n_train=12", "teacher.n=2", "student=codellama"))
+    assert "student.pretrained=codellama/CodeLlama-7b-hf" in line
+    assert thoughts.stat().st_mtime_ns == stamp and not (tmp_path / "art" / "execute").exists()
+    again = md(tmp_path, "data.n_train=12", "teacher.n=2", stage="mix")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "extract:" not in again.stdout and thoughts.stat().st_mtime_ns == stamp
