@@ -103,9 +103,12 @@ def _config_sweeps(config_name: str, overrides: list[str], given: set[str]) -> l
 
 def check_job(config_name: str, overrides: list[str], multirun: bool) -> DictConfig:
     """Compose one job's config and run every check of md.checks on it."""
+    from hydra.core.hydra_config import HydraConfig
+
     from md import checks
 
     cfg = _compose(config_name, overrides, hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # so ${hydra:...} values resolve, as in the job
     choices = dict(cfg.hydra.runtime.choices)
     node = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     try:

@@ -61,11 +61,28 @@ def resolve_mode(mode: str | None) -> str:
     return chosen
 
 
-def run_name(overrides: Sequence[str], stage: str) -> str:
-    """A W&B run name that says what differs: the job's overrides, e.g.
-    `student=codellama,loss.lambda=0.25 · train` (paths and Hydra's own keys left out)."""
+def run_name(overrides: Sequence[str], swept: Sequence[str], stage: str) -> str:
+    """A W&B run name that says what differs: the stage, then the job's overrides with the swept
+    keys first (`train: loss.lambda=0.25,student=codellama`), paths and Hydra's keys left out.
+    W&B shows 128 characters; the full list is in the run's config (`overrides`)."""
     shown = [o for o in overrides if not o.lstrip("+~").startswith(("hydra", "paths."))]
-    return f"{','.join(shown) or 'defaults'} · {stage}"[:128]
+    key = [o.split("=", 1)[0].lstrip("+~") for o in shown]
+    first = [o for o, k in zip(shown, key, strict=True) if k in swept]
+    rest = [o for o, k in zip(shown, key, strict=True) if k not in swept]
+    return f"{stage}: {','.join(first + rest) or 'defaults'}"[:128]
+
+
+def swept_keys(argv: Sequence[str], sweeper_params: dict | None) -> list[str]:
+    """The keys a sweep varies: `a=1,2` / `range(...)` on the command line, and an experiment's
+    `hydra.sweeper.params`."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    keys = list(sweeper_params or {})
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in argv if "=" in a])
+    except Exception:  # not Hydra overrides (a launcher's own argv): no order to give
+        return keys
+    return keys + [o.get_key_element() for o in parsed if o.is_sweep_override()]
 
 
 def csv_logger(save_dir: str, name: str = "csv", group: str | None = None,

@@ -14,6 +14,7 @@ they take plain arguments, and this module unpacks the config for them.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from hydra.utils import instantiate
@@ -201,15 +202,18 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str):
     from hydra.core.hydra_config import HydraConfig
 
     from md.config import call, flatten
-    from md.loggers import ablation_tags, run_name
+    from md.loggers import ablation_tags, run_name, swept_keys
 
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
     choices = dict(hydra.runtime.choices) if hydra else {}
     extra = {}
+    task = list(hydra.overrides.task) if hydra else []
     if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
-        extra["name"] = run_name(list(hydra.overrides.task) if hydra else [], stage)
+        swept = swept_keys(sys.argv[1:], dict(hydra.sweeper.get("params") or {}) if hydra else {})
+        extra["name"] = run_name(task, swept, stage)
+    config = {**flatten(cfg), "overrides": " ".join(task)}
     return call(cfg.logger, save_dir=str(save_dir), group=cfg.experiment_name, job_type=stage,
-                tags=ablation_tags(choices, cfg.loss.get("lambda")), config=flatten(cfg), **extra)
+                tags=ablation_tags(choices, cfg.loss.get("lambda")), config=config, **extra)
 
 
 def lineage(cfg: DictConfig) -> list:

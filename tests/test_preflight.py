@@ -8,7 +8,6 @@ no traceback, and that no upstream stage ran (the artifacts folder was never cre
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

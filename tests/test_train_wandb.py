@@ -1,17 +1,21 @@
 """W&B offline logging: the run file holds train/loss_cot, train/loss_pot, the flat config, group
-and tags; a failed run still ends its W&B run. The .wandb file is read back with wandb's protobuf
-records (wandb 0.31 ships no Python reader, so the small log-format reader lives here)."""
+and tags; a failed run still ends its W&B run; WANDB_* variables are honoured; a training run
+through md.train logs its lineage as artifacts. Run files are read back with wandb_records."""
 
 from __future__ import annotations
 
 import json
-import struct
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import lightning as L
 import pytest
+from wandb_records import read_wandb_records
 
 from md.bench.examples import demo_examples
+from md.errors import MDError
 from md.loggers import ablation_tags, wandb_logger
 from md.models import build_student
 from md.train import run
@@ -19,30 +23,6 @@ from md.train import run
 EXAMPLES = demo_examples(n_questions=8, seed=1)
 TINY = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
         "num_attention_heads": 2, "num_key_value_heads": 1}
-BLOCK, HEADER = 32768, 7  # leveldb-log blocks; 7-byte file header and record headers
-
-
-def read_wandb_records(path):
-    """Protobuf `Record`s of an offline .wandb file (leveldb log format: FULL/FIRST/MIDDLE/LAST)."""
-    from wandb.proto import wandb_internal_pb2 as pb
-
-    data = path.read_bytes()
-    assert data[:4] == b":W&B", f"{path} is not a W&B transaction log"
-    pos, buf, records = HEADER, b"", []
-    while pos + HEADER <= len(data):
-        if BLOCK - pos % BLOCK < HEADER:  # a block tail too short for a header is padding
-            pos += BLOCK - pos % BLOCK
-            continue
-        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
-        chunk, pos = data[pos + HEADER : pos + HEADER + length], pos + HEADER + length
-        buf = chunk if kind in (1, 2) else buf + chunk
-        if kind in (1, 4):
-            record = pb.Record()
-            record.ParseFromString(buf)
-            records.append(record)
-    return records
-
-
 def _student(tmp_path):
     texts = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]
     return build_student(name="tiny", tiny=TINY, vocab_size=300, lora_r=4, tokenizer_texts=texts,
@@ -87,3 +67,68 @@ def test_failed_run_still_finishes_wandb(tmp_path):
     (path,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
     exits = [r.exit.exit_code for r in read_wandb_records(path) if r.WhichOneof("record_type") == "exit"]
     assert exits == [1]
+
+
+def test_wandb_environment_variables_reach_wandb_init(tmp_path, monkeypatch):
+    """WANDB_MODE/PROJECT/ENTITY are what wandb.init gets, unless the config sets them."""
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("WANDB_PROJECT", "distill")
+    monkeypatch.setenv("WANDB_ENTITY", "lab")
+    logger = wandb_logger(str(tmp_path), group="g")  # nothing is sent until .experiment
+    init = logger._wandb_init  # the keyword arguments Lightning passes to wandb.init
+    assert (init["mode"], init["project"], init["entity"]) == ("online", "distill", "lab")
+    explicit = wandb_logger(str(tmp_path), mode="offline", project="md", entity=None)
+    assert (explicit._wandb_init["mode"], explicit._wandb_init["project"]) == ("offline", "md")
+    monkeypatch.delenv("WANDB_MODE")
+    assert wandb_logger(str(tmp_path))._wandb_init["mode"] == "offline"  # the safe default
+    monkeypatch.setenv("WANDB_MODE", "onlne")
+    with pytest.raises(MDError, match="WANDB_MODE='onlne'"):
+        wandb_logger(str(tmp_path))
+
+
+def md_train(tmp_path, *args):
+    env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "md.train", *args, f"paths.artifacts={tmp_path / 'art'}",
+           f"paths.runs={tmp_path / 'runs'}"]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def artifacts_of(records):
+    return {r.artifact.name: (r.artifact.type, json.loads(r.artifact.metadata or "{}"))
+            for r in records if r.WhichOneof("record_type") == "artifact"
+            and r.artifact.type != "run_table"}  # wandb's own wrappers of logged tables
+
+
+def test_sweep_runs_are_found_by_the_documented_sync_and_show_their_lineage(tmp_path):
+    small = ["experiment=smoke", "logger=wandb", "trainer.max_steps=2", "data.max_test=2",
+             "inference.paths=1", "inference.max_new_tokens=8", "inference.greedy=false"]
+    out = md_train(tmp_path, "-m", *small, "loss=fixed", "loss.lambda=0.25,0.75")
+    assert out.returncode == 0, out.stderr[-3000:]
+    # the command conf/logger/wandb.yaml and the README give: find ... -name 'offline-run-*'
+    found = subprocess.run(["find", str(tmp_path / "runs" / "smoke"), "-type", "d", "-name",
+                            "offline-run-*"], capture_output=True, text=True).stdout.split()
+    assert len(found) == 4, found  # 2 jobs x (train, evaluate)
+    runs = {}
+    for folder in found:
+        (path,) = Path(folder).glob("run-*.wandb")
+        records = read_wandb_records(path)
+        (meta,) = [r.run for r in records if r.WhichOneof("record_type") == "run"][:1]
+        runs[meta.display_name] = (meta.job_type, artifacts_of(records))
+    assert len(runs) == 4 and all(len(name) <= 128 for name in runs)  # what differs comes first
+    assert {name.split(",")[0] for name in runs} == {
+        f"{stage}: loss.lambda={lam}" for lam in (0.25, 0.75) for stage in ("train", "evaluate")}
+    for job_type, arts in runs.values():
+        kinds = {kind for kind, _ in arts.values()}
+        if job_type == "train":
+            assert kinds == {"teacher-thoughts", "dataset", "model"}, arts
+            (mix_meta,) = [m for k, m in arts.values() if k == "dataset"]
+            (student_meta,) = [m for k, m in arts.values() if k == "model"]
+            assert mix_meta["thoughts"] in arts and set(student_meta["inputs"]) == {
+                n for n, (k, _) in arts.items() if k != "model"}
+        else:
+            assert job_type == "evaluate" and kinds == {"model", "evaluation"}, arts
+    train_students = {n for _, (j, arts) in runs.items() if j == "train"
+                      for n, (k, _) in arts.items() if k == "model"}
+    eval_students = {n for _, (j, arts) in runs.items() if j == "evaluate"
+                     for n, (k, _) in arts.items() if k == "model"}
+    assert train_students == eval_students and len(train_students) == 2  # one student per job
