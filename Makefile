@@ -11,13 +11,14 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 EXTRAS ?= dev
 PY := $(VENV)/bin/python
+FLOORS_VENV ?= .venv-floors
 STAMP := $(VENV)/.installed-$(EXTRAS)
 
 export WANDB_MODE ?= offline
 export MD_SHARED_DATA ?= $(abspath ../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-slow test-all test-gpu lint bench
+.PHONY: help install demo test test-slow test-all test-gpu test-floors lint bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +48,16 @@ test-slow: $(STAMP)  ## the slow tests: every experiment config, end to end on a
 
 test-all: $(STAMP)  ## every test
 	$(PY) -m pytest -q
+
+test-floors:  ## the fast tests on the LOWEST versions pyproject.toml allows (uv --resolution lowest-direct)
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(FLOORS_VENV)/bin/python -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(FLOORS_VENV)/bin/python -m pip install -q uv  # the installed torch satisfies torch>=..., so it stays
+	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e ".[dev]"
+	$(FLOORS_VENV)/bin/uv pip list --python $(FLOORS_VENV)/bin/python
+	$(FLOORS_VENV)/bin/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check md tests experiments

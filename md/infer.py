@@ -58,7 +58,8 @@ class HFGenerator:
     @torch.no_grad()
     def _generate(self, prompts: Sequence[str], n: int, temperature: float) -> list[str]:
         enc = self.tok(list(prompts), return_tensors="pt", padding=True)
-        enc = {k: v.to(self.model.device) for k, v in enc.items()}
+        # only what generate takes: some tokenizers add token_type_ids, which decoders refuse
+        enc = {k: enc[k].to(self.model.device) for k in ("input_ids", "attention_mask")}
         sampling = temperature > 0
         out = self.model.generate(
             **enc,

@@ -114,6 +114,6 @@ def test_bad_split_and_unknown_dataset_and_option(shared_data):
 def test_malformed_file_names_the_line(tmp_path):
     (tmp_path / "train.jsonl").write_text('{"question": "q", "answer": "#### 3"}\n{oops\n')
     (tmp_path / "test.jsonl").write_text("")
-    with pytest.raises(MDError, match=r"train.jsonl:2: not a GSM8K record"):
+    with pytest.raises(MDError, match=r"train.jsonl:2: malformed JSON"):
         data.load("gsm8k", "train", str(tmp_path))
     assert data.load("gsm8k", "test", str(tmp_path)) == []
