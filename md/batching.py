@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from md.loss import IGNORE, METHOD_IDS
+from md.models.whitespace import escape, needs_escape
 from md.types import MixedExample
 
 
@@ -53,7 +54,9 @@ def encode(
     if not examples:
         return [], {"truncated": 0, "dropped": 0}
     prompts = tokenizer([e.input for e in examples]).input_ids
-    texts = [e.target.strip() if seq2seq else target_text(e.target) for e in examples]
+    # a tokenizer that loses newlines (T5) learns programs in an escaped form (md.models.whitespace)
+    raw = [escape(e.target) for e in examples] if needs_escape(tokenizer) else [e.target for e in examples]
+    texts = [t.strip() if seq2seq else target_text(t) for t in raw]
     targets = tokenizer(texts, add_special_tokens=False).input_ids
     eos = tokenizer.eos_token_id
     items, stats = [], {"truncated": 0, "dropped": 0}

@@ -62,6 +62,14 @@ def live_rounds(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Genera
     return sample_round
 
 
+def label_paths(problems: Sequence[Problem], gen: Generator, n: int, temperature: float,
+                greedy: bool) -> list[list[Path]]:
+    """Per question: n sampled answers of a label-fine-tuned student (and its greedy one)."""
+    inputs = [student_input(p.question, "label") for p in problems]
+    return judge.judge_labels(gen.sample(inputs, n, temperature),
+                              gen.greedy(inputs) if greedy else None)
+
+
 def summarize(preds: Sequence[Prediction], n: int, temperature: float, ensemble: bool) -> dict:
     """Accuracy per method, answer/execution rates and the cascade's cost."""
     q = max(len(preds), 1)
@@ -70,23 +78,30 @@ def summarize(preds: Sequence[Prediction], n: int, temperature: float, ensemble:
     if ensemble:
         acc["ensemble"] = acc.get("cot_w_pot", 0.0)
     statuses = {m: Counter(x.status for p in preds for x in methods.sampled(p.paths, m))
-                for m in ("cot", "pot")}
-    rate = {f"{m}_answer_rate": c["ok"] / max(sum(c.values()), 1) for m, c in statuses.items()}
+                for m in ("cot", "pot", "label")}
+    rate = {f"{m}_answer_rate": c["ok"] / max(sum(c.values()), 1) for m, c in statuses.items()
+            if m != "label" or c}
     used = [methods.cascade(p.paths)[1] for p in preds]
     return {"questions": len(preds), "paths_per_method": n, "temperature": temperature,
             "students": "ensemble" if ensemble else "single", "accuracy": acc, **rate,
             "pot_status": dict(statuses["pot"]), "cascade_mean_paths": sum(used) / q}
 
 
-def run(problems: Sequence[Problem], student: Generator, sandbox: judge.Runner, n: int,
+def run(problems: Sequence[Problem], student: Generator, sandbox: judge.Runner, *, n: int,
         temperature: float, out_dir: str | FsPath, pot_student: Generator | None = None,
-        greedy: bool = True, draws: int = 50, ci: float = 0.95,
-        stop: adaptive.StopRule | None = None, round_size: int = 1,
-        live_adaptive: bool = False, seed: int = 0, wandb_run=None) -> dict:
+        vote_paths: int | None = None, label: bool = False, greedy: bool = True,
+        draws: int = 50, ci: float = 0.95, stop: adaptive.StopRule | None = None,
+        round_size: int = 1, live_adaptive: bool = False, seed: int = 0, wandb_run=None,
+        info: dict | None = None) -> dict:
     """Evaluate `student` (or the ensemble student + pot_student) on `problems`; returns metrics.
 
-    Adaptive consistency is always replayed on the recorded paths; with `live_adaptive` it is
-    also run for real, sampling in rounds (a second sampling run, timed against the first)."""
+    vote_paths: CoT and PoT paths each in the +CoT w/PoT vote (None: all n); the paper's
+    Table 1 uses 10 + 10, while +CoT and +PoT vote over all n and the curves cover every
+    N <= n. label: the student was label-fine-tuned: it is prompted with the label trigger
+    and its bare answers are scored as the `label` method. Adaptive consistency is always
+    replayed on the recorded paths; with `live_adaptive` it is also run for real, sampling in
+    rounds (a second sampling run, timed against the first). info: extra facts for
+    metrics.json (how the student was loaded)."""
     if not problems:
         raise MDError("no test problems to evaluate; check data= and data.max_test")
     if n < 1:
@@ -95,27 +110,50 @@ def run(problems: Sequence[Problem], student: Generator, sandbox: judge.Runner, 
     torch.manual_seed(seed)
     ensemble, pot_student = pot_student is not None, pot_student or student
     start = time.perf_counter()
-    path_lists = sampled_paths(problems, student, pot_student, n, temperature, sandbox)
+    if label:
+        path_lists = label_paths(problems, student, n, temperature, greedy)
+    else:
+        path_lists = sampled_paths(problems, student, pot_student, n, temperature, sandbox)
     fixed_seconds = time.perf_counter() - start
-    if greedy:
+    if greedy and not label:
         extra = greedy_paths(problems, student, pot_student, sandbox)
         path_lists = [s + g for s, g in zip(path_lists, extra, strict=True)]
-    preds = []
-    for prob, paths in zip(problems, path_lists, strict=True):
-        votes = methods.votes(paths)
-        preds.append(Prediction(prob.id, prob.answer, tuple(paths), votes,
-                                methods.score(votes, prob.answer)))
-    metrics = summarize(preds, n, temperature, ensemble)
-    golds = [p.answer for p in problems]
-    curve = curves.accuracy_curves(path_lists, golds, n, draws, seed, ci)
-    metrics["adaptive"] = adaptive.evaluate(path_lists, golds, stop, n, "cot_w_pot", round_size)
-    if live_adaptive:
-        start = time.perf_counter()
+    extra = dict(info or {})
+    if live_adaptive and not label:
+        start, golds = time.perf_counter(), [p.answer for p in problems]
         used = adaptive.rounds(live_rounds(problems, student, pot_student, temperature, sandbox),
                                len(problems), stop, n, "cot_w_pot", round_size)
-        metrics["adaptive_live"] = {
+        extra["adaptive_live"] = {
             **adaptive.compare(used, path_lists, golds, stop, n, "cot_w_pot"),
             "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
+    return score(problems, path_lists, n=n, temperature=temperature, out_dir=out_dir,
+                 vote_paths=vote_paths, students="ensemble" if ensemble else "single",
+                 label=label, draws=draws, ci=ci, stop=stop, round_size=round_size, seed=seed,
+                 wandb_run=wandb_run, info=extra)
+
+
+def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[Path]], *, n: int,
+          temperature: float, out_dir: str | FsPath, vote_paths: int | None = None,
+          students: str = "single", label: bool = False, draws: int = 50, ci: float = 0.95,
+          stop: adaptive.StopRule | None = None, round_size: int = 1, seed: int = 0,
+          wandb_run=None, info: dict | None = None) -> dict:
+    """Vote, score and report judged paths (a student's, an ensemble's or a few-shot model's):
+    accuracy per method, curves, replayed adaptive consistency; writes `out_dir`, logs W&B."""
+    stop = stop or adaptive.StopRule()
+    preds = []
+    for prob, paths in zip(problems, path_lists, strict=True):
+        votes = methods.votes(paths, vote_paths)
+        preds.append(Prediction(prob.id, prob.answer, tuple(paths), votes,
+                                methods.score(votes, prob.answer)))
+    metrics = summarize(preds, n, temperature, students == "ensemble")
+    metrics["students"] = students
+    metrics["paths_used"] = methods.paths_used(n, vote_paths, label)
+    metrics.update(info or {})
+    golds = [p.answer for p in problems]
+    voted = "label" if label else "cot_w_pot"
+    curve = (curves.accuracy_curves([], [], n) if label
+             else curves.accuracy_curves(path_lists, golds, n, draws, seed, ci))
+    metrics["adaptive"] = adaptive.evaluate(path_lists, golds, stop, n, voted, round_size)
     files = report.write_outputs(out_dir, preds, metrics, curve)
     if wandb_run is not None:
         report.log_wandb(wandb_run, metrics, preds, curve, files["plot"])
@@ -144,6 +182,11 @@ def main(cfg: DictConfig) -> None:
     from md import pipeline
 
     inf = cfg.inference
+    if cfg.get("few_shot"):
+        pipeline.preflight(cfg, upstream=False, test=True)
+        pipeline.preflight_teacher(cfg)
+        print_metrics(pipeline.evaluate_few_shot(cfg, cfg.out_dir), cfg.out_dir)
+        return
     if inf.ensemble:
         if len(inf.ensemble) != 2:
             raise MDError("inference.ensemble takes two student folders: [COT_STUDENT, POT_STUDENT]")

@@ -23,6 +23,7 @@ from typing import Protocol
 import torch
 
 from md.errors import MDError
+from md.models.whitespace import needs_escape, unescape
 
 STOP = "\nQuestion:"
 
@@ -54,6 +55,8 @@ class HFGenerator:
             self.tok.pad_token = self.tok.eos_token
         if not self.seq2seq:
             self.tok.padding_side = "left"  # new tokens go on the right of every row
+        self.escaped = needs_escape(self.tok)  # trained on escaped targets (md.models.whitespace)
+        self.base_weights = "?"  # how the base was loaded; load_hf says
 
     @torch.no_grad()
     def _generate(self, prompts: Sequence[str], n: int, temperature: float) -> list[str]:
@@ -73,7 +76,8 @@ class HFGenerator:
             use_cache=True,
         )  # (B * n, T_in + T_new) decoder-only, (B * n, T_new) encoder-decoder
         new = out if self.seq2seq else out[:, enc["input_ids"].shape[1] :]
-        return [_cut(t) for t in self.tok.batch_decode(new, skip_special_tokens=True)]
+        texts = self.tok.batch_decode(new, skip_special_tokens=True)
+        return [_cut(unescape(t) if self.escaped else t) for t in texts]
 
     def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
         """`n` completions per prompt, at most `batch_size` sequences per generate call."""
@@ -101,7 +105,8 @@ class VLLMGenerator:
     """vLLM engine over a base model, with the student's LoRA adapter on every request."""
 
     def __init__(self, base_model: str, adapter_dir: str | None = None, max_new_tokens: int = 256,
-                 max_lora_rank: int = 64, gpu_memory_utilization: float = 0.85, seed: int = 0):
+                 max_lora_rank: int = 64, gpu_memory_utilization: float = 0.85, seed: int = 0,
+                 escaped: bool = False):
         try:
             from vllm import LLM
             from vllm.lora.request import LoRARequest
@@ -113,6 +118,8 @@ class VLLMGenerator:
                        gpu_memory_utilization=gpu_memory_utilization)
         self.lora = LoRARequest("student", 1, adapter_dir) if adapter_dir else None
         self.max_new_tokens = max_new_tokens
+        self.escaped = escaped  # md_student.json: targets were whitespace-escaped
+        self.base_weights = "vllm"
 
     def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
         from vllm import SamplingParams
@@ -120,7 +127,8 @@ class VLLMGenerator:
         params = SamplingParams(n=n, temperature=temperature, max_tokens=self.max_new_tokens,
                                 stop=[STOP])
         outs = self.llm.generate(list(prompts), params, lora_request=self.lora)
-        return [[_cut(c.text) for c in o.outputs] for o in outs]
+        return [[_cut(unescape(c.text) if self.escaped else c.text) for c in o.outputs]
+                for o in outs]
 
     def greedy(self, prompts: Sequence[str]) -> list[str]:
         return [row[0] for row in self.sample(prompts, 1, 0.0)]
@@ -151,8 +159,11 @@ def resolve_student(student_dir: str | Path) -> tuple[str, str | None]:
     return base, str(d)
 
 
-def load_hf(student_dir: str | Path, device: str = "cpu"):
-    """(model, tokenizer) of a saved student, with its LoRA adapter applied if it has one."""
+def load_hf(student_dir: str | Path, device: str = "cpu", quantized_base: bool = True):
+    """(model, tokenizer, how the base was loaded) of a saved student, its LoRA adapter applied.
+
+    A QLoRA student (md_student.json has its quantisation) gets the same 4-bit base it was
+    trained on, unless quantized_base=False (then bf16 on GPU, fp32 on CPU)."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     from md.models.files import check_folder
@@ -164,26 +175,49 @@ def load_hf(student_dir: str | Path, device: str = "cpu"):
     config = AutoConfig.from_pretrained(base)
     auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32  # 7B fits a GPU in bf16
-    model = auto.from_pretrained(base, dtype=dtype).to(device)
+    quant = read_manifest(student_dir).get("quantization") if quantized_base else None
+    if quant:
+        from transformers import BitsAndBytesConfig
+
+        bnb = BitsAndBytesConfig.from_dict(dict(quant))
+        model = auto.from_pretrained(base, quantization_config=bnb, dtype=dtype,
+                                     device_map={"": device})
+        loaded = f"{bnb.bnb_4bit_quant_type} 4-bit (as trained)"
+    else:
+        model = auto.from_pretrained(base, dtype=dtype).to(device)
+        loaded = str(dtype).removeprefix("torch.")
     if adapter is not None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter)
     has_tok = adapter and (Path(adapter) / "tokenizer_config.json").exists()
-    return model.eval(), AutoTokenizer.from_pretrained(adapter if has_tok else base)
+    return model.eval(), AutoTokenizer.from_pretrained(adapter if has_tok else base), loaded
+
+
+def read_manifest(student_dir: str | Path) -> dict:
+    """A saved student's md_student.json ({} when it has none: a plain HF folder)."""
+    try:
+        manifest = json.loads((Path(student_dir) / "md_student.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new_tokens: int = 256,
                     device: str = "auto", vllm_gpu_memory_utilization: float = 0.85,
-                    vllm_max_lora_rank: int = 64, seed: int = 0) -> Generator:
+                    vllm_max_lora_rank: int = 64, seed: int = 0,
+                    quantized_base: bool = True) -> Generator:
     """The configured sampling engine for a saved student (`inference.engine`: hf | vllm)."""
     if engine == "hf":
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, tok = load_hf(student_dir, device)
-        return HFGenerator(model, tok, batch_size, max_new_tokens)
+        model, tok, loaded = load_hf(student_dir, device, quantized_base)
+        gen = HFGenerator(model, tok, batch_size, max_new_tokens)
+        gen.base_weights = loaded
+        return gen
     if engine == "vllm":
         base, adapter = resolve_student(student_dir)
-        return VLLMGenerator(base, adapter, max_new_tokens,
-                             vllm_max_lora_rank, vllm_gpu_memory_utilization, seed)
+        return VLLMGenerator(base, adapter, max_new_tokens, vllm_max_lora_rank,
+                             vllm_gpu_memory_utilization, seed,
+                             escaped=bool(read_manifest(student_dir).get("whitespace_escape")))
     raise MDError(f"unknown inference.engine {engine!r}; expected hf or vllm")

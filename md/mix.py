@@ -16,8 +16,9 @@ Every variant writes the same record type to `<out>/mixed.jsonl`, and the type s
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,22 @@ def questions(judged_path: str | Path, problems: Sequence[Problem]) -> list[Ques
 def build(
     qs: Sequence[Question], variant: str, k: int | None, factors: dict[int, int], seed: int
 ) -> list[MixedExample]:
-    """All records of the mix: each question's examples, repeated by its type's factor."""
+    """All records of the mix: each question's examples, repeated by its type's factor.
+
+    Each example's `share` is 1/m for the m kept paths of its question and method, so a
+    question's CoT loss is the mean over its CoT paths (likewise PoT) and the PoT:CoT ratio of
+    a type-3 question is exactly λ : 1-λ (Eq. 4), however many paths each method kept. One
+    dataset-wide constant then scales every share so their mean is 1 (the learning rate keeps
+    its meaning; a constant factor on the whole loss changes no ratio).
+    """
     records: list[MixedExample] = []
     for q in qs:
         own = list(targets.examples(q, variant, k, seed))
+        per_method = Counter(e.method for e in own)
+        own = [replace(e, share=1.0 / per_method[e.method]) for e in own]
         records.extend(own * factors.get(q.qtype, 1))
-    return records
+    scale = len(records) / sum(e.share for e in records) if records else 1.0
+    return [replace(e, share=e.share * scale) for e in records]
 
 
 def run(

@@ -114,7 +114,10 @@ def judged(cfg: DictConfig) -> Path:
 
 
 def mix_artifact(cfg: DictConfig) -> Artifact:
-    return Artifact.of(cfg.paths.artifacts, "mix", execute_artifact(cfg).key, cfg.mix, cfg.seed)
+    # "weights": the format of MixedExample weights, so a mix written before per-path shares
+    # existed is never reused as if it had them
+    return Artifact.of(cfg.paths.artifacts, "mix", execute_artifact(cfg).key, cfg.mix, cfg.seed,
+                       {"weights": "per-question-method-share"})
 
 
 def mixed(cfg: DictConfig, wandb_run=None) -> Path:
@@ -170,6 +173,11 @@ def preflight(cfg: DictConfig, *, upstream: bool = True, student: bool = False,
 
         resolve_student(folder)
         check_folder(folder)
+
+
+def preflight_teacher(cfg: DictConfig) -> None:
+    """The teacher's key, server or weights (md.preflight), whatever is cached."""
+    _preflight_teacher(cfg.teacher, _choice(cfg, "teacher"))
 
 
 def _preflight_teacher(teacher: DictConfig, choice: str) -> None:
@@ -239,22 +247,28 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     """
     from md import evaluate as stage
     from md.evaluation.adaptive import StopRule
-    from md.infer import build_generator
+    from md.infer import build_generator, read_manifest
     from md.loggers import finish, wandb_run_of
     from md.sandbox import Sandbox
 
     inf, ex = cfg.inference, cfg.execute
     stop = StopRule(inf.adaptive.rule, inf.adaptive.threshold)  # a bad rule fails before loading
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
-                            max_new_tokens=inf.max_new_tokens, seed=cfg.seed) for s in students]
+                            max_new_tokens=inf.max_new_tokens, seed=cfg.seed,
+                            quantized_base=inf.quantized_base) for s in students]
+    label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
+    info = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
     log, failed = logger(cfg, log_dir or out_dir, "evaluate"), True
     wb = wandb_run_of(log)
     try:
         with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
-            metrics = stage.run(test_problems(cfg), gens[0], sb, inf.paths, inf.temperature,
-                                out_dir, gens[1] if len(gens) > 1 else None, inf.greedy,
-                                inf.curves.draws, inf.curves.ci, stop, inf.adaptive.round_size,
-                                inf.adaptive.live, cfg.seed, wb)
+            metrics = stage.run(
+                test_problems(cfg), gens[0], sb, n=inf.paths, temperature=inf.temperature,
+                out_dir=out_dir, pot_student=gens[1] if len(gens) > 1 else None,
+                vote_paths=inf.vote_paths, label=label, greedy=inf.greedy,
+                draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
+                round_size=inf.adaptive.round_size, live_adaptive=inf.adaptive.live,
+                seed=cfg.seed, wandb_run=wb, info=info)
         if wb is not None:
             from md import lineage as ln
 
@@ -270,11 +284,44 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     return metrics
 
 
-def _finetune_of(student_dir: str | Path) -> str:
-    import json
+def evaluate_few_shot(cfg: DictConfig, out_dir: Path | str) -> dict:
+    """Evaluate `cfg.teacher` few-shot on the test problems: the teacher and base-model rows.
 
-    manifest = Path(student_dir) / "md_student.json"
+    Its completions go through the shared teacher cache, so a rerun (or a larger
+    inference.paths) pays only for samples not asked before.
+    """
+    from md import evaluate as stage
+    from md.evaluation.adaptive import StopRule
+    from md.evaluation.few_shot import teacher_paths
+    from md.loggers import finish, wandb_run_of
+    from md.sandbox import Sandbox
+
+    inf, ex = cfg.inference, cfg.execute
+    stop = StopRule(inf.adaptive.rule, inf.adaptive.threshold)
+    teacher = instantiate(cfg.teacher, _convert_="all")
+    problems = test_problems(cfg)
+    log, failed = logger(cfg, out_dir, "evaluate"), True
+    wb = wandb_run_of(log)
     try:
-        return str(json.loads(manifest.read_text())["finetune"])
-    except (OSError, ValueError, KeyError):
-        return "full" if not (Path(student_dir) / "adapter_config.json").exists() else "lora"
+        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
+            paths = teacher_paths(problems, teacher, n=inf.paths, sandbox=sb,
+                                  cache_path=cfg.extract.cache_path,
+                                  budget_usd=cfg.teacher.get("budget_usd"),
+                                  progress=cfg.extract.progress)
+            metrics = stage.score(
+                problems, paths, n=inf.paths, temperature=float(teacher.params.get("temperature", 0)),
+                out_dir=out_dir, vote_paths=inf.vote_paths, students="few-shot",
+                draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
+                round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
+                info={"few_shot_model": teacher.model})
+        failed = False
+    finally:
+        finish(log, failed)
+    return metrics
+
+
+def _finetune_of(student_dir: str | Path) -> str:
+    from md.infer import read_manifest
+
+    default = "lora" if (Path(student_dir) / "adapter_config.json").exists() else "full"
+    return str(read_manifest(student_dir).get("finetune", default))

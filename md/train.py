@@ -51,7 +51,8 @@ def _encode(examples, student, loss_mode, loss_lambda, max_length, what):
     from md.batching import encode
     from md.loss import example_weight
 
-    weights = [example_weight(e.method, e.qtype, e.weight, loss_mode, loss_lambda) for e in examples]
+    weights = [example_weight(e.method, e.qtype, e.weight, loss_mode, loss_lambda) * e.share
+               for e in examples]  # share: mean over a question's paths of a method (md.mix)
     items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, max_length)
     if stats["dropped"] or stats["truncated"]:
         log.warning("%s: %d examples truncated and %d dropped at train.max_length=%d",
@@ -61,7 +62,7 @@ def _encode(examples, student, loss_mode, loss_lambda, max_length, what):
 
 def run(examples: Sequence[MixedExample], student, *, out_dir: str | Path,
         loss_mode: str = "adaptive", loss_lambda: float | None = None,
-        val_examples: Sequence[MixedExample] | None = None, val_fraction: float = 0.05,
+        val_examples: Sequence[MixedExample] | None = None, val_fraction: float = 0.0,
         max_steps: int = 100, batch_size: int = 8, accumulate_grad_batches: int = 1,
         lr: float | None = None, weight_decay: float = 0.0, warmup_steps: int = 0,
         schedule: str = "cosine", max_length: int = 512, val_every: int = 100,
@@ -73,7 +74,8 @@ def run(examples: Sequence[MixedExample], student, *, out_dir: str | Path,
         lineage: Sequence = ()) -> TrainResult:
     """Fine-tune `student` (from md.models.build_student) on `examples`; see the module docstring.
 
-    val_examples: held-out examples; None takes `val_fraction` of the questions from `examples`.
+    val_examples: held-out examples; None takes `val_fraction` of the questions from `examples`
+    (default 0, as in the paper: every training question is trained on, no validation loss).
     lr: peak learning rate; None uses the student's recommended one. Always closes `logger`.
     lineage: md.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
     logger they and the saved student are logged as artifacts.
@@ -136,7 +138,7 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
     metrics["step"] = float(trainer.global_step)
     student_dir = out_dir / "student"
     if trainer.is_global_zero:
-        save_student(student, student_dir)
+        save_student(student, student_dir, methods={e.method for e in examples})
         write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
     return TrainResult(student_dir, out_dir / "checkpoints", metrics)
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 
 Answer = float | bool | str
 Method = Literal["cot", "pot"]
+PathMethod = Literal["cot", "pot", "label"]  # a label-fine-tuned student writes bare answers
 METHODS: tuple[Method, ...] = ("cot", "pot")
 
 
@@ -103,6 +104,9 @@ class MixedExample:
     method is "cot", "pot" or "label" (label fine-tuning: question to answer).
     qtype is the paper's type 1-3 (1: only PoT right, 2: only CoT right, 3: both); 0 when the
     data-mix does not type questions (cot, pot and label distillation).
+    weight is the method's weight in its question's loss (1, or 1-λ / λ for type 3); share
+    splits it over the question's kept paths of that method (1/m for m paths, times one
+    dataset-wide constant), so Eq. 2-4 hold exactly whatever the path counts (md.mix.build).
     """
 
     problem_id: str
@@ -112,13 +116,14 @@ class MixedExample:
     weight: float
     qtype: int
     lam: float | None = None
+    share: float = 1.0
 
 
 @dataclass(frozen=True)
 class Path:
     """One sampled student reasoning path at inference time."""
 
-    method: Method
+    method: PathMethod
     text: str
     status: str
     answer: Answer | None

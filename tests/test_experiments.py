@@ -131,7 +131,7 @@ FAST = ["student=tiny-llama", "data=synthetic", "teacher=simulated", "trainer=cp
         "inference.curves.draws=2", "hydra.sweep.subdir=${hydra:job.num}"]
 FAST_TRAIN = ["train.batch_size=4", "train.warmup_steps=1", "train.max_length=256"]
 # One tiny value per grid axis, so each experiment is one job.
-NARROW = {"student": "tiny-llama", "data": "synthetic", "mix": "md", "loss.lambda": "0.5",
+NARROW = {"student": "tiny-llama", "teacher": "simulated", "data": "synthetic", "mix": "md", "loss.lambda": "0.5",
           "data.train_fraction": "0.5"}
 
 

@@ -56,7 +56,7 @@ def test_saved_lora_student_round_trip(tmp_path):
     folder = save_student(student, tmp_path / "student")
     base, adapter = resolve_student(folder)
     assert base == str(folder / "base") and adapter == str(folder)
-    model, tok = load_hf(folder)
+    model, tok, _ = load_hf(folder)
     assert type(model).__name__ == "PeftModelForCausalLM"
     gen = build_generator("hf", str(folder), batch_size=4, max_new_tokens=4, device="cpu")
     assert len(gen.sample(["Question: 1\nAnswer:"], 2, 0.7)[0]) == 2

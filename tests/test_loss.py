@@ -115,3 +115,37 @@ def test_type3_lambda_extremes_give_exactly_one_path_loss(lam, kept):
     parts.loss.backward()
     assert torch.all(logits.grad[1 - row] == 0)
     assert logits.grad[row].abs().sum() > 0
+
+
+def _judged(pid: str, method: str, texts: list[str]):
+    from md.types import JudgedThought
+
+    return [JudgedThought(pid, method, i, t, "ok", 4.0, True) for i, t in enumerate(texts)]
+
+
+@pytest.mark.parametrize("mode", ["adaptive", "fixed"])
+def test_unequal_path_counts_keep_eq4_exact(mode):
+    """1 kept CoT path and 3 kept PoT paths: still (1-λ) L_CoT + λ L_PoT, each a mean over its
+    paths, and every question weighs the same whatever its number of kept paths (Eq. 2-4)."""
+    from md.mix import build
+    from md.mixing.vote import summarize
+    from md.types import Problem
+
+    three = Problem("q3", "synthetic", "train", "Q3?", 4.0)
+    two = Problem("q2", "synthetic", "train", "Q2?", 4.0)
+    q3 = summarize(three, _judged("q3", "cot", ["c"]) + _judged("q3", "pot", ["a", "b", "c"]))
+    q3_more = summarize(two, _judged("q2", "cot", ["c", "d", "e", "f"]) + _judged("q2", "pot", ["a"]))
+    lam = 0.3 if mode == "fixed" else q3.lam
+    records = build([q3, q3_more], "md", k=4, factors={1: 1, 2: 1, 3: 1}, seed=0)
+
+    def total(pid, method):
+        return sum(example_weight(e.method, e.qtype, e.weight, mode, lam) * e.share
+                   for e in records if e.problem_id == pid and e.method == method)
+
+    assert q3.qtype == 3 and q3.lam == pytest.approx(3 / 4)
+    assert total("q3", "pot") / total("q3", "cot") == pytest.approx(lam / (1 - lam))
+    question_weight = total("q3", "cot") + total("q3", "pot")
+    lam2 = 0.3 if mode == "fixed" else q3_more.lam
+    assert total("q2", "pot") / total("q2", "cot") == pytest.approx(lam2 / (1 - lam2))
+    assert total("q2", "cot") + total("q2", "pot") == pytest.approx(question_weight)
+    assert sum(e.share for e in records) / len(records) == pytest.approx(1.0)

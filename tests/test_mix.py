@@ -98,8 +98,15 @@ def test_auto_upsampling_turns_the_papers_split_into_25_25_50():
 
 def test_auto_upsampling_per_type_and_capped():
     f = balance.factors({1: 5, 2: 40, 3: 100, 4: 0}, "auto", target_share=0.25, max_factor=4)
-    assert f == {1: 4, 2: 1, 3: 1}  # type 1 wants 10x (capped at 4); type 2 already at 50/100
+    assert f == {1: 4, 2: 2, 3: 1}  # type 1 wants 10x (capped at 4); type 2, rarer than type 3: x2
     assert balance.factors({1: 0, 2: 3, 3: 0, 4: 5}, "auto") == {1: 1, 2: 1, 3: 1}
+    assert balance.factors({1: 70, 2: 10, 3: 60}, "auto")[1] == 1  # not rarer than type 3
+
+
+def test_auto_upsampling_repeats_both_rare_types_on_gsm8k_like_shares():
+    """The paper upsamples types 1 and 2; aiming at 25% alone left GSM8K's type 1 (32%) at x1."""
+    f = balance.factors({1: 32, 2: 6, 3: 55, 4: 7}, "auto")
+    assert f[1] >= 2 and f[2] >= 2 and f[3] == 1
 
 
 def test_fixed_upsampling_and_bad_values():

@@ -72,7 +72,7 @@ def test_saved_student_reloads_with_the_same_outputs(tmp_path):
 
     student = tiny("tiny-gpt2", tmp_path)
     result = train_steps(student, tmp_path, steps=2)
-    model, tok = load_hf(result.student_dir)
+    model, tok, _ = load_hf(result.student_dir)
     ids = tok(EXAMPLES[0].input, return_tensors="pt").input_ids
     student.model.eval()
     with torch.no_grad():

@@ -68,7 +68,7 @@ def test_with_a_key_and_no_network_one_line_about_the_api(tmp_path, shared_data)
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_student_families_compose_for_the_paper_setting(tmp_path, student):
-    out = md(tmp_path, f"student={student}", "data=gsm8k", "--cfg", "job")
+    out = md(tmp_path, "--cfg", "job", f"student={student}", "data=gsm8k")
     assert out.returncode == 0, out.stderr[-2000:]
     cfg = yaml.safe_load(out.stdout)
     teacher = cfg["teacher"]

@@ -26,6 +26,7 @@ from md.answers.extract import (
     CotAnswers,
     extract_cot_answer,
     extract_cot_answers,
+    extract_label_answer,
     first_block,
     parse_answer_span,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "evaluate_arithmetic",
     "extract_cot_answer",
     "extract_cot_answers",
+    "extract_label_answer",
     "first_block",
     "is_correct",
     "majority_vote",

@@ -57,6 +57,17 @@ def extract_cot_answer(text: object, mode: str = "strict") -> Answer | None:
     return answers.flexible if mode == "flexible" else answers.strict
 
 
+def extract_label_answer(text: object) -> Answer | None:
+    """A label-fine-tuned student's answer: the bare answer it writes after "The answer is"
+    (" 42", " yes", " 3/4", " 42 apples"), read from its first line. Total on `text`."""
+    if not isinstance(text, str):
+        return None
+    block = first_block(text[: MAX_TEXT * 10])
+    line = next((ln for ln in block.splitlines() if ln.strip()), "")
+    strict = _strict(line)  # a student that writes "The answer is 42" after all
+    return strict if strict is not None else parse_answer_span(line.rstrip(". "))
+
+
 def first_block(text: str) -> str:
     """The completion up to a hallucinated next few-shot question ("\\nQ:" / "\\nQuestion:")."""
     match = _NEXT_QUESTION.search(text)

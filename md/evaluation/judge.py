@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from md.answers import extract_cot_answer, normalize
+from md.answers import extract_cot_answer, extract_label_answer, normalize
 from md.types import Path
 
 
@@ -27,6 +27,20 @@ def cot_path(text: str, greedy: bool = False) -> Path:
     """A CoT completion with its strict answer ("no_answer" when it states none)."""
     answer = extract_cot_answer(text, "strict")
     return Path("cot", text, "ok" if answer is not None else "no_answer", answer, greedy)
+
+
+def label_path(text: str, greedy: bool = False) -> Path:
+    """A label student's completion: the bare answer it wrote ("no_answer" when none)."""
+    answer = extract_label_answer(text)
+    return Path("label", text, "ok" if answer is not None else "no_answer", answer, greedy)
+
+
+def judge_labels(sampled: Sequence[Sequence[str]], greedy: Sequence[str] | None = None) -> list[list[Path]]:
+    """Per question: the sampled label paths, then the greedy one (nothing to execute)."""
+    out = [[label_path(t) for t in texts] for texts in sampled]
+    for q, text in enumerate(greedy or []):
+        out[q].append(label_path(text, greedy=True))
+    return out
 
 
 def pot_path(text: str, result, greedy: bool = False) -> Path:

@@ -4,11 +4,13 @@ A question's paths are the sampled CoT paths, the sampled PoT paths (each in sam
 and, optionally, one greedy path per method (`Path.greedy`). Every method reads the same
 paths, so all of them come from ONE sampling run:
 
-    +CoT        vote over the CoT answers
-    +PoT        vote over the executed PoT answers
-    +CoT w/PoT  vote over concat(A_CoT, A_PoT), the paper's Eq. 5 (ties: earliest, so CoT first)
+    +CoT        vote over the CoT answers (all N sampled)
+    +PoT        vote over the executed PoT answers (all N sampled)
+    +CoT w/PoT  vote over concat(A_CoT, A_PoT), the paper's Eq. 5 (ties: earliest, so CoT first),
+                over the first `mixed_n` of each (the paper's Table 1: 10 CoT + 10 PoT paths)
     cascade     the paper's N=2: one PoT path; if it fails to execute or gives no answer, one CoT
     greedy_*    the greedy (temperature 0) path of each method
+    label       a label-fine-tuned student's bare answers, voted (greedy_label: its greedy one)
 
 `*_flexible` re-reads the CoT texts with the flexible extractor (last number), as
 lm-evaluation-harness reports both. An ensemble of two students is the same vote over paths
@@ -84,15 +86,24 @@ def greedy(paths: Sequence[Path], method: str) -> Answer | None:
     return None
 
 
-def votes(paths: Sequence[Path]) -> dict[str, Answer | None]:
-    """Every method's answer for one question (greedy ones only where greedy paths exist)."""
+def votes(paths: Sequence[Path], mixed_n: int | None = None) -> dict[str, Answer | None]:
+    """Every method's answer for one question (greedy ones only where greedy paths exist).
+
+    mixed_n: paths per method in the +CoT w/PoT vote (None: all sampled). A label student's
+    paths (method "label") get only the label methods.
+    """
+    if any(p.method == "label" for p in paths):
+        out = {"label": vote(paths, "label")}
+        if any(p.greedy for p in paths):
+            out["greedy_label"] = greedy(paths, "label")
+        return out
     out = {
         "cot": vote(paths, "cot"),
         "pot": vote(paths, "pot"),
-        "cot_w_pot": vote(paths, "cot_w_pot"),
+        "cot_w_pot": vote(paths, "cot_w_pot", mixed_n),
         "cascade": cascade(paths)[0],
         "cot_flexible": vote(paths, "cot", mode="flexible"),
-        "cot_w_pot_flexible": vote(paths, "cot_w_pot", mode="flexible"),
+        "cot_w_pot_flexible": vote(paths, "cot_w_pot", mixed_n, mode="flexible"),
     }
     for method in ("cot", "pot"):  # only when a greedy pass was run
         if any(p.method == method and p.greedy for p in paths):
@@ -103,3 +114,13 @@ def votes(paths: Sequence[Path]) -> dict[str, Answer | None]:
 def score(voted: dict[str, Answer | None], gold: Answer) -> dict[str, bool]:
     """Whether each method's answer is right (no answer is wrong)."""
     return {k: v is not None and is_correct(v, gold) for k, v in voted.items()}
+
+
+def paths_used(n: int, mixed_n: int | None, label: bool = False) -> dict[str, str]:
+    """How many paths each reported number used, for the tables ("10+10": CoT + PoT)."""
+    if label:
+        return {"label": str(n), "greedy_label": "1"}
+    m = n if mixed_n is None else min(n, mixed_n)
+    return {"cot": str(n), "pot": str(n), "cot_w_pot": f"{m}+{m}", "cascade": "1-2",
+            "greedy_cot": "1", "greedy_pot": "1", "cot_flexible": str(n),
+            "cot_w_pot_flexible": f"{m}+{m}", "ensemble": f"{m}+{m}"}

@@ -73,7 +73,7 @@ def compute(
         "examples": {
             "total": len(records),
             "by_method": dict(sorted(by_method.items())),
-            "weight_sum": sum(r.weight for r in records),
+            "weight_sum": sum(r.weight * r.share for r in records),
             "questions_covered": len({r.problem_id for r in records}),
         },
     }

@@ -29,6 +29,7 @@ import torch
 from md.errors import MDError
 from md.fsio import write_text
 from md.models.tiny import make_tiny_base
+from md.models.whitespace import needs_escape
 
 FINETUNES = ("full", "lora", "qlora")
 MANIFEST = "md_student.json"
@@ -156,11 +157,14 @@ def _prepare(model, seq2seq: bool, finetune: str, checkpointing: bool, lora: dic
     return model.train()
 
 
-def save_student(student: Student, folder: str | Path) -> Path:
+def save_student(student: Student, folder: str | Path, methods: Sequence[str] = ()) -> Path:
     """Save adapter (PEFT format) or full weights + tokenizer where evaluation looks for them.
 
     A tiny student's base is kept in `folder/base` (evaluation loads it from there); a hub
-    base is named by the adapter's `base_model_name_or_path`.
+    base is named by the adapter's `base_model_name_or_path`. `md_student.json` records what
+    evaluation must reproduce: the methods it was trained on (a label student is prompted and
+    scored as one), the 4-bit quantisation of a QLoRA base, and whether its targets were
+    whitespace-escaped for its tokenizer.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,7 +173,22 @@ def save_student(student: Student, folder: str | Path) -> Path:
     base = Path(student.base)
     if student.finetune != "full" and base.is_dir() and base.resolve() != (folder / "base").resolve():
         shutil.copytree(base, folder / "base", dirs_exist_ok=True)
+    quant = getattr(getattr(_base_model(student.model), "config", None), "quantization_config", None)
     manifest = {"name": student.name, "finetune": student.finetune, "seq2seq": student.seq2seq,
-                "base": student.base}
+                "base": student.base, "methods": sorted(set(methods)),
+                "quantization": _plain_quantization(quant),
+                "whitespace_escape": needs_escape(student.tokenizer)}
     write_text(folder / MANIFEST, json.dumps(manifest, indent=1))  # written last: the folder is whole
     return folder
+
+
+def _base_model(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _plain_quantization(quant) -> dict | None:
+    """A BitsAndBytesConfig as plain JSON (dtypes as names), or None for an unquantised base."""
+    if quant is None:
+        return None
+    plain = quant.to_dict() if hasattr(quant, "to_dict") else dict(quant)
+    return json.loads(json.dumps(plain, default=str))

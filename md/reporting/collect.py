@@ -29,7 +29,7 @@ class Run:
 
     folder: str
     student: str = "?"
-    mix: str = "?"             # label | cot | pot | md | ensemble
+    mix: str = "?"             # few-shot | label | cot | pot | md | ensemble
     loss: str = "adaptive"     # adaptive | fixed | equal
     lam: float | None = None   # loss.lambda when loss=fixed
     train_data: str = "?"
@@ -38,6 +38,7 @@ class Run:
     paths: int | None = None   # sampled paths per method
     experiment: str = ""
     accuracy: dict[str, float] = field(default_factory=dict)
+    paths_used: dict[str, str] = field(default_factory=dict)  # method -> "20", "10+10", "1"
     curves: dict | None = None
 
 
@@ -79,6 +80,14 @@ def describe(folder: Path, metrics: dict) -> Run:
     student_dir = ensemble[0] if ensemble else _get(cfg, "student_dir")
     trained = _student_config(student_dir, folder) if student_dir else cfg
     loss = _get(trained, "loss.mode", "adaptive")
+    if metrics.get("students") == "few-shot":  # a teacher or base model, not fine-tuned
+        return Run(folder=str(folder), student=str(metrics.get("few_shot_model", "?")),
+                   mix="few-shot", test_data=str(_get(cfg, "data.name", "?")),
+                   paths=metrics.get("paths_per_method"),
+                   experiment=str(_get(cfg, "experiment_name", "")),
+                   accuracy={k: float(v) for k, v in metrics["accuracy"].items()},
+                   paths_used=dict(metrics.get("paths_used") or {}),
+                   curves=_read_json(folder / "curves.json"))
     return Run(
         folder=str(folder),
         student=str(_get(trained, "student.name", "?")),
@@ -92,6 +101,7 @@ def describe(folder: Path, metrics: dict) -> Run:
         paths=metrics.get("paths_per_method"),
         experiment=str(_get(cfg, "experiment_name", "")),
         accuracy={k: float(v) for k, v in metrics["accuracy"].items()},
+        paths_used=dict(metrics.get("paths_used") or {}),
         curves=_read_json(folder / "curves.json"),
     )
 

@@ -17,7 +17,7 @@ from md.reporting.collect import Run
 from md.reporting.tables import METHODS, dataset_order, row_label
 
 HEADLINE = {"cot": ("cot",), "pot": ("pot",), "md": ("cot", "pot", "cot_w_pot"),
-            "ensemble": ("cot_w_pot",), "label": ("greedy_cot",)}
+            "ensemble": ("cot_w_pot",), "label": ("label",), "few-shot": ("cot_w_pot",)}
 STYLE = {"cot": "--", "pot": ":", "cot_w_pot": "-", "greedy_cot": "-."}
 
 

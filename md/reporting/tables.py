@@ -18,10 +18,12 @@ from statistics import mean
 from md.reporting.collect import Run
 
 # Method keys of metrics.json and their column names, in the paper's order.
-METHODS = {"cot": "+CoT", "pot": "+PoT", "cot_w_pot": "+CoT w/PoT", "cascade": "cascade (N=2)",
-           "greedy_cot": "greedy CoT", "greedy_pot": "greedy PoT"}
+METHODS = {"label": "label", "cot": "+CoT", "pot": "+PoT", "cot_w_pot": "+CoT w/PoT",
+           "cascade": "cascade (N=2)", "greedy_label": "greedy label", "greedy_cot": "greedy CoT",
+           "greedy_pot": "greedy PoT"}
 DATASETS = ("svamp", "gsm8k", "asdiv", "strategyqa")  # paper order; others follow by name
-MIXES = {"label": "label fine-tuning", "cot": "CoT distillation", "pot": "PoT distillation",
+MIXES = {"few-shot": "few-shot (not fine-tuned)", "label": "label fine-tuning",
+         "cot": "CoT distillation", "pot": "PoT distillation",
          "ensemble": "ensemble (CoT + PoT students)", "md": "MD"}
 TYPES = {"1": "only PoT", "2": "only CoT", "3": "both", "4": "neither"}
 
@@ -72,7 +74,17 @@ def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(METHODS))
     for label in sorted(rows, key=rows.__getitem__):
         lines.append(f"| {label} | " + " | ".join(_cell(cells.get((label, d, m))) for d, m in cols)
                      + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + paths_note(runs, [m for _, m in cols])
+
+
+def paths_note(runs: Sequence[Run], methods: Sequence[str]) -> str:
+    """The line under a table that says how many paths each column's numbers used."""
+    parts = []
+    for method in dict.fromkeys(methods):
+        counts = sorted({r.paths_used[method] for r in runs if method in r.paths_used})
+        if counts:
+            parts.append(f"{METHODS.get(method, method)}: {' / '.join(counts)}")
+    return f"\n\nPaths per number (CoT+PoT where mixed): {'; '.join(parts)}." if parts else ""
 
 
 def _cell(values: list[float] | None) -> str:

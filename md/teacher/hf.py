@@ -70,6 +70,7 @@ class HFTeacher:
 
         tok = self.tokenizer
         enc = tok(prompts, return_tensors="pt", padding=True).to(self.model_obj.device)
+        enc = {k: enc[k] for k in ("input_ids", "attention_mask")}  # no token_type_ids
         p = self.params
         with torch.no_grad():
             out = self.model_obj.generate(  # (B, T_prompt + T_new)
