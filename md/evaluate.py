@@ -79,8 +79,7 @@ def summarize(preds: Sequence[Prediction], n: int, temperature: float, ensemble:
         acc["ensemble"] = acc.get("cot_w_pot", 0.0)
     statuses = {m: Counter(x.status for p in preds for x in methods.sampled(p.paths, m))
                 for m in ("cot", "pot", "label")}
-    rate = {f"{m}_answer_rate": c["ok"] / max(sum(c.values()), 1) for m, c in statuses.items()
-            if m != "label" or c}
+    rate = {f"{m}_answer_rate": c["ok"] / sum(c.values()) for m, c in statuses.items() if c}
     used = [methods.cascade(p.paths)[1] for p in preds]
     return {"questions": len(preds), "paths_per_method": n, "temperature": temperature,
             "students": "ensemble" if ensemble else "single", "accuracy": acc, **rate,

@@ -156,6 +156,7 @@ def preflight(cfg: DictConfig, *, upstream: bool = True, student: bool = False,
     `cfg.student`; test: it evaluates (test data); students: saved students it will load.
     """
     from md import preflight as pf
+    from md.infer import resolve_student
     from md.models.files import check_folder
 
     if upstream:
@@ -169,8 +170,6 @@ def preflight(cfg: DictConfig, *, upstream: bool = True, student: bool = False,
     if student and cfg.student.get("finetune") == "qlora":
         pf.warn_4bit_on_cpu(cfg.student.name)
     for folder in students:
-        from md.infer import resolve_student
-
         resolve_student(folder)
         check_folder(folder)
 

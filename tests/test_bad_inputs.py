@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from cli_run import md, one_error_line
 
 from md.bench.examples import demo_examples
 from md.checkpoints import AtomicCheckpointIO, damage, intact_checkpoint
@@ -28,23 +27,6 @@ EXAMPLES = demo_examples(n_questions=8, seed=2)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]
 TINY = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
         "num_attention_heads": 2, "num_key_value_heads": 1}
-
-
-def md(tmp_path: Path, *args: str, stage: str = "train", wrap: list[str] | None = None,
-       artifacts: Path | None = None, runs: Path | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    env.update(WANDB_MODE="offline", HF_HUB_OFFLINE="1")
-    cmd = [*(wrap or []), sys.executable, "-m", f"md.{stage}", *args,
-           f"paths.artifacts={artifacts or tmp_path / 'art'}", f"paths.runs={runs or tmp_path / 'runs'}"]
-    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-
-
-def one_error_line(out: subprocess.CompletedProcess) -> str:
-    assert out.returncode == 2, out.stdout[-1000:] + out.stderr[-3000:]
-    assert "Traceback" not in out.stderr, out.stderr[-3000:]
-    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, out.stderr[-3000:]
-    return lines[0]
 
 
 def gsm8k_folder(tmp_path: Path, shared_data: Path, train_lines: list[str] | bytes) -> Path:

@@ -7,35 +7,14 @@ no traceback, and that no upstream stage ran (the artifacts folder was never cre
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
+from cli_run import md, one_error_line
 
 STUDENTS = ["llama2", "codellama", "mistral", "t5", "gpt2"]
-
-
-def md(tmp_path: Path, *args: str, stage: str = "train", env: dict | None = None,
-       wrap: list[str] | None = None) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    env = {**base, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
-           **(env or {})}
-    cmd = [*(wrap or []), sys.executable, "-m", f"md.{stage}", *args,  # flags first, as Hydra wants
-           f"paths.artifacts={tmp_path / 'art'}", f"paths.runs={tmp_path / 'runs'}"]
-    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-
-
-def one_error_line(out: subprocess.CompletedProcess) -> str:
-    assert out.returncode == 2, out.stdout[-1000:] + out.stderr[-3000:]
-    assert "Traceback" not in out.stderr, out.stderr[-3000:]
-    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, out.stderr[-3000:]
-    return lines[0]
 
 
 def free_port() -> int:
