@@ -9,9 +9,10 @@ and calls `check_config`, which raises `MDError` with one line on the first prob
     error: teacher=simulated renders thoughts only for data=synthetic ...
     error: paths.artifacts /x/file: /x/file is a file, not a folder; point paths.artifacts at ...
 
-What it checks, in order: builder keys and their types (`md.config.check_targets`), the typed
-knobs of the groups without a builder (`KNOBS`), values that must be set (`???`), the teacher
-against the data, and that the artifact and run folders can be written. What needs the world
+What it checks, in order: values that must be set (`???`), builder keys and their types
+(`md.config.check_targets`), the typed knobs of the groups without a builder (`KNOBS`), the
+teacher against the data, W&B's mode (WANDB_MODE included), and that the artifact and run
+folders can be written. What needs the world
 (files, keys, servers, weights) is `md.preflight`, run once the job starts.
 """
 
@@ -154,6 +155,10 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) 
     check_targets(cfg)
     check_knobs(cfg)
     check_teacher_for_data(cfg)
+    if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
+        from md.loggers import resolve_mode
+
+        resolve_mode(cfg.logger.get("mode"))  # a bad WANDB_MODE fails now, not after training
     check_writable(cfg.paths.artifacts, "paths.artifacts", "point paths.artifacts at a writable folder")
     if run_dir is not None:
         check_writable(run_dir, "the run folder", "set paths.runs (or hydra.run.dir) to a writable folder")

@@ -115,20 +115,20 @@ def run(problems: Sequence[Problem], student: Generator, sandbox: judge.Runner, 
         path_lists = sampled_paths(problems, student, pot_student, n, temperature, sandbox)
     fixed_seconds = time.perf_counter() - start
     if greedy and not label:
-        extra = greedy_paths(problems, student, pot_student, sandbox)
-        path_lists = [s + g for s, g in zip(path_lists, extra, strict=True)]
-    extra = dict(info or {})
+        greedy_lists = greedy_paths(problems, student, pot_student, sandbox)
+        path_lists = [s + g for s, g in zip(path_lists, greedy_lists, strict=True)]
+    facts = dict(info or {})
     if live_adaptive and not label:
         start, golds = time.perf_counter(), [p.answer for p in problems]
         used = adaptive.rounds(live_rounds(problems, student, pot_student, temperature, sandbox),
                                len(problems), stop, n, "cot_w_pot", round_size)
-        extra["adaptive_live"] = {
+        facts["adaptive_live"] = {
             **adaptive.compare(used, path_lists, golds, stop, n, "cot_w_pot"),
             "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
     return score(problems, path_lists, n=n, temperature=temperature, out_dir=out_dir,
                  vote_paths=vote_paths, students="ensemble" if ensemble else "single",
                  label=label, draws=draws, ci=ci, stop=stop, round_size=round_size, seed=seed,
-                 wandb_run=wandb_run, info=extra)
+                 wandb_run=wandb_run, info=facts)
 
 
 def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[Path]], *, n: int,

@@ -138,3 +138,9 @@ def test_a_failed_preflight_loses_nothing_and_the_cache_is_reused(tmp_path):
     again = md(tmp_path, "data.n_train=12", "teacher.n=2", stage="mix")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "extract:" not in again.stdout and thoughts.stat().st_mtime_ns == stamp
+
+
+def test_a_bad_wandb_mode_in_the_environment_fails_before_any_work(tmp_path):
+    line = one_error_line(md(tmp_path, "logger=wandb", env={"WANDB_MODE": "onlne"}))
+    assert line == "error: WANDB_MODE='onlne'; expected one of offline, online, disabled"
+    assert not (tmp_path / "art").exists()
