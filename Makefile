@@ -21,7 +21,7 @@ export MD_SHARED_DATA ?= $(abspath ../shared/data)
 .PHONY: help install demo test test-slow test-all test-gpu test-floors lint bench
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)  ## create .venv and install md (TORCH=..., TORCH_INDEX=... for a CUDA build)
 
-demo: $(STAMP)  ## CPU, offline: CoT-, PoT- and MD-distilled tiny students, a miniature Table 1 and plots
+demo: $(STAMP)  ## CPU, offline: label-FT, CoT-, PoT- and MD-distilled tiny students, a miniature Table 1
 	rm -rf runs/demo  # a fresh table each time (teacher thoughts and mixes stay cached in artifacts/)
 	$(PY) -m md.train -m experiment=demo
 	$(PY) -m md.report runs/demo --out runs/demo/report.md

@@ -155,11 +155,13 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) 
     check_targets(cfg)
     check_knobs(cfg)
     check_teacher_for_data(cfg)
-    if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
+    if str(OmegaConf.select(cfg, "logger._target_", default="")).endswith("wandb_logger"):
         from md.loggers import resolve_mode
 
         resolve_mode(cfg.logger.get("mode"))  # a bad WANDB_MODE fails now, not after training
-    check_writable(cfg.paths.artifacts, "paths.artifacts", "point paths.artifacts at a writable folder")
+    if OmegaConf.select(cfg, "paths.artifacts") is not None:
+        check_writable(cfg.paths.artifacts, "paths.artifacts",
+                       "point paths.artifacts at a writable folder")
     if run_dir is not None:
         check_writable(run_dir, "the run folder", "set paths.runs (or hydra.run.dir) to a writable folder")
 
@@ -187,8 +189,8 @@ def check_missing(cfg: DictConfig, choices: dict[str, Any]) -> None:
 
 def check_teacher_for_data(cfg: DictConfig) -> None:
     """The simulated teacher renders thoughts from synthetic gold steps: nothing else has them."""
-    target = str(cfg.teacher.get("_target_", ""))
-    dataset = cfg.data.get("name")
+    target = str(OmegaConf.select(cfg, "teacher._target_", default=""))
+    dataset = OmegaConf.select(cfg, "data.name", default="synthetic")
     if target.endswith("build_simulated_teacher") and dataset != "synthetic":
         raise MDError(f"teacher=simulated renders thoughts only for data=synthetic (from their "
                       f"gold steps); on data={dataset} use {REAL_DATA_TEACHERS}")
