@@ -55,6 +55,9 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
     args = get_args_parser().parse_args(argv)  # a bad flag: argparse's usage line and exit 2
     if args.help or args.hydra_help or args.shell_completion or args.info:
         return  # Hydra prints these itself, from whatever composes
+    if sum(map(bool, (args.run, args.multirun, args.cfg, args.shell_completion))) > 1:
+        raise MDError("only one of --run, -m/--multirun, --cfg and --shell-completion at a time; "
+                      "to see a sweep job's config, run that job with --cfg job (no -m)")
     name = args.config_name or config_name
     for job in jobs(name, list(args.overrides), args.multirun):
         check_job(name, job, args.multirun)
@@ -72,7 +75,8 @@ def jobs(config_name: str, overrides: list[str], multirun: bool) -> Iterator[lis
     if not multirun:
         yield overrides
         return
-    sweeps = [(o.input_line, o.get_key_element(), _values(o)) for o in parsed if o.is_sweep_override()]
+    swept = [(o.input_line, o.get_key_element(), _values(o)) for o in parsed if o.is_sweep_override()]
+    sweeps = [s for s in swept if s[2]]  # a glob(...) is left out: Hydra's sweeper checks it
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     sweeps += _config_sweeps(config_name, fixed + [f"{k}={v[0]}" for _, k, v in sweeps],
                              {k for _, k, _ in sweeps} | {o.get_key_element() for o in parsed})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -106,8 +107,10 @@ def read_only(folder: Path) -> list[str]:
     if os.geteuid() != 0:
         folder.chmod(0o555)
         return []
-    if shutil.which("unshare") is None:
-        pytest.skip("running as root without unshare: cannot make a folder read-only")
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True) \
+        if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("running as root without mount namespaces: cannot make a folder read-only")
     q = str(folder)
     script = f'mount --bind "{q}" "{q}" && mount -o remount,ro,bind "{q}" && exec "$@"'
     return ["unshare", "--mount", "sh", "-c", script, "sh"]

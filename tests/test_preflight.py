@@ -79,6 +79,7 @@ def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
     (["--cfg", "job", "inference.paths=-1"], "inference.paths=-1: must be an integer >= 1"),
     (["-m", "loss=fixed", "loss.lambda=0.5,2"], "loss.lambda=2: must be a number in [0, 1]"),
     (["-m", "student=tiny-llama,codelama"], "student=codelama: no such option; did you mean codellama?"),
+    (["-m", "--cfg", "job", "loss=fixed"], "only one of --run, -m/--multirun, --cfg"),
 ])
 def test_bad_values_fail_at_composition(tmp_path, args, needle):
     line = one_error_line(md(tmp_path, *args))
@@ -144,3 +145,13 @@ def test_a_bad_wandb_mode_in_the_environment_fails_before_any_work(tmp_path):
     line = one_error_line(md(tmp_path, "logger=wandb", env={"WANDB_MODE": "onlne"}))
     assert line == "error: WANDB_MODE='onlne'; expected one of offline, online, disabled"
     assert not (tmp_path / "art").exists()
+
+
+def test_sweep_values_are_each_checked_and_globs_left_to_hydra():
+    from md.cli import jobs
+
+    listed = list(jobs("train", ["student=glob(tiny-*)", "loss=fixed", "loss.lambda=0.1,0.2",
+                                 "seed=0,1"], multirun=True))
+    assert listed == [["loss=fixed", "loss.lambda=0.1", "seed=0"],
+                      ["loss=fixed", "loss.lambda=0.2", "seed=0"],
+                      ["loss=fixed", "loss.lambda=0.1", "seed=1"]]
