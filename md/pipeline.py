@@ -156,8 +156,6 @@ def preflight(cfg: DictConfig, *, upstream: bool = True, student: bool = False,
     `cfg.student`; test: it evaluates (test data); students: saved students it will load.
     """
     from md import preflight as pf
-    from md.infer import resolve_student
-    from md.models.files import check_folder
 
     if upstream:
         train_problems(cfg)  # data files: missing, binary, malformed or empty fail here
@@ -169,6 +167,9 @@ def preflight(cfg: DictConfig, *, upstream: bool = True, student: bool = False,
         pf.check_weights("student.pretrained", cfg.student.pretrained)
     if student and cfg.student.get("finetune") == "qlora":
         pf.warn_4bit_on_cpu(cfg.student.name)
+    if students:  # md.infer imports torch and transformers: only when a student will load
+        from md.infer import resolve_student
+        from md.models.files import check_folder
     for folder in students:
         resolve_student(folder)
         check_folder(folder)

@@ -11,6 +11,8 @@ Only the config differs between students (conf/student/*.yaml):
 QLoRA passes `BitsAndBytesConfig(nf4, double quant, bf16 compute)` as `quantization_config=`
 (transformers 5 dropped the `load_in_4bit=` keyword), then `prepare_model_for_kbit_training`
 and a `LoraConfig`. bitsandbytes >= 0.45 runs 4-bit on CPU too, so the tests exercise this path.
+torch and transformers are imported inside the functions: the config check at composition time
+reads this builder's signature, and must not pay their import before any work is done.
 """
 
 from __future__ import annotations
@@ -24,11 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from md.errors import MDError
 from md.fsio import write_text
-from md.models.tiny import make_tiny_base
 from md.models.whitespace import needs_escape
 
 FINETUNES = ("full", "lora", "qlora")
@@ -82,8 +81,12 @@ def build_student(
     hf_logging.disable_progress_bar()  # per-shard bars are noise for one run's log
     if tiny is not None:
         folder = Path(workdir or "student") / "base"
+        from md.models.tiny import make_tiny_base
+
         pretrained = str(make_tiny_base(folder, tiny, list(tokenizer_texts or []), vocab_size, seed))
     model, tokenizer, seq2seq = _load(name, pretrained, finetune, dtype, compute_dtype, quant_storage)
+    import torch
+
     torch.manual_seed(seed)  # LoRA's random init: the same student config gives the same student
     model = _prepare(model, seq2seq, finetune, gradient_checkpointing,
                      dict(r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
@@ -95,7 +98,10 @@ def _modules(target_modules: Sequence[str] | str) -> list[str] | str:
     return target_modules if isinstance(target_modules, str) else list(target_modules)
 
 
-def _dtype(name: str) -> torch.dtype:
+def _dtype(name: str):
+    """The torch dtype named `name`; MDError for anything else."""
+    import torch
+
     value = getattr(torch, str(name), None)
     if not isinstance(value, torch.dtype):
         raise MDError(f"unknown dtype {name!r}; use float32, bfloat16 or float16")
@@ -115,6 +121,8 @@ def _load(name, pretrained, finetune, dtype, compute_dtype, quant_storage):
             bnb_4bit_quant_storage=_dtype(quant_storage) if quant_storage else None)
         # 4-bit weights are quantised while loading, so they must land on their device now.
         local = int(os.environ.get("LOCAL_RANK", 0))
+        import torch
+
         kwargs["device_map"] = {"": local} if torch.cuda.is_available() else "cpu"
     if str(pretrained).startswith(("/", ".", "~")) and not Path(pretrained).expanduser().is_dir():
         raise MDError(f"student {name!r}: student.pretrained={pretrained} is not a folder")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from md.errors import MDError
@@ -102,10 +103,13 @@ def build_hf_teacher(model: str, temperature: float = 0.7, top_p: float = 1.0,
 
     if mode != "online":
         raise MDError("teacher=hf has no batch mode; drop teacher.mode=batch")
+    if str(model).startswith(("/", ".", "~")) and not Path(model).expanduser().is_dir():
+        raise MDError(f"teacher=hf: cannot load {model!r} (no such folder); set teacher.model "
+                      "to a local model folder")
     try:
         tok = AutoTokenizer.from_pretrained(model)
         net = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: huggingface_hub's HFValidationError
         raise MDError(f"teacher=hf: cannot load {model!r} ({str(e).splitlines()[0]}); set "
                       "teacher.model to a local model folder") from None
     if device == "auto":
