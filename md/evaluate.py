@@ -178,13 +178,13 @@ def print_metrics(metrics: dict, out_dir) -> None:
 @stage_main("evaluate")
 def main(cfg: DictConfig) -> None:
     """Evaluate a trained student (or an ensemble of two) on the test split."""
-    from md import pipeline
+    from md import pipeline, pipeline_evaluate
 
     inf = cfg.inference
     if cfg.get("few_shot"):
         pipeline.preflight(cfg, upstream=False, test=True)
         pipeline.preflight_teacher(cfg)
-        print_metrics(pipeline.evaluate_few_shot(cfg, cfg.out_dir), cfg.out_dir)
+        print_metrics(pipeline_evaluate.evaluate_few_shot(cfg, cfg.out_dir), cfg.out_dir)
         return
     if inf.ensemble:
         if len(inf.ensemble) != 2:
@@ -196,7 +196,7 @@ def main(cfg: DictConfig) -> None:
     else:
         students = (cfg.student_dir,)
     pipeline.preflight(cfg, upstream=False, test=True, students=students)
-    print_metrics(pipeline.evaluate(cfg, students, cfg.out_dir), cfg.out_dir)
+    print_metrics(pipeline_evaluate.evaluate(cfg, students, cfg.out_dir), cfg.out_dir)
 
 
 if __name__ == "__main__":

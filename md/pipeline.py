@@ -8,7 +8,9 @@ exactly the config that determines the output plus the upstream artifact's key, 
 
     python -m md.train -m loss=fixed loss.lambda=0,0.5,1
 
-extracts, executes and mixes once and trains three students. Stages never import each other;
+extracts, executes and mixes once and trains three students. The evaluation end (students or
+a few-shot teacher on the test problems) is md.pipeline_evaluate; the checks before a run
+starts are `preflight` here and md.checks at composition. Stages never import each other;
 they take plain arguments, and this module unpacks the config for them.
 """
 
@@ -236,92 +238,3 @@ def lineage(cfg: DictConfig) -> list:
     if mix_art.has(mix.MIXED):
         used.append(ln.mix_files(mix_art.dir, mix_art.key, thoughts_art.key))
     return used
-
-
-def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str,
-             log_dir: Path | str | None = None) -> dict:
-    """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems.
-
-    log_dir: where the W&B/CSV run lands (default out_dir); md.train passes its run folder, so
-    every W&B run of a job sits in `<run dir>/wandb/`.
-    """
-    from md import evaluate as stage
-    from md.evaluation.adaptive import StopRule
-    from md.infer import build_generator, read_manifest
-    from md.loggers import finish, wandb_run_of
-    from md.sandbox import Sandbox
-
-    inf, ex = cfg.inference, cfg.execute
-    stop = StopRule(inf.adaptive.rule, inf.adaptive.threshold)  # a bad rule fails before loading
-    gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
-                            max_new_tokens=inf.max_new_tokens, seed=cfg.seed,
-                            quantized_base=inf.quantized_base) for s in students]
-    label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
-    info = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
-    log, failed = logger(cfg, log_dir or out_dir, "evaluate"), True
-    wb = wandb_run_of(log)
-    try:
-        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
-            metrics = stage.run(
-                test_problems(cfg), gens[0], sb, n=inf.paths, temperature=inf.temperature,
-                out_dir=out_dir, pot_student=gens[1] if len(gens) > 1 else None,
-                vote_paths=inf.vote_paths, label=label, greedy=inf.greedy,
-                draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
-                round_size=inf.adaptive.round_size, live_adaptive=inf.adaptive.live,
-                seed=cfg.seed, wandb_run=wb, info=info)
-        if wb is not None:
-            from md import lineage as ln
-
-            used = [ln.student_files(s, _finetune_of(s)) for s in students]
-            ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
-        if log is not None and wb is None:
-            from md.evaluation.report import flatten as flat_metrics
-
-            log.log_metrics(flat_metrics(metrics))  # CSV: the scalars
-        failed = False
-    finally:
-        finish(log, failed)
-    return metrics
-
-
-def evaluate_few_shot(cfg: DictConfig, out_dir: Path | str) -> dict:
-    """Evaluate `cfg.teacher` few-shot on the test problems: the teacher and base-model rows.
-
-    Its completions go through the shared teacher cache, so a rerun (or a larger
-    inference.paths) pays only for samples not asked before.
-    """
-    from md import evaluate as stage
-    from md.evaluation.adaptive import StopRule
-    from md.evaluation.few_shot import teacher_paths
-    from md.loggers import finish, wandb_run_of
-    from md.sandbox import Sandbox
-
-    inf, ex = cfg.inference, cfg.execute
-    stop = StopRule(inf.adaptive.rule, inf.adaptive.threshold)
-    teacher = instantiate(cfg.teacher, _convert_="all")
-    problems = test_problems(cfg)
-    log, failed = logger(cfg, out_dir, "evaluate"), True
-    wb = wandb_run_of(log)
-    try:
-        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
-            paths = teacher_paths(problems, teacher, n=inf.paths, sandbox=sb,
-                                  cache_path=cfg.extract.cache_path,
-                                  budget_usd=cfg.teacher.get("budget_usd"),
-                                  progress=cfg.extract.progress)
-            metrics = stage.score(
-                problems, paths, n=inf.paths, temperature=float(teacher.params.get("temperature", 0)),
-                out_dir=out_dir, vote_paths=inf.vote_paths, students="few-shot",
-                draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
-                round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
-                info={"few_shot_model": teacher.model})
-        failed = False
-    finally:
-        finish(log, failed)
-    return metrics
-
-
-def _finetune_of(student_dir: str | Path) -> str:
-    from md.infer import read_manifest
-
-    default = "lora" if (Path(student_dir) / "adapter_config.json").exists() else "full"
-    return str(read_manifest(student_dir).get("finetune", default))

@@ -165,7 +165,7 @@ def _check_knobs(knobs: dict, group: str) -> None:
 def _main(cfg) -> TrainResult:
     from hydra.core.hydra_config import HydraConfig
 
-    from md import jsonl, pipeline
+    from md import jsonl, pipeline, pipeline_evaluate
     from md.config import check_targets, to_plain
     from md.loss import check_settings
 
@@ -189,7 +189,7 @@ def _main(cfg) -> TrainResult:
     if evaluate_after:
         from md.evaluate import print_metrics
 
-        metrics = pipeline.evaluate(cfg, (result.student_dir,), run_dir / "eval", log_dir=run_dir)
+        metrics = pipeline_evaluate.evaluate(cfg, (result.student_dir,), run_dir / "eval", log_dir=run_dir)
         print_metrics(metrics, run_dir / "eval")
     return result
 

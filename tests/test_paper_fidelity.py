@@ -73,8 +73,12 @@ def test_label_answers_are_read_as_bare_answers():
 
 def test_a_label_student_is_prompted_and_scored_as_label(tmp_path, sandbox):
     gold = {student_input(p.question, "label"): [f" {int(p.answer)}"] for p in PROBLEMS}
-    student = Answers({"The answer is": [" 4"]})
-    student._texts = lambda prompt: gold[prompt]  # the right bare answer for each question
+
+    class LabelStudent(Answers):  # the right bare answer for each question, as a label student
+        def _texts(self, prompt):
+            return gold[prompt]
+
+    student = LabelStudent({})
     metrics = run(PROBLEMS, student, sandbox, n=3, temperature=0.7, out_dir=tmp_path, label=True,
                   draws=2)
     assert metrics["accuracy"] == {"label": 1.0, "greedy_label": 1.0}
