@@ -2,7 +2,7 @@
 
 Decoder models see `prompt + "\\n" + target + eos` with the prompt's labels set to -100, so only
 the reasoning path and answer carry loss; the prompt is tokenised exactly as inference
-tokenises it (`tokenizer(prompt)`, special tokens included). Encoder-decoder models map the
+tokenises it (`md.models.prompting.prompt_ids`: special tokens included, or the chat template). Encoder-decoder models map the
 prompt to the target. MixedExample.input already holds the task prompt (md.prompts).
 
 Batches come from `LengthGroupedSampler`: an endless, seeded stream in which batch k is a pure
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from md.loss import IGNORE, METHOD_IDS
+from md.models.prompting import prompt_ids
 from md.models.whitespace import escape, needs_escape
 from md.types import MixedExample
 
@@ -48,12 +49,16 @@ def target_text(target: str) -> str:
 
 
 def encode(
-    examples: Sequence[MixedExample], weights: Sequence[float], tokenizer, seq2seq: bool, max_length: int
+    examples: Sequence[MixedExample], weights: Sequence[float], tokenizer, seq2seq: bool,
+    max_length: int, chat: bool = False,
 ) -> tuple[list[Encoded], dict[str, int]]:
-    """Tokenise examples; returns the items and counts of truncated and dropped examples."""
+    """Tokenise examples; returns the items and counts of truncated and dropped examples.
+
+    chat: prompts go through the tokenizer's chat template (md.models.prompting), as at inference.
+    """
     if not examples:
         return [], {"truncated": 0, "dropped": 0}
-    prompts = tokenizer([e.input for e in examples]).input_ids
+    prompts = prompt_ids(tokenizer, [e.input for e in examples], chat)
     # a tokenizer that loses newlines (T5) learns programs in an escaped form (md.models.whitespace)
     raw = [escape(e.target) for e in examples] if needs_escape(tokenizer) else [e.target for e in examples]
     texts = [t.strip() if seq2seq else target_text(t) for t in raw]

@@ -59,6 +59,8 @@ def run(problems: list[Problem], teacher, out_path: str | Path, n: int | None = 
         raise MDError(f"need teacher.n >= 1 and teacher.mode online|batch, got {n} and {mode!r}")
     if not problems:
         raise MDError("no problems to extract thoughts for; check data and extract.max_problems")
+    if hasattr(teacher, "thoughts_for"):  # published outputs (md.teacher.published): no requests
+        return _recorded(problems, teacher, out_path, dry_run)
     use_disk = teacher.cacheable and cache_path is not None
     cache = Cache(cache_path if use_disk else ":memory:")
     try:
@@ -84,6 +86,20 @@ def run(problems: list[Problem], teacher, out_path: str | Path, n: int | None = 
     if not summary.complete and not allow_partial:
         raise MDError(_why(summary, budget, where))
     return summary
+
+
+def _recorded(problems, teacher, out_path, dry_run: bool) -> ExtractSummary:
+    """Thoughts a teacher already wrote down: written out as they are, at no cost."""
+    thoughts = teacher.thoughts_for(problems)
+    est = planning.Estimate(0, 0, 0, 0, 0, 0.0, 0.0)
+    counts = {m: sum(t.method == m for t in thoughts) for m in ("cot", "pot")}
+    print(f"teacher {teacher.model}: {counts['cot']} CoT and {counts['pot']} PoT samples for "
+          f"{len(problems)} problems, nothing to send")
+    if dry_run:
+        return ExtractSummary(2 * len(problems), 0, 0, 0, 0, 0, 0.0, est, False, "dry_run", None)
+    written = jsonl.write(out_path, thoughts)
+    return ExtractSummary(2 * len(problems), 0, 0, written, 0, 0, 0.0, est, True, None,
+                          str(out_path))
 
 
 def _ask(reqs, teacher, cache, budget, mode, poll_s, wait_s, progress) -> FillResult:

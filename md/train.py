@@ -53,7 +53,8 @@ def _encode(examples, student, loss_mode, loss_lambda, max_length, what):
 
     weights = [example_weight(e.method, e.qtype, e.weight, loss_mode, loss_lambda) * e.share
                for e in examples]  # share: mean over a question's paths of a method (md.mix)
-    items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, max_length)
+    items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, max_length,
+                          chat=student.chat_template)
     if stats["dropped"] or stats["truncated"]:
         log.warning("%s: %d examples truncated and %d dropped at train.max_length=%d",
                     what, stats["truncated"], stats["dropped"], max_length)

