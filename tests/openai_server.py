@@ -9,6 +9,10 @@ the next chat requests, `always` a fault that never clears:
     "429" (with Retry-After: retry_after), "500", "timeout" (sleeps timeout_sleep before
     answering), "malformed" (200 with a body that is not JSON), "bad_shape" (200, no choices).
 
+Quirks of real self-hosted servers can be switched on: `max_choices=1` ignores `n` (llama.cpp,
+Ollama, `transformers serve`), `echo_stop=True` returns the first stop string and a made-up next
+question inside the text, `usage=False` sends no token counts.
+
     server = FakeOpenAI(latency=0.05).start()     # server.url -> http://127.0.0.1:PORT/v1
     ...; server.stop()
     python tests/openai_server.py --latency 0.05   # standalone, prints its URL
@@ -38,18 +42,22 @@ def request_id(body: dict) -> str:
                                      sort_keys=True).encode()).hexdigest()[:16]
 
 
-def completion(body: dict) -> dict:
-    n = int(body.get("n") or 1)
+def completion(body: dict, max_choices: int | None = None, echo_stop: bool = False,
+               usage: bool = True) -> dict:
+    n = min(int(body.get("n") or 1), max_choices or 1_000_000)
     texts = [reply_text(body.get("messages", []), i) for i in range(n)]
+    if echo_stop and body.get("stop"):
+        texts = [f"{t}{body['stop'][0]} Made-up next question?" for t in texts]
     prompt_tokens = len(json.dumps(body.get("messages", []))) // 4
     return {"id": f"chatcmpl-{request_id(body)}", "object": "chat.completion",
             "created": int(time.time()), "model": body.get("model", "?"),
             "choices": [{"index": i, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": t}}
                         for i, t in enumerate(texts)],
-            "usage": {"prompt_tokens": prompt_tokens,
-                      "completion_tokens": sum(len(t) // 4 for t in texts),
-                      "total_tokens": prompt_tokens + sum(len(t) // 4 for t in texts)}}
+            **({"usage": {"prompt_tokens": prompt_tokens,
+                          "completion_tokens": sum(len(t) // 4 for t in texts),
+                          "total_tokens": prompt_tokens + sum(len(t) // 4 for t in texts)}}
+               if usage else {})}
 
 
 class FakeOpenAI:
@@ -67,6 +75,9 @@ class FakeOpenAI:
         self.hold_batches = False  # keep batches in_progress until released
         self.fail_batch_create = False
         self.counts: Counter = Counter()  # endpoint -> calls
+        self.max_choices: int | None = None  # 1: ignore n, as llama.cpp and transformers serve
+        self.echo_stop = False  # return the stop string (and what follows) inside the text
+        self.usage = True  # False: no usage block, as some servers
 
     # --- chat -----------------------------------------------------------------------------
     async def chat(self, request: web.Request) -> web.StreamResponse:
@@ -88,9 +99,10 @@ class FakeOpenAI:
         if fault == "bad_shape":
             return web.json_response({"object": "chat.completion", "choices": []})
         self.answered.append(body)
+        reply = completion(body, self.max_choices, self.echo_stop, self.usage)
         if body.get("store"):  # OpenAI stored completions, listed by metadata
-            self.stored.append((body.get("metadata") or {}, completion(body)))
-        return web.json_response(completion(body))
+            self.stored.append((body.get("metadata") or {}, reply))
+        return web.json_response(reply)
 
     async def list_stored(self, request: web.Request) -> web.Response:
         self.counts["list_stored"] += 1

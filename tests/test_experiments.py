@@ -105,6 +105,9 @@ def test_experiment_settings_are_not_overridden_by_the_stage_config(hydra_ctx, n
     for stage in _stages_of(name):
         cfg, _ = _compose(stage, [f"experiment={name}"])
         for key, value in _leaves(raw):
+            if isinstance(value, str) and "${" in value:  # an interpolation: what it resolves to
+                expected = OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"{key}={value}"]))
+                value = OmegaConf.select(expected, key)
             assert OmegaConf.select(cfg, key) == value, f"md.{stage} experiment={name}: {key}"
 
 

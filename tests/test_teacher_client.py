@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 
 import pytest
 from openai_server import FakeOpenAI, reply_text
@@ -165,3 +166,79 @@ def test_backoff_grows_with_jitter_and_obeys_retry_after():
     assert 2.5 <= asked <= 2.75
     assert backoff(0, status(429, {"retry-after": "90"}), 1.0, 60.0) >= 90  # beyond the cap
     assert retryable(status(429)) and retryable(status(503)) and not retryable(status(400))
+
+
+# --- servers that are not OpenAI: no server-specific flag is needed --------------------------
+def test_server_ignoring_n_keeps_every_choice_and_asks_only_for_the_rest(server, tmp_path, caplog):
+    """transformers serve / llama.cpp answer one choice whatever n says: nothing is retried,
+    nothing answered is thrown away, and each request brings exactly one new sample."""
+    from md.teacher import openai_client
+
+    openai_client.IGNORES_N.discard(server.url)
+    server.max_choices = 1
+    out = tmp_path / "t.jsonl"
+    with caplog.at_level(logging.WARNING):
+        s = run(problems(3), teacher(server, n=4, concurrency=2), out,
+                cache_path=tmp_path / "c.sqlite", progress=False)
+    thoughts = jsonl.read_all(out, Thought)
+    assert s.complete and len(thoughts) == 3 * 2 * 4
+    assert len(server.requests) == len(thoughts)  # one request per sample, none repeated
+    per_prompt = Counter(json_key(b) for b in server.requests)
+    assert len(per_prompt) == 6 and set(per_prompt.values()) == {4}  # n=4, one sample each
+    later = server.requests[6:]  # once known, n is no longer sent
+    assert later and all("n" not in b for b in later[2:])
+    ignored = [r for r in caplog.records if "ignores n" in r.getMessage()]
+    assert len(ignored) == 1
+    # the same server in a later run of this process: n is not even tried
+    before = len(server.requests)
+    run(problems(1), teacher(server, n=2), tmp_path / "u.jsonl", progress=False)
+    assert all("n" not in b for b in server.requests[before:])
+    openai_client.IGNORES_N.discard(server.url)
+
+
+def json_key(body: dict) -> str:
+    import json
+
+    return json.dumps(body["messages"], sort_keys=True)
+
+
+def test_stop_string_inside_the_text_is_cut(server, tmp_path):
+    server.echo_stop = True
+    out = tmp_path / "t.jsonl"
+    run(problems(2), teacher(server, n=2, stop=["\nQuestion:"]), out, progress=False)
+    for t in jsonl.read_all(out, Thought):
+        assert "Question:" not in t.text and "Made-up" not in t.text
+        assert t.text.startswith("Reply ")
+
+
+def test_missing_usage_is_estimated_and_marked(server, tmp_path):
+    server.usage = False
+    out = tmp_path / "t.jsonl"
+    s = run(problems(2), teacher(server, n=2), out, progress=False)
+    firsts = [t for t in jsonl.read_all(out, Thought) if t.usage]
+    assert firsts and all(t.usage["estimated"] == 1 and t.usage["completion_tokens"] > 0
+                          and t.usage["prompt_tokens"] > 0 for t in firsts)
+    assert s.spent_usd > 0  # the budget still counts estimated tokens
+
+
+def test_identical_samples_at_positive_temperature_warn_once(server, tmp_path, caplog):
+    from md.teacher import openai_client
+
+    server.max_choices = 1  # every request answers choice 0: the same text each time
+    with caplog.at_level(logging.WARNING):
+        run(problems(2), teacher(server, n=3, supports_n=False), tmp_path / "t.jsonl",
+            progress=False)
+    warned = [r.getMessage() for r in caplog.records if "repeat another sample" in r.getMessage()]
+    assert len(warned) == 1 and "67%" in warned[0] and "temperature 0.7" in warned[0]  # 2 of 3
+    caplog.clear()
+    server.max_choices = None  # distinct samples: no warning
+    with caplog.at_level(logging.WARNING):
+        run(problems(2), teacher(server, n=3), tmp_path / "u.jsonl", progress=False)
+    assert not [r for r in caplog.records if "repeat another sample" in r.getMessage()]
+    openai_client.IGNORES_N.discard(server.url)
+
+
+def test_no_http_info_line_per_request(server, tmp_path, caplog):
+    with caplog.at_level(logging.INFO):
+        run(problems(2), teacher(server, n=2), tmp_path / "t.jsonl", progress=False)
+    assert not [r for r in caplog.records if "HTTP Request" in r.getMessage()]

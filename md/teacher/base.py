@@ -91,3 +91,10 @@ def price_of(prices: dict[str, Any] | None, model: str) -> tuple[float, float]:
             f"`teacher.prices.{model}: {{input: ..., output: ...}}` (dollars per 1M tokens)"
         )
     return float(entry["input"]), float(entry["output"])
+
+
+def cut_at_stop(text: str, stop: list[str] | None) -> str:
+    """`text` up to the earliest occurrence of any stop string (OpenAI's semantics: the stop
+    itself is not part of the text, though some servers return it)."""
+    ends = [i for s in stop or () if s and (i := text.find(s)) >= 0]
+    return text[:min(ends)] if ends else text

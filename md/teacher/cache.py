@@ -72,11 +72,14 @@ class Cache:
     def put(self, key: str, model: str, indices: tuple[int, ...], texts: tuple[str, ...],
             usage: dict[str, int]) -> None:
         """Store one response atomically. The request's usage goes on its first sample only,
-        so summing usage over thoughts gives exactly what was paid."""
+        so summing usage over thoughts gives exactly what was paid. A response with fewer texts
+        than indices (a server that ignores `n`) fills the first ones; the rest stay missing."""
+        if len(texts) > len(indices):
+            raise ValueError(f"{len(texts)} texts for {len(indices)} sample indices")
         now = time.time()
         rows = []
-        for j, (index, text) in enumerate(zip(indices, texts, strict=True)):
-            u = dict(usage, request_samples=len(indices)) if j == 0 else {}
+        for j, (index, text) in enumerate(zip(indices, texts, strict=False)):
+            u = dict(usage, request_samples=len(texts)) if j == 0 else {}
             rows.append((key, index, model, text, json.dumps(u), now))
         with self.db:  # BEGIN ... COMMIT
             self.db.executemany(

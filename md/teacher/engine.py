@@ -6,13 +6,15 @@ worker sends anything it reserves the worst case those requests can cost (every 
 to max_tokens); if spent + reserved would pass the budget it stops taking work, so the budget is
 never exceeded. Each completion is committed to the cache as it arrives. A failure that
 survives the teacher's retries stops the other workers from taking new work; what is in flight
-is still saved, then the error is raised.
+is still saved, then the error is raised. A completion with fewer texts than the request's
+sample indices (servers that ignore `n`) is kept, and the rest go back on the queue as a new
+request, so nothing is asked twice and nothing answered is thrown away.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm
 
@@ -38,6 +40,7 @@ class _State:
     def __init__(self, budget_usd: float | None):
         self.budget = budget_usd
         self.reserved = 0.0
+        self.active = 0  # groups in flight, which may still queue follow-up requests
         self.result = FillResult()
 
     def reserve(self, amount: float) -> bool:
@@ -75,30 +78,49 @@ async def _fill(requests, teacher, cache, budget_usd, progress) -> FillResult:
 
 async def _worker(queue: asyncio.Queue, teacher, cache: Cache, state: _State, bar) -> None:
     result = state.result
-    while result.stopped is None and not queue.empty():
+    while result.stopped is None:
+        if queue.empty():
+            if state.active == 0:  # nobody can put follow-up requests back: done
+                return
+            await asyncio.sleep(0.02)
+            continue
         group = queue.get_nowait()
         need = worst_case_usd(teacher, group)
         if not state.reserve(need):
             result.stopped = "budget"
             return
-        if getattr(teacher, "recover_in_flight", False):
-            for req in group:  # before sending: a rerun after kill -9 can fetch the answer
-                cache.mark_sent(req.prompt_key, req.indices)
+        state.active += 1
         try:
-            completions = await teacher.complete(group)
-        except Exception as e:  # noqa: BLE001 - recorded and re-raised by the caller
-            if result.stopped is None:
-                result.stopped, result.error = "error", e
-            return
+            await _answer(group, need, queue, teacher, cache, state, bar)
         finally:
-            state.reserved -= need
-        for req, comp in zip(group, completions, strict=True):
-            cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage)
-            p, c = comp.usage.get("prompt_tokens", 0), comp.usage.get("completion_tokens", 0)
-            result.requests_sent += 1
-            result.samples += len(req.indices)
-            result.prompt_tokens += p
-            result.completion_tokens += c
-            result.spent_usd += cost_usd(teacher, p, c)
-        bar.update(sum(len(r.indices) for r in group))
-        bar.set_postfix(spent=f"${result.spent_usd:.4f}", refresh=False)
+            state.active -= 1
+
+
+async def _answer(group, need, queue, teacher, cache: Cache, state: _State, bar) -> None:
+    """Send one group of requests and commit what came back; queue what is still missing."""
+    result = state.result
+    if getattr(teacher, "recover_in_flight", False):
+        for req in group:  # before sending: a rerun after kill -9 can fetch the answer
+            cache.mark_sent(req.prompt_key, req.indices)
+    try:
+        completions = await teacher.complete(group)
+    except Exception as e:  # noqa: BLE001 - recorded and re-raised by the caller
+        if result.stopped is None:
+            result.stopped, result.error = "error", e
+        return
+    finally:
+        state.reserved -= need
+    for req, comp in zip(group, completions, strict=True):
+        cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage)
+        rest = req.indices[len(comp.texts):]  # fewer choices than n: ask for the rest
+        per = max(1, int(teacher.max_n_per_request))
+        for i in range(0, len(rest), per):
+            queue.put_nowait([replace(req, indices=rest[i:i + per])])
+        p, c = comp.usage.get("prompt_tokens", 0), comp.usage.get("completion_tokens", 0)
+        result.requests_sent += 1
+        result.samples += len(comp.texts)
+        result.prompt_tokens += p
+        result.completion_tokens += c
+        result.spent_usd += cost_usd(teacher, p, c)
+    bar.update(sum(len(c.texts) for c in completions))
+    bar.set_postfix(spent=f"${result.spent_usd:.4f}", refresh=False)

@@ -1,9 +1,10 @@
 """A local transformers model as the teacher, sampling with batched `generate`.
 
-Prompts are rendered with the tokenizer's chat template when it has one, else as plain text
-(system line, blank line, few-shot prompt). All samples of a group of requests are flattened to
-(prompt, sample) rows and generated `gen_batch` rows at a time with left padding; each text is
-cut at the first stop sequence. Thoughts are cached like an API teacher's (generation is the
+Prompts are rendered with the tokenizer's chat template when it has one (and tokenised without
+adding special tokens again: the template already wrote BOS), else as plain text (system line,
+blank line, few-shot prompt). All samples of a group of requests are flattened to (prompt,
+sample) rows and generated `gen_batch` rows at a time with left padding; generation stops each
+row at its first stop string, and each text is cut there. Thoughts are cached like an API teacher's (generation is the
 expensive part here too).
 
     python -m md.extract data=gsm8k teacher=hf teacher.model=/models/llama-2-70b-chat
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from md.errors import MDError
-from md.teacher.base import Completion, Request
+from md.models.prompting import chat_ids, padded, prompt_ids
+from md.teacher.base import Completion, Request, cut_at_stop
 
 
 @dataclass(eq=False)
@@ -46,12 +48,13 @@ class HFTeacher:
     async def complete(self, reqs: list[Request]) -> list[Completion]:
         return await asyncio.to_thread(self.generate, reqs)
 
-    def render(self, req: Request) -> str:
+    def render(self, req: Request) -> list[int]:
+        """The prompt's token ids: through the chat template when the tokenizer has one (its
+        special tokens written once, md.models.prompting), else the messages as plain text."""
         messages = list(req.messages)
         if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(messages, tokenize=False,
-                                                      add_generation_prompt=True)
-        return "\n\n".join(m["content"] for m in messages)
+            return chat_ids(self.tokenizer, [messages])[0]
+        return prompt_ids(self.tokenizer, ["\n\n".join(m["content"] for m in messages)])[0]
 
     def generate(self, reqs: list[Request]) -> list[Completion]:
         rows = [(k, self.render(r)) for k, r in enumerate(reqs) for _ in r.indices]
@@ -61,35 +64,28 @@ class HFTeacher:
             chunk = rows[start:start + self.gen_batch]
             outs, n_prompt, n_new = self._generate([p for _, p in chunk])
             for (k, _), text, p, c in zip(chunk, outs, n_prompt, n_new, strict=True):
-                texts[k].append(cut(text, self.params.get("stop")))
+                texts[k].append(cut_at_stop(text, self.params.get("stop")).strip())
                 usage[k]["prompt_tokens"] += p
                 usage[k]["completion_tokens"] += c
         return [Completion(tuple(t), u) for t, u in zip(texts, usage, strict=True)]
 
-    def _generate(self, prompts: list[str]) -> tuple[list[str], list[int], list[int]]:
+    def _generate(self, prompts: list[list[int]]) -> tuple[list[str], list[int], list[int]]:
         import torch
 
         tok = self.tokenizer
-        enc = tok(prompts, return_tensors="pt", padding=True).to(self.model_obj.device)
-        enc = {k: enc[k] for k in ("input_ids", "attention_mask")}  # no token_type_ids
+        enc = padded(tok, prompts, self.model_obj.device)
         p = self.params
+        stops = [s for s in p.get("stop") or () if s]
         with torch.no_grad():
             out = self.model_obj.generate(  # (B, T_prompt + T_new)
                 **enc, do_sample=p["temperature"] > 0, temperature=p["temperature"] or None,
-                top_p=p["top_p"], max_new_tokens=p["max_tokens"], pad_token_id=tok.pad_token_id)
+                top_p=p["top_p"], max_new_tokens=p["max_tokens"], pad_token_id=tok.pad_token_id,
+                # a row that reached a stop string stops now, not at max_new_tokens
+                **({"stop_strings": stops, "tokenizer": tok} if stops else {}))
         new = out[:, enc["input_ids"].shape[1]:]  # (B, T_new)
         n_prompt = enc["attention_mask"].sum(dim=1).tolist()
         n_new = (new != tok.pad_token_id).sum(dim=1).tolist()
         return tok.batch_decode(new, skip_special_tokens=True), n_prompt, n_new
-
-
-def cut(text: str, stops: list[str] | None) -> str:
-    """Text up to the first stop sequence."""
-    for s in stops or ():
-        i = text.find(s)
-        if i >= 0:
-            text = text[:i]
-    return text.strip()
 
 
 def build_hf_teacher(model: str, temperature: float = 0.7, top_p: float = 1.0,

