@@ -47,7 +47,7 @@ demo: $(STAMP)  ## CPU, offline: label-FT, CoT-, PoT- and MD-distilled tiny stud
 test: $(STAMP)  ## run the test suite (the slow end-to-end tests are `make test-slow`)
 	$(PY) -m pytest -q -m "not slow"
 
-test-slow: $(STAMP)  ## the slow tests: every experiment config, end to end on a tiny student
+test-slow: $(STAMP)  ## the slow tests: every experiment end to end on a tiny student, and the real-model tests
 	$(PY) -m pytest -q -m slow
 
 test-all: $(STAMP)  ## every test

@@ -27,7 +27,14 @@ from md.types import Path, Problem
 def teacher_paths(problems: Sequence[Problem], teacher, *, n: int, sandbox: judge.Runner,
                   cache_path: str | FsPath | None = None, budget_usd: float | None = None,
                   progress: bool = True) -> list[list[Path]]:
-    """Per question: n CoT then n PoT few-shot completions of `teacher`, judged."""
+    """Per question: n CoT then n PoT few-shot completions of `teacher`, judged (a published
+    teacher, md.teacher.published: the first n of what its files hold for each question)."""
+    if hasattr(teacher, "thoughts_for"):
+        texts: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for t in teacher.thoughts_for(list(problems)):
+            texts[(t.problem_id, t.method)].append(t.text)
+        return judge.judge([texts[(p.id, "cot")][:n] for p in problems],
+                           [texts[(p.id, "pot")][:n] for p in problems], sandbox)
     cache = Cache(str(cache_path) if cache_path and teacher.cacheable else ":memory:")
     try:
         prompt_list = planning.prompts_for(list(problems), teacher)
@@ -39,7 +46,7 @@ def teacher_paths(problems: Sequence[Problem], teacher, *, n: int, sandbox: judg
                 raise MDError(f"few-shot evaluation of {teacher.model} stopped ({result.stopped}: "
                               f"{result.error or 'budget reached'}); what was answered is cached, "
                               "rerun to continue")
-        texts: dict[tuple[str, str], list[str]] = defaultdict(list)
+        texts = defaultdict(list)
         for t in planning.thoughts(prompt_list, teacher, cache, n):
             texts[(t.problem_id, t.method)].append(t.text)
     finally:
