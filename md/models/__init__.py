@@ -1,4 +1,6 @@
-"""Students: one builder (`build_student`) for tiny, hub, full, LoRA and QLoRA models."""
+"""Students: one builder (`build_student`) for tiny, hub, local and wheel-shipped (GGUF,
+md.models.packaged) models, full, LoRA and QLoRA; md.models.prompting turns prompts into ids
+(plain or through the chat template) for training and inference alike."""
 
 from md.models.builder import Student, build_student, save_student
 

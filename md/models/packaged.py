@@ -70,6 +70,7 @@ def hf_folder(package: str, file: str, cache_dir: str | None = None) -> Path:
     if (target / DONE).is_file():
         return target
     gguf = locate(package, file)
+    print(f"converting {gguf.name} into an HF folder, once: {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

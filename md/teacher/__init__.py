@@ -5,6 +5,7 @@
     hf             a local transformers model with batched generate
     simulated      an offline SIMULATION that renders thoughts from synthetic gold solutions
     replay         thoughts read back from a JSONL file
+    published      published teacher outputs (Codex PoT, PaLM CoT) in their original formats
     cache          the SQLite (WAL) cache every answered request is committed to
     engine / plan  the request loop (budget, progress) and what to ask / what it costs
     prompts        the paper's few-shot CoT and PoT templates (App. B, Fig. 8/9)
