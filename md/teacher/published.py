@@ -119,14 +119,12 @@ class PublishedTeacher:
                 yield "cot", cot / f"{split}_CoT_*.json", cot_records(files, self._inputs(split))
 
     def _inputs(self, split: str) -> Path:
-        if not self.data_path:
-            raise MDError(f"teacher=published: the palm_cot_{self.dataset} files are aligned "
-                          "through the dataset's distilling_step_by_step_split/; set data.path")
-        file = Path(self.data_path) / "distilling_step_by_step_split" / f"{self.dataset}_{split}.json"
-        if not file.is_file():
-            raise MDError(f"teacher=published: {file} is missing; the palm_cot_{self.dataset} rows "
-                          "are aligned through it (see ../shared/data/README.md)")
-        return file
+        """The split file the CoT rows are aligned through, in the dataset's folder (data.path,
+        else the data cache: MD_DATA_CACHE)."""
+        from md.data.common import data_dir
+
+        name = f"distilling_step_by_step_split/{self.dataset}_{split}.json"
+        return data_dir(self.dataset, self.data_path, [name]) / name
 
 
 def _part(file: Path) -> int:
