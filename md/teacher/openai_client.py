@@ -163,7 +163,7 @@ class OpenAITeacher:
         if not comp.usage:  # the server sent no token counts: estimate them, and say so
             prompt = "".join(m["content"] for m in req.messages)
             comp = Completion(comp.texts, {
-                "prompt_tokens": estimate_tokens(prompt) * len(comp.texts),
+                "prompt_tokens": estimate_tokens(prompt),  # billed once per request
                 "completion_tokens": sum(estimate_tokens(t) for t in comp.texts),
                 "estimated": 1})
         return comp
