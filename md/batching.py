@@ -3,7 +3,8 @@
 Decoder models see `prompt + "\\n" + target + eos` with the prompt's labels set to -100, so only
 the reasoning path and answer carry loss; the prompt is tokenised exactly as inference
 tokenises it (`md.models.prompting.prompt_ids`: special tokens included, or through the chat
-template). Encoder-decoder models map the prompt to the target. MixedExample.input already holds the task prompt (md.prompts).
+template). Encoder-decoder models map the prompt to the target. MixedExample.input already
+holds the task prompt (md.prompts).
 
 Batches come from `LengthGroupedSampler`: an endless, seeded stream in which batch k is a pure
 function of (seed, k), so a resumed run continues at batch `global_step * accumulation`. Within
