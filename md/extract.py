@@ -19,10 +19,12 @@ from md import jsonl
 from md.cli import stage_main
 from md.errors import MDError
 from md.teacher import plan as planning
+from md.teacher.adaptive import AdaptiveSampling, expected_saving_line
 from md.teacher.batch import run_batch
 from md.teacher.cache import Cache
 from md.teacher.engine import FillResult, fill
 from md.teacher.recover import recover_in_flight
+from md.teacher.rounds import Judge, run_rounds
 from md.types import Problem
 
 
@@ -45,12 +47,15 @@ def run(problems: list[Problem], teacher, out_path: str | Path, n: int | None = 
         dry_run: bool = False, budget_usd: float | None = None, mode: str | None = None,
         cache_path: str | Path | None = None, batch_poll_s: float = 30.0,
         batch_wait_s: float | None = None, allow_partial: bool = False,
-        progress: bool = True) -> ExtractSummary:
+        progress: bool = True, adaptive: AdaptiveSampling | None = None,
+        judge: Judge | None = None) -> ExtractSummary:
     """Extract thoughts for `problems` into `out_path`; n/budget_usd/mode default to the teacher's.
 
     A run that stops early (budget reached, batch still running) keeps everything in the cache
     and raises MDError, unless allow_partial=True, which returns the summary (complete=False).
     cache_path=None keeps the cache in memory (tests); stages pass the shared SQLite file.
+    adaptive: sample in rounds and stop each prompt once settled (md.teacher.adaptive); each
+    round's new thoughts are judged with `judge` (md.execute's judge, with a sandbox).
     """
     n = int(n if n is not None else teacher.n)
     budget = budget_usd if budget_usd is not None else teacher.budget_usd
@@ -72,13 +77,26 @@ def run(problems: list[Problem], teacher, out_path: str | Path, n: int | None = 
         est = planning.estimate(reqs, teacher, discount)
         if dry_run:
             print("\n".join(["dry run: nothing sent", *est.lines(teacher.model)]))
+            if adaptive is not None:
+                print(expected_saving_line(adaptive, n))
             return _summary(prompt_list, reqs, FillResult(), est, False, "dry_run", None)
-        result = _ask(reqs, teacher, cache, budget, mode, batch_poll_s, batch_wait_s, progress)
+        counts = None
+        if adaptive is None:
+            result = _ask(reqs, teacher, cache, budget, mode, batch_poll_s, batch_wait_s, progress)
+        else:
+            def ask(round_reqs, spent):
+                left = None if budget is None else budget - spent
+                return _ask(round_reqs, teacher, cache, left, mode, batch_poll_s, batch_wait_s,
+                            progress)
+
+            counts, result = run_rounds(prompt_list, teacher, cache, n, adaptive,
+                                        _need(judge), ask, progress)
+            _print_saving(counts, n)
         where = cache.path if use_disk else "memory"
         if result.stopped == "error":
             raise MDError(f"{result.error} ({result.requests_sent} of {len(reqs)} requests "
                           f"answered and saved in the cache {where}; rerun to continue)")
-        written = _write(prompt_list, teacher, cache, n, out_path)
+        written = 0 if adaptive and result.stopped else _write(prompt_list, teacher, cache, n, out_path, counts)
     finally:
         cache.close()
     summary = _summary(prompt_list, reqs, result, est, written > 0, result.stopped,
@@ -113,10 +131,22 @@ def _ask(reqs, teacher, cache, budget, mode, poll_s, wait_s, progress) -> FillRe
     return fill(reqs, teacher, cache, budget, progress)
 
 
-def _write(prompt_list, teacher, cache: Cache, n: int, out_path) -> int:
+def _need(judge: Judge | None) -> Judge:
+    if judge is None:
+        raise MDError("adaptive extraction judges every round: pass judge= (md.pipeline does)")
+    return judge
+
+
+def _print_saving(counts: dict[str, int], n: int) -> None:
+    taken, full = sum(counts.values()), n * len(counts)
+    print(f"adaptive: {taken:,} of {full:,} samples taken ({1 - taken / full:.0%} saved), "
+          f"{sum(c < n for c in counts.values()):,} of {len(counts):,} prompts stopped early")
+
+
+def _write(prompt_list, teacher, cache: Cache, n: int, out_path, counts=None) -> int:
     """Write the thoughts file if every thought is cached; 0 (and no file) otherwise."""
     try:
-        return jsonl.write(out_path, planning.thoughts(prompt_list, teacher, cache, n))
+        return jsonl.write(out_path, planning.thoughts(prompt_list, teacher, cache, n, counts))
     except KeyError:
         return 0
 

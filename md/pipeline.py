@@ -17,6 +17,7 @@ they take plain arguments, and this module unpacks the config for them.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from hydra.utils import instantiate
@@ -65,8 +66,22 @@ def _data_key(cfg: DictConfig) -> dict:
 
 def extract_artifact(cfg: DictConfig) -> Artifact:
     teacher = {k: v for k, v in to_plain(cfg.teacher).items() if k not in _TEACHER_TRANSPORT}
+    rule = adaptive_rule(cfg)
     return Artifact.of(cfg.paths.artifacts, "extract", _data_key(cfg), teacher,
-                       {"max_problems": cfg.extract.get("max_problems")})
+                       {"max_problems": cfg.extract.get("max_problems"),
+                        # only when on: artifacts of the paper's setting keep their keys
+                        **({"adaptive": vars(rule)} if rule else {})})
+
+
+def adaptive_rule(cfg: DictConfig):
+    """extract.adaptive as an md.teacher.adaptive.AdaptiveSampling, or None when it is off."""
+    a = cfg.extract.get("adaptive")
+    if not a or not a.enabled:
+        return None
+    from md.teacher.adaptive import AdaptiveSampling
+
+    return AdaptiveSampling(a.rule, a.threshold, a.round_size,
+                            cfg.mix.get("paths_per_question"), a.patience)
 
 
 def thoughts(cfg: DictConfig, dry_run: bool = False) -> Path:
@@ -86,13 +101,31 @@ def thoughts(cfg: DictConfig, dry_run: bool = False) -> Path:
             print("note: teacher=simulated is a SIMULATION: thoughts are rendered from synthetic "
                   "gold solutions with a seeded error model; no language model is asked")
         x = cfg.extract
-        summary = extract.run(train_problems(cfg), teacher, out, dry_run=dry_run,
-                              cache_path=x.cache_path, batch_poll_s=x.batch_poll_s,
-                              batch_wait_s=x.batch_wait_s, progress=x.progress)
+        problems = train_problems(cfg)
+        with _round_judge(cfg, problems, dry_run) as judge:
+            summary = extract.run(problems, teacher, out, dry_run=dry_run,
+                                  cache_path=x.cache_path, batch_poll_s=x.batch_poll_s,
+                                  batch_wait_s=x.batch_wait_s, progress=x.progress,
+                                  adaptive=adaptive_rule(cfg), judge=judge)
         if summary.complete:
             print(f"extract: {summary.thoughts} thoughts ({summary.requests_sent} requests sent, "
                   f"${summary.spent_usd:.4f} spent) -> {out}")
     return out
+
+
+@contextmanager
+def _round_judge(cfg: DictConfig, problems: list[Problem], dry_run: bool):
+    """Adaptive extraction's judge of each round (md.execute's, with a sandbox), else None."""
+    if adaptive_rule(cfg) is None or dry_run:
+        yield None
+        return
+    from md import execute
+    from md.sandbox import Sandbox
+
+    by_id = {p.id: p for p in problems}
+    x = cfg.execute
+    with Sandbox(workers=x.workers, timeout_s=x.timeout_s, memory_mb=x.memory_mb) as sandbox:
+        yield lambda thoughts: execute.judge(by_id, thoughts, sandbox, progress=False)
 
 
 def execute_artifact(cfg: DictConfig) -> Artifact:

@@ -11,7 +11,8 @@ the next chat requests, `always` a fault that never clears:
 
 Quirks of real self-hosted servers can be switched on: `max_choices=1` ignores `n` (llama.cpp,
 Ollama, `transformers serve`), `echo_stop=True` returns the first stop string and a made-up next
-question inside the text, `usage=False` sends no token counts.
+question inside the text, `usage=False` sends no token counts; `agree=True` makes every sample
+of a prompt state the same answer (a confident teacher, for adaptive sampling).
 
     server = FakeOpenAI(latency=0.05).start()     # server.url -> http://127.0.0.1:PORT/v1
     ...; server.stop()
@@ -30,10 +31,12 @@ from collections import Counter
 from aiohttp import web
 
 
-def reply_text(messages: list, index: int) -> str:
-    """The deterministic completion for a prompt and choice index."""
+def reply_text(messages: list, index: int, agree: bool = False) -> str:
+    """The deterministic completion for a prompt and choice index (agree: every sample of a
+    prompt states the same answer, as a confident teacher does)."""
     digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
-    return f"Reply {digest[:12]} #{index}. The answer is {int(digest[:6], 16) % 97 + index}."
+    answer = int(digest[:6], 16) % 97 + (0 if agree else index)
+    return f"Reply {digest[:12]} #{index}. The answer is {answer}."
 
 
 def request_id(body: dict) -> str:
@@ -43,9 +46,11 @@ def request_id(body: dict) -> str:
 
 
 def completion(body: dict, max_choices: int | None = None, echo_stop: bool = False,
-               usage: bool = True) -> dict:
+               usage: bool = True, agree: bool = False) -> dict:
     n = min(int(body.get("n") or 1), max_choices or 1_000_000)
-    texts = [reply_text(body.get("messages", []), i) for i in range(n)]
+    first = int(str((body.get("metadata") or {}).get("md_request", ":0")).split(":")[-1]
+                .split(",")[0] or 0)  # the sample index of choice 0, when the client says it
+    texts = [reply_text(body.get("messages", []), first + i, agree) for i in range(n)]
     if echo_stop and body.get("stop"):
         texts = [f"{t}{body['stop'][0]} Made-up next question?" for t in texts]
     prompt_tokens = len(json.dumps(body.get("messages", []))) // 4
@@ -78,6 +83,7 @@ class FakeOpenAI:
         self.max_choices: int | None = None  # 1: ignore n, as llama.cpp and transformers serve
         self.echo_stop = False  # return the stop string (and what follows) inside the text
         self.usage = True  # False: no usage block, as some servers
+        self.agree = False  # True: all samples of a prompt give the same answer
 
     # --- chat -----------------------------------------------------------------------------
     async def chat(self, request: web.Request) -> web.StreamResponse:
@@ -99,7 +105,7 @@ class FakeOpenAI:
         if fault == "bad_shape":
             return web.json_response({"object": "chat.completion", "choices": []})
         self.answered.append(body)
-        reply = completion(body, self.max_choices, self.echo_stop, self.usage)
+        reply = completion(body, self.max_choices, self.echo_stop, self.usage, self.agree)
         if body.get("store"):  # OpenAI stored completions, listed by metadata
             self.stored.append((body.get("metadata") or {}, reply))
         return web.json_response(reply)

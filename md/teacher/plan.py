@@ -54,12 +54,13 @@ def prompts_for(problems: list[Problem], teacher) -> list[Prompt]:
     return out
 
 
-def plan(prompt_list: list[Prompt], teacher, cache: Cache, n: int) -> list[Request]:
-    """Requests for every sample index in 0..n-1 that the cache does not hold."""
+def plan(prompt_list: list[Prompt], teacher, cache: Cache, n: int,
+         upto: dict[str, int] | None = None) -> list[Request]:
+    """Requests for every sample index in 0..n-1 (or 0..upto[key]-1) the cache does not hold."""
     per = max(1, int(teacher.max_n_per_request))
     reqs = []
     for pr in prompt_list:
-        missing = cache.missing(pr.key, n)
+        missing = cache.missing(pr.key, upto.get(pr.key, n) if upto else n)
         for i in range(0, len(missing), per):
             reqs.append(Request(pr.problem, pr.method, pr.messages, pr.key,
                                 tuple(missing[i:i + per])))
@@ -86,11 +87,13 @@ def estimate(reqs: list[Request], teacher, discount: float = 1.0) -> Estimate:
                     cost_usd(teacher, prompt, worst, discount))
 
 
-def thoughts(prompt_list: list[Prompt], teacher, cache: Cache, n: int) -> Iterator[Thought]:
-    """Every cached thought of the plan; raises KeyError naming the first missing one."""
+def thoughts(prompt_list: list[Prompt], teacher, cache: Cache, n: int,
+             counts: dict[str, int] | None = None) -> Iterator[Thought]:
+    """Every cached thought of the plan (samples 0..n-1, or 0..counts[key]-1 when adaptive
+    sampling stopped a prompt early); raises KeyError naming the first missing one."""
     params = {**teacher.params, "n": n}
     for pr in prompt_list:
-        for i in range(n):
+        for i in range(counts.get(pr.key, n) if counts else n):
             hit = cache.get(pr.key, i)
             if hit is None:
                 raise KeyError(f"{pr.problem.id}/{pr.method}/{i}")

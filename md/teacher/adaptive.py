@@ -1,0 +1,113 @@
+"""Adaptive teacher sampling: ask for a question's samples in rounds, stop once more would not
+change the training data (`extract.adaptive.enabled=true`; off by default, the paper's n=20).
+
+A (question, method) prompt is sampled `round_size` samples at a time, each round judged (CoT
+answers parsed, PoT programs run in the sandbox), and stops once
+
+1. its voted answer is decided, by the rule evaluation uses for adaptive consistency
+   (md.evaluation.adaptive.should_stop, one implementation): "unchangeable" (exact: the
+   leader's lead exceeds the samples left, so the vote over all n could not differ) or "beta"
+   (that, or P(leader beats the runner-up) >= threshold under a Beta posterior); and
+2. the mix has what it keeps of it: `paths_per_question` distinct correct paths, or no new
+   distinct correct path in the last `patience` samples. (Teachers repeat themselves: the
+   simulated one writes 1.5 distinct correct paths per prompt on average out of 20, so waiting
+   for 4 would almost never stop; a run of samples that adds nothing is the useful signal.)
+
+What it changes: a question's λ = r_pot / (r_cot + r_pot) is then estimated from the rates of
+correct samples among those taken (md.mixing.vote), not from counts out of 20, so it is noisier;
+the type can differ when a "beta" stop was wrong. The exact rule never changes a voted answer.
+Every sample is cached like any other, so a later non-adaptive run asks only for the rest.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from md.errors import MDError
+from md.evaluation.adaptive import StopRule, should_stop
+from md.mixing.targets import normalize_ws
+from md.types import JudgedThought
+
+RULES = ("unchangeable", "beta")
+
+
+@dataclass(frozen=True)
+class AdaptiveSampling:
+    """When a prompt has been sampled enough (see the module docstring)."""
+
+    rule: str = "beta"
+    threshold: float = 0.95
+    round_size: int = 4
+    paths_per_question: int | None = 4
+    patience: int = 5
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise MDError(f"extract.adaptive.rule={self.rule}: choose one of {', '.join(RULES)}")
+        if self.round_size < 1 or self.patience < 1:
+            raise MDError("extract.adaptive.round_size and .patience must be >= 1")
+
+    def settled(self, judged: Sequence[JudgedThought], n: int) -> bool:
+        """Whether a prompt with these judged samples (in sample order) of at most n can stop."""
+        if len(judged) >= n:
+            return True
+        answers = [j.answer for j in judged if j.status == "ok" and j.answer is not None]
+        if not should_stop(answers, n - len(judged), StopRule(self.rule, self.threshold)):
+            return False
+        return self.enough_paths(judged)
+
+    def enough_paths(self, judged: Sequence[JudgedThought]) -> bool:
+        """k distinct correct paths, or none new in the last `patience` samples."""
+        seen: set[str] = set()
+        last_new = -1
+        for i, j in enumerate(judged):
+            if j.correct:
+                key = normalize_ws(j.text)
+                if key not in seen:
+                    seen.add(key)
+                    last_new = i
+        if self.paths_per_question is not None and len(seen) >= self.paths_per_question:
+            return True
+        return len(judged) - 1 - last_new >= self.patience
+
+
+def taken(samples: Sequence[JudgedThought], rule: AdaptiveSampling, n: int) -> int:
+    """How many of a prompt's recorded samples (in order) the rule would have asked for."""
+    count = 0
+    while count < min(n, len(samples)):
+        count = min(n, count + rule.round_size)
+        if rule.settled(samples[:count], n):
+            break
+    return min(count, len(samples))
+
+
+def expected_saving(rule: AdaptiveSampling, n: int, agreement: float, new_path: float = 0.1,
+                    trials: int = 400, seed: int = 0) -> float:
+    """Expected share of samples saved if each sample gives the majority answer with
+    probability `agreement` (else one of three others) and a correct sample is a new distinct
+    path with probability `new_path` (the first always is): a dry-run estimate, not a promise."""
+    rng = random.Random(seed)
+    used = 0
+    for _ in range(trials):
+        samples, seen = [], 0
+        for i in range(n):
+            right = rng.random() < agreement
+            new = right and (seen == 0 or rng.random() < new_path)
+            seen += new
+            text = f"path {seen}" if right and new else ("path 1" if right else f"wrong {i}")
+            samples.append(JudgedThought("q", "cot", i, text, "ok",
+                                         1.0 if right else float(2 + rng.randrange(3)),
+                                         right, None))
+        used += taken(samples, rule, n)
+    return 1 - used / (trials * n)
+
+
+def expected_saving_line(rule: AdaptiveSampling, n: int) -> str:
+    """The dry run's line: the expected saving under three agreement levels."""
+    levels = (0.95, 0.8, 0.6)
+    saved = " / ".join(f"{expected_saving(rule, n, q):.0%}" for q in levels)
+    agree = " / ".join(f"{q:.0%}" for q in levels)
+    return (f"adaptive sampling ({rule.rule}): expected saving about {saved} if samples agree "
+            f"with their majority {agree} of the time; the cost above is the most it can be")

@@ -1,0 +1,197 @@
+"""Adaptive teacher sampling (extract.adaptive): rounds, the shared stop rule, the cache.
+
+The exact rule never changes a voted answer; an adaptive run followed by a full run asks the
+server for exactly the samples still missing; a SIGKILL mid-round loses nothing and asks for
+nothing twice; the budget cap holds across rounds; λ comes from rates of correct samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from openai_server import FakeOpenAI
+
+from md import jsonl
+from md.answers import majority_vote
+from md.errors import MDError
+from md.execute import judge as judge_thoughts
+from md.extract import run
+from md.mixing.vote import lam_of
+from md.teacher.adaptive import AdaptiveSampling, expected_saving_line, taken
+from md.teacher.openai_client import build_openai_teacher
+from md.types import JudgedThought, Problem, Thought
+
+REPO = Path(__file__).resolve().parent.parent
+PRICES = {"gpt-test": {"input": 1.0, "output": 2.0}}
+
+
+def problems(k: int) -> list[Problem]:
+    return [Problem(f"p{i}", "synthetic", "train", f"Ann has {i} pens and buys 3. How many?",
+                    i + 3.0) for i in range(k)]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from md.sandbox import Sandbox
+
+    with Sandbox(workers=1) as sb:
+        yield sb
+
+
+def judge_with(sandbox, probs):
+    """md.execute's judge, as md.pipeline wires it (the fake server's PoT replies are prose,
+    so every program fails in the sandbox and PoT never settles early: more rounds)."""
+    by_id = {p.id: p for p in probs}
+    return lambda thoughts: judge_thoughts(by_id, thoughts, sandbox, progress=False)
+
+
+def sample(answer, right, i):
+    return JudgedThought("q", "cot", i, f"path {i}", "ok" if answer is not None else "error",
+                         answer, right, None)
+
+
+def test_the_exact_rule_never_changes_a_voted_answer():
+    rng = random.Random(0)
+    rule = AdaptiveSampling(rule="unchangeable", round_size=3, patience=1)
+    stopped_early = 0
+    for _ in range(3000):
+        n = rng.choice([5, 10, 20])
+        weights = [rng.random() for _ in range(4)]
+        answers = [None if rng.random() < 0.1 else float(rng.choices(range(4), weights)[0])
+                   for _ in range(n)]
+        samples = [sample(a, a == 0.0, i) for i, a in enumerate(answers)]
+        k = taken(samples, rule, n)
+        stopped_early += k < n
+        ok_all = [a for a in answers if a is not None]
+        ok_taken = [a for a in answers[:k] if a is not None]
+        assert majority_vote(ok_taken) == majority_vote(ok_all), (answers, k)
+    assert stopped_early > 600  # not vacuous: about a third of the sequences stop early
+
+
+def test_lambda_comes_from_rates_and_equals_the_papers_with_equal_counts():
+    assert lam_of(10, 20, 5, 20) == pytest.approx(5 / 15)  # n2 / (n1 + n2), as in the paper
+    assert lam_of(4, 4, 2, 8) == pytest.approx(0.25 / 1.25)  # 4 of 4 CoT against 2 of 8 PoT
+    assert lam_of(0, 4, 0, 0) is None
+
+
+@pytest.fixture
+def server(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    s = FakeOpenAI()
+    s.agree = True  # a confident teacher: every prompt settles in a few rounds
+    yield s.start()
+    s.stop()
+
+
+def teacher(server, **kw):
+    opts = dict(model="gpt-test", n=12, base_url=server.url, concurrency=4, backoff_s=0.01,
+                prices=PRICES, recover_in_flight=True)  # bodies then name their sample indices
+    return build_openai_teacher(**{**opts, **kw})
+
+
+def asked(server) -> Counter:
+    """(prompt, sample index) of every sample the server was asked for."""
+    out = Counter()
+    for body in server.requests:
+        prompt = json.dumps(body["messages"], sort_keys=True)
+        indices = body["metadata"]["md_request"].split(":")[-1].split(",")
+        out.update((prompt, int(i)) for i in indices)
+    return out
+
+
+def test_adaptive_then_full_asks_exactly_for_the_missing_samples(server, sandbox, tmp_path):
+    probs, cache = problems(6), tmp_path / "cache.sqlite"
+    rule = AdaptiveSampling(round_size=4, patience=4)
+    a = run(probs, teacher(server), tmp_path / "a.jsonl", cache_path=cache, adaptive=rule,
+            judge=judge_with(sandbox, probs), progress=False)
+    first = asked(server)
+    thoughts = jsonl.read_all(tmp_path / "a.jsonl", Thought)
+    assert a.complete and len(thoughts) == sum(first.values()) < 6 * 2 * 12  # stopped early
+    assert set(first.values()) == {1}
+    server.requests.clear()
+    run(probs, teacher(server), tmp_path / "b.jsonl", cache_path=cache, progress=False)
+    second = asked(server)
+    assert set(second.values()) == {1} and not set(first) & set(second)
+    assert len(first) + len(second) == 6 * 2 * 12  # together: every sample exactly once
+    assert len(jsonl.read_all(tmp_path / "b.jsonl", Thought)) == 6 * 2 * 12
+
+
+def test_the_budget_cap_holds_across_rounds(server, sandbox, tmp_path):
+    probs = problems(6)
+    with pytest.raises(MDError, match="budget_usd"):
+        run(probs, teacher(server, budget_usd=0.004, max_tokens=100), tmp_path / "t.jsonl",
+            cache_path=tmp_path / "c.sqlite", adaptive=AdaptiveSampling(),
+            judge=judge_with(sandbox, probs), progress=False)
+    assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_dry_run_prints_the_expected_saving(server, tmp_path, capsys):
+    rule = AdaptiveSampling()
+    run(problems(3), teacher(server), tmp_path / "t.jsonl", dry_run=True, adaptive=rule,
+        progress=False)
+    out = capsys.readouterr().out
+    assert "expected saving about" in out and "majority 95% / 80% / 60% of the time" in out
+    assert not server.requests
+    line = expected_saving_line(rule, 20)
+    saved = [int(x) for x in line.split("about ")[1].split(" if")[0].replace("%", "").split(" / ")]
+    assert saved == sorted(saved, reverse=True) and saved[0] > 20  # more agreement, more saved
+
+
+DRIVER = """
+import sys
+from md.execute import judge
+from md.extract import run
+from md.sandbox import Sandbox
+from md.teacher.adaptive import AdaptiveSampling
+from md.teacher.openai_client import build_openai_teacher
+from md.types import Problem
+probs = [Problem(f"p{i}", "synthetic", "train", f"Ann has {i} pens and buys 3. How many?", i + 3.0)
+         for i in range(120)]
+t = build_openai_teacher(model="gpt-test", n=12, base_url=sys.argv[1], concurrency=4,
+                         backoff_s=0.01, recover_in_flight=True,
+                         prices={"gpt-test": {"input": 1, "output": 2}})
+by_id = {p.id: p for p in probs}
+with Sandbox(workers=1) as sb:
+    run(probs, t, sys.argv[2], cache_path=sys.argv[3], progress=False,
+        adaptive=AdaptiveSampling(round_size=4, patience=4),
+        judge=lambda ts: judge(by_id, ts, sb, progress=False))
+"""
+
+
+def driver(server, out, cache) -> subprocess.Popen:
+    env = dict(os.environ, OPENAI_API_KEY="sk-test", PYTHONPATH=str(REPO))
+    return subprocess.Popen([sys.executable, "-c", DRIVER, server.url, str(out), str(cache)],
+                            env=env, cwd=REPO)
+
+
+def test_sigkill_mid_round_then_rerun_asks_for_nothing_twice(tmp_path):
+    server = FakeOpenAI(latency=0.02)
+    server.agree = True
+    server.start()
+    out, cache = tmp_path / "t.jsonl", tmp_path / "c.sqlite"
+    try:
+        proc = driver(server, out, cache)
+        deadline = time.monotonic() + 90
+        while len(server.answered) < 300 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed_at = len(server.requests)
+        assert 300 <= killed_at and not out.exists(), "the kill should land mid-run"
+        assert driver(server, out, cache).wait(180) == 0
+    finally:
+        server.stop()
+    counts = asked(server)
+    assert set(counts.values()) == {1}  # in-flight answers recovered, the rest never resent
+    assert len(server.requests) > killed_at  # the rerun had work left
+    thoughts = jsonl.read_all(out, Thought)
+    assert len(thoughts) == len(counts) < 120 * 2 * 12
