@@ -75,3 +75,4 @@ bench: $(STAMP)  ## the speed benchmarks (sandbox, teacher client, training loop
 	$(PY) -m md.bench.train
 	$(PY) -m md.bench.generate --threads 1
 	$(PY) -m md.bench.adaptive
+	$(PY) -m md.bench.adaptive_teacher   # also trains the demo MD student on both mixes (minutes)

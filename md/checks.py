@@ -129,6 +129,12 @@ KNOBS: dict[str, Knob] = {
     "extract.batch_poll_s": Knob(float, "seconds between Batch API checks", low=0, above=True),
     "extract.batch_wait_s": Knob(float, "seconds to wait for a batch", low=0, optional=True),
     "extract.progress": Knob(bool, "show a progress bar"),
+    "extract.adaptive.enabled": Knob(bool, "sample the teacher in rounds, stop when settled"),
+    "extract.adaptive.rule": Knob(str, "stop rule", choices=("unchangeable", "beta")),
+    "extract.adaptive.threshold": Knob(float, "stop once P(leader wins) >= this", low=0,
+                                       high=1, above=True),
+    "extract.adaptive.round_size": _count("samples per prompt per round"),
+    "extract.adaptive.patience": _count("samples without a new distinct correct path"),
     "loss.mode": Knob(str, "how examples are weighted", choices=("adaptive", "fixed", "equal")),
     "logger.mode": Knob(str, "W&B mode; null: $WANDB_MODE", choices=("offline", "online", "disabled"),
                         optional=True),
@@ -146,7 +152,8 @@ KNOBS: dict[str, Knob] = {
     "data.max_test": Knob(int, "cap on test problems", low=1, optional=True),
 }
 
-REAL_DATA_TEACHERS = "teacher=openai (needs OPENAI_API_KEY), openai_compatible, hf or replay"
+REAL_DATA_TEACHERS = ("teacher=openai (needs OPENAI_API_KEY), openai_compatible, hf, replay or "
+                      "published")
 
 
 def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) -> None:

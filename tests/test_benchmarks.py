@@ -23,6 +23,10 @@ BENCHES = [
     ("generate", ["--questions", "2", "--paths", "2", "--new-tokens", "4", "--repeats", "1"],
      ["batched:", "one at a time:", "speed-up"]),
     ("adaptive", ["--questions", "20", "--paths", "4"], ["unchangeable", "beta  0.95", "fixed N=4"]),
+    ("adaptive_teacher", ["--problems", "40", "--n", "8", "--student-args", "trainer.max_steps=2",
+                          "data.max_test=4", "inference.paths=2", "inference.curves.draws=2"],
+     ["demo MD student", "trained on the full", "trained on the adaptive", "saved ",
+      "types identical for", "mean |Δλ| = "]),
 ]
 
 

@@ -52,14 +52,19 @@ def compare(full: list, adaptive: list) -> dict[str, float]:
     both = [abs(a.lam - b.lam) for a, b in pairs if a.lam is not None and b.lam is not None]
     type3 = [abs(a.lam - b.lam) for a, b in pairs if a.qtype == b.qtype == 3]
     return {"types_identical": same / len(full), "type3": len(type3),
-            "mean_dlam": sum(type3) / len(type3), "max_dlam": max(type3),
-            "mean_dlam_all": sum(both) / len(both), "max_dlam_all": max(both)}
+            "mean_dlam": _mean(type3), "max_dlam": max(type3, default=0.0),
+            "mean_dlam_all": _mean(both), "max_dlam_all": max(both, default=0.0)}
 
 
-def train_demo_student(mixed: Path, out: Path) -> dict[str, float]:
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def train_demo_student(mixed: Path, out: Path, overrides: list[str]) -> dict[str, float]:
     """The demo's MD student trained on `mixed`, evaluated on the demo's test questions."""
     cmd = [sys.executable, "-m", "md.train", "experiment=demo", "mix=md", "logger=none",
-           f"train.examples={mixed}", f"hydra.run.dir={out}", f"paths.artifacts={out / 'art'}"]
+           f"train.examples={mixed}", f"hydra.run.dir={out}", f"paths.artifacts={out / 'art'}",
+           *overrides]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"training on {mixed} failed:\n{done.stderr[-3000:]}")
@@ -72,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=20, help="samples per method in the full run")
     ap.add_argument("--rule", default="beta", choices=("beta", "unchangeable"))
     ap.add_argument("--no-students", action="store_true", help="skip the two demo students")
+    ap.add_argument("--student-args", nargs="*", default=[],
+                    help="extra md.train overrides for the students, e.g. trainer.max_steps=10")
     args = ap.parse_args(argv)
     rule = AdaptiveSampling(rule=args.rule)
     problems = data.load("synthetic", "train", n_train=args.problems)
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
             for name in ("full", "adaptive"):
                 mix.run(work / f"{name}.jsonl", work / f"mix_{name}", problems, variant="md")
                 rows[name] = train_demo_student(work / f"mix_{name}" / "mixed.jsonl",
-                                                work / f"student_{name}")
+                                                work / f"student_{name}", args.student_args)
             keys = [k for k in ("cot", "pot", "cot_w_pot", "cascade") if k in rows["full"]]
             print("\ndemo MD student        " + "  ".join(f"{k:>10}" for k in keys))
             for name, acc in rows.items():
