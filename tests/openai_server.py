@@ -172,7 +172,8 @@ class FakeOpenAI:
             row = json.loads(line)
             self.answered.append(row["body"])
             out.append(json.dumps({"id": f"req-{len(out)}", "custom_id": row["custom_id"],
-                                   "response": {"status_code": 200, "body": completion(row["body"])},
+                                   "response": {"status_code": 200,
+                                                "body": completion(row["body"], agree=self.agree)},
                                    "error": None}))
         fid = f"file-{len(self.files)}"
         self.files[fid] = ("\n".join(out) + "\n").encode()

@@ -195,3 +195,24 @@ def test_sigkill_mid_round_then_rerun_asks_for_nothing_twice(tmp_path):
     assert len(server.requests) > killed_at  # the rerun had work left
     thoughts = jsonl.read_all(out, Thought)
     assert len(thoughts) == len(counts) < 120 * 2 * 12
+
+
+def test_batch_mode_runs_each_round_as_one_batch(monkeypatch, sandbox, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server = FakeOpenAI(batch_polls=1)
+    server.agree = True
+    server.start()
+    try:
+        probs = problems(4)
+        t = build_openai_teacher(model="gpt-test", n=12, base_url=server.url, mode="batch",
+                                 prices=PRICES, backoff_s=0.01)
+        s = run(probs, t, tmp_path / "t.jsonl", cache_path=tmp_path / "c.sqlite",
+                batch_poll_s=0.02, adaptive=AdaptiveSampling(round_size=4, patience=4),
+                judge=judge_with(sandbox, probs), progress=False)
+    finally:
+        server.stop()
+    thoughts = jsonl.read_all(tmp_path / "t.jsonl", Thought)
+    # CoT settles in round 1 (4 agreeing answers); PoT (prose, never runs) goes to n = 12
+    assert Counter(t.method for t in thoughts) == {"cot": 4 * 4, "pot": 4 * 12}
+    assert len(server.batches) == 3 and not server.requests  # 3 rounds, nothing online
+    assert s.complete
