@@ -39,7 +39,7 @@ def test_smollm2_student_trains_and_is_evaluated_through_md_train(tmp_path, shar
     out = md(tmp_path, "student=smollm2-135m", "data=svamp", f"data.path={shared_data / 'svamp'}",
              "teacher=published", f"teacher.path={shared_data / 'teacher_outputs'}",
              "trainer.max_steps=3", "train.batch_size=2", "data.max_test=4", "inference.paths=1",
-             "inference.max_new_tokens=64", "hydra.run.dir=run", timeout=900)
+             "inference.max_new_tokens=64", "hydra.run.dir=run", timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
     run = tmp_path / "run"
     metrics = json.loads((run / "eval" / "metrics.json").read_text())
@@ -112,7 +112,7 @@ def test_extraction_against_transformers_serve(served, smollm2, tmp_path):
     url, log = served
     out = md(tmp_path, "data=synthetic", "teacher=openai_compatible", f"teacher.base_url={url}",
              f"teacher.model={smollm2}", "teacher.n=2", "extract.max_problems=2",
-             "teacher.max_tokens=32", "teacher.stop=[' ']", stage="extract", timeout=900)
+             "teacher.max_tokens=32", "teacher.stop=[' ']", stage="extract", timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
     (path,) = (tmp_path / "art" / "extract").glob("*/thoughts.jsonl")
     thoughts = jsonl.read_all(path, Thought)
