@@ -120,5 +120,5 @@ def test_extraction_against_transformers_serve(served, smollm2, tmp_path):
     assert all(" " not in t.text for t in thoughts) and any(t.text for t in thoughts)
     posts = [ln for ln in log.read_text().splitlines() if "POST /v1/chat/completions" in ln]
     assert len(posts) == len(thoughts)  # one choice per request, none asked twice
-    assert out.stderr.count("ignores n") == 1
+    assert (out.stdout + out.stderr).count("ignores n") == 1  # Hydra logs to stdout
     assert "HTTP Request:" not in out.stderr + out.stdout

@@ -2,7 +2,7 @@
 
 The exact rule never changes a voted answer; an adaptive run followed by a full run asks the
 server for exactly the samples still missing; a SIGKILL mid-round loses nothing and asks for
-nothing twice; the budget cap holds across rounds; λ comes from rates of correct samples.
+nothing twice; the budget cap holds across rounds; batch mode runs one job per round.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from md.answers import majority_vote
 from md.errors import MDError
 from md.execute import judge as judge_thoughts
 from md.extract import run
-from md.mixing.vote import lam_of
 from md.teacher.adaptive import AdaptiveSampling, expected_saving_line, taken
 from md.teacher.openai_client import build_openai_teacher
 from md.types import JudgedThought, Problem, Thought
@@ -75,12 +74,6 @@ def test_the_exact_rule_never_changes_a_voted_answer():
         ok_taken = [a for a in answers[:k] if a is not None]
         assert majority_vote(ok_taken) == majority_vote(ok_all), (answers, k)
     assert stopped_early > 600  # not vacuous: about a third of the sequences stop early
-
-
-def test_lambda_comes_from_rates_and_equals_the_papers_with_equal_counts():
-    assert lam_of(10, 20, 5, 20) == pytest.approx(5 / 15)  # n2 / (n1 + n2), as in the paper
-    assert lam_of(4, 4, 2, 8) == pytest.approx(0.25 / 1.25)  # 4 of 4 CoT against 2 of 8 PoT
-    assert lam_of(0, 4, 0, 0) is None
 
 
 @pytest.fixture

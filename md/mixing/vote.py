@@ -9,8 +9,7 @@ CoT that gives no answer). Then, with P = "PoT's vote is right" and C = "CoT's v
     type 4  ~(P∨C)   neither (also: no valid thought at all); dropped from the MD mix
 
 n1 / n2 count the individually correct CoT / PoT samples, and λ = n2 / (n1 + n2) (None when
-n1 + n2 = 0): computed from the rates n / samples taken (`lam_of`), which is the same when both
-methods have n samples and stays fair when they do not. A tie in a vote goes to the answer that occurred first (md.answers.majority_vote).
+n1 + n2 = 0), the paper's formula, over the samples taken (fewer under adaptive sampling). A tie in a vote goes to the answer that occurred first (md.answers.majority_vote).
 """
 
 from __future__ import annotations
@@ -41,15 +40,6 @@ class Question:
 
     def correct(self, method: str) -> tuple[JudgedThought, ...]:
         return self.correct_cot if method == "cot" else self.correct_pot
-
-
-def lam_of(n1: int, cot_samples: int, n2: int, pot_samples: int) -> float | None:
-    """λ = r2 / (r1 + r2) from the rates of correct samples, r = correct / sampled. With the same
-    number of samples per method (the paper's n) this is exactly n2 / (n1 + n2); with fewer of
-    one (adaptive sampling, published outputs) it does not favour the method sampled more."""
-    r1 = n1 / cot_samples if cot_samples else 0.0
-    r2 = n2 / pot_samples if pot_samples else 0.0
-    return r2 / (r1 + r2) if r1 + r2 else None
 
 
 def qtype(pot_right: bool, cot_right: bool) -> int:
@@ -87,7 +77,7 @@ def summarize(problem: Problem, judged: Iterable[JudgedThought]) -> Question:
     good_cot = tuple(t for t in cot if t.status == "ok" and t.correct)
     good_pot = tuple(t for t in pot if t.status == "ok" and t.correct)
     n1, n2 = len(good_cot), len(good_pot)
-    lam = lam_of(n1, len(cot), n2, len(pot))
+    lam = n2 / (n1 + n2) if n1 + n2 else None
     return Question(
         problem=problem,
         qtype=qtype(pot_right, cot_right),

@@ -13,9 +13,8 @@ answers parsed, PoT programs run in the sandbox), and stops once
    simulated one writes 1.5 distinct correct paths per prompt on average out of 20, so waiting
    for 4 would almost never stop; a run of samples that adds nothing is the useful signal.)
 
-What it changes: a question's λ = r_pot / (r_cot + r_pot) is then estimated from the rates of
-correct samples among those taken (md.mixing.vote), not from counts out of 20, so it is noisier;
-the type can differ when a "beta" stop was wrong. The exact rule never changes a voted answer.
+What it changes: a question's λ = n2 / (n1 + n2) is then counted over the samples taken, not
+over 20 per method, so it is noisier; the type can differ when a "beta" stop was wrong. The exact rule never changes a voted answer.
 Every sample is cached like any other, so a later non-adaptive run asks only for the rest.
 """
 
