@@ -76,13 +76,24 @@ class HFGenerator:
             num_return_sequences=n,
             max_new_tokens=self.max_new_tokens,
             pad_token_id=self.tok.pad_token_id,
-            stop_strings=[STOP],  # a finished row stops here, not at max_new_tokens
-            tokenizer=self.tok,
             use_cache=True,
+            **self._stops(),
         )  # (B * n, T_in + T_new) decoder-only, (B * n, T_new) encoder-decoder
         new = out if self.seq2seq else out[:, enc["input_ids"].shape[1] :]
         texts = self.tok.batch_decode(new, skip_special_tokens=True)
         return [_cut(unescape(t) if self.escaped else t) for t in texts]
+
+    def _stops(self) -> dict:
+        """generate's stop-string arguments: a finished row stops at STOP, not max_new_tokens.
+        Some transformers releases cannot map a stop string onto some tokenizers (ValueError);
+        then generation runs on and the text is still cut at STOP afterwards."""
+        from transformers import StopStringCriteria
+
+        try:
+            StopStringCriteria(self.tok, [STOP])
+        except ValueError:
+            return {}
+        return {"stop_strings": [STOP], "tokenizer": self.tok}
 
     def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
         """`n` completions per prompt, at most `batch_size` sequences per generate call."""

@@ -94,6 +94,12 @@ def test_generation_stops_at_the_stop_string_not_at_max_new_tokens(monkeypatch):
     # a stop string it is certain to write: its first plain lower-case word (byte-level tokens
     # of a random model also write partial UTF-8, which no stop string matches)
     stop = re.search(r"[a-z]{3,}", free).group(0)
+    from transformers import StopStringCriteria
+
+    try:
+        StopStringCriteria(tok, [stop])
+    except ValueError:  # older transformers releases cannot map it onto this byte-level vocab
+        pytest.skip(f"this transformers release cannot match the stop string {stop!r} in tokens")
     monkeypatch.setattr(md.infer, "STOP", stop)
     (cut,) = gen.greedy([prompt])
     assert cut == free.split(stop, 1)[0].strip()
