@@ -60,6 +60,7 @@ class HFGenerator:
             self.tok.padding_side = "left"  # new tokens go on the right of every row
         self.escaped = needs_escape(self.tok)  # trained on escaped targets (md.models.whitespace)
         self.chat = chat  # prompts go through the chat template, as in training
+        self.stop_kwargs = self._stops()  # once: it scans the whole vocabulary
         self.base_weights = "?"  # how the base was loaded; load_hf says
 
     @torch.no_grad()
@@ -77,7 +78,7 @@ class HFGenerator:
             max_new_tokens=self.max_new_tokens,
             pad_token_id=self.tok.pad_token_id,
             use_cache=True,
-            **self._stops(),
+            **self.stop_kwargs,
         )  # (B * n, T_in + T_new) decoder-only, (B * n, T_new) encoder-decoder
         new = out if self.seq2seq else out[:, enc["input_ids"].shape[1] :]
         texts = self.tok.batch_decode(new, skip_special_tokens=True)

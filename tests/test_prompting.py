@@ -101,6 +101,7 @@ def test_generation_stops_at_the_stop_string_not_at_max_new_tokens(monkeypatch):
     except ValueError:  # older transformers releases cannot map it onto this byte-level vocab
         pytest.skip(f"this transformers release cannot match the stop string {stop!r} in tokens")
     monkeypatch.setattr(md.infer, "STOP", stop)
+    gen = HFGenerator(model, tok, batch_size=2, max_new_tokens=40)  # reads STOP when built
     (cut,) = gen.greedy([prompt])
     assert cut == free.split(stop, 1)[0].strip()
     assert calls[-1].shape[1] < width  # fewer tokens generated: it stopped, not just cut
