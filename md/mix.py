@@ -4,7 +4,7 @@
 
 Per question (§3.1-3.2 of the paper): majority vote per method over the valid thoughts, the
 type (1: only PoT's vote right, 2: only CoT's, 3: both, 4: neither), n1 / n2 = correct CoT /
-PoT samples and λ = n2 / (n1 + n2). The `mix` group picks the data-mix variant:
+PoT samples and λ = n2 / (n1 + n2) (from rates when the methods have unequal sample counts). The `mix` group picks the data-mix variant:
   md     types 1-3, type 4 dropped, types 1 and 2 upsampled; weights 1 (types 1, 2) or
          1-λ on CoT and λ on PoT (type 3)            (md.mixing.targets, md.mixing.balance)
   cot    CoT distillation: correct CoT paths of every question, weight 1

@@ -117,10 +117,13 @@ def test_type3_lambda_extremes_give_exactly_one_path_loss(lam, kept):
     assert logits.grad[row].abs().sum() > 0
 
 
-def _judged(pid: str, method: str, texts: list[str]):
+def _judged(pid: str, method: str, texts: list[str], unanswered: int = 0):
+    """Correct thoughts with these texts, then `unanswered` samples that gave no answer."""
     from md.types import JudgedThought
 
-    return [JudgedThought(pid, method, i, t, "ok", 4.0, True) for i, t in enumerate(texts)]
+    ok = [JudgedThought(pid, method, i, t, "ok", 4.0, True) for i, t in enumerate(texts)]
+    return ok + [JudgedThought(pid, method, len(texts) + i, "?", "no_answer", None, False)
+                 for i in range(unanswered)]
 
 
 @pytest.mark.parametrize("mode", ["adaptive", "fixed"])
@@ -133,8 +136,9 @@ def test_unequal_path_counts_keep_eq4_exact(mode):
 
     three = Problem("q3", "synthetic", "train", "Q3?", 4.0)
     two = Problem("q2", "synthetic", "train", "Q2?", 4.0)
-    q3 = summarize(three, _judged("q3", "cot", ["c"]) + _judged("q3", "pot", ["a", "b", "c"]))
-    q3_more = summarize(two, _judged("q2", "cot", ["c", "d", "e", "f"]) + _judged("q2", "pot", ["a"]))
+    # three samples per method, as with the paper's n per method; the rest gave no answer
+    q3 = summarize(three, _judged("q3", "cot", ["c"], 2) + _judged("q3", "pot", ["a", "b", "c"]))
+    q3_more = summarize(two, _judged("q2", "cot", ["c", "d", "e", "f"]) + _judged("q2", "pot", ["a"], 3))
     lam = 0.3 if mode == "fixed" else q3.lam
     records = build([q3, q3_more], "md", k=4, factors={1: 1, 2: 1, 3: 1}, seed=0)
 

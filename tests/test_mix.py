@@ -6,7 +6,7 @@ import pytest
 
 from md.errors import MDError
 from md.mixing import balance, targets
-from md.mixing.vote import summarize
+from md.mixing.vote import lam_of, summarize
 from md.prompts import student_input
 from md.types import JudgedThought, Problem
 
@@ -39,9 +39,19 @@ def question(cot: list, pot: list, pid: str = "q1", **kw):
 
 
 def test_type_3_both_votes_right_and_lambda():
-    q = question(cot=[42.0, 42.0, 41.0], pot=[42.0, 7.0, 42.0, 42.0])
+    q = question(cot=[42.0, 42.0, 41.0, None], pot=[42.0, 7.0, 42.0, 42.0])
     assert (q.qtype, q.vote_cot, q.vote_pot, q.n1, q.n2) == (3, 42.0, 42.0, 2, 3)
-    assert q.lam == pytest.approx(3 / 5)
+    assert q.lam == pytest.approx(3 / 5)  # the paper's n2 / (n1 + n2): 4 samples per method
+
+
+def test_lambda_from_rates_when_one_method_has_fewer_samples():
+    """Adaptive sampling stops CoT after 4 samples, all right, and PoT after 8, 6 right: the
+    rates are 1 and 0.75, so λ = 0.75 / 1.75; counts would say 6 / 10 and favour PoT."""
+    q = question(cot=[42.0] * 4, pot=[42.0] * 6 + [7.0, None])
+    assert (q.n1, q.n2) == (4, 6)
+    assert q.lam == pytest.approx(0.75 / 1.75)
+    assert lam_of(10, 20, 5, 20) == pytest.approx(5 / 15)  # equal counts: the paper's formula
+    assert lam_of(0, 4, 0, 0) is None
 
 
 def test_type_1_only_pot_right_keeps_individually_correct_cot_samples():
@@ -123,7 +133,7 @@ def test_fixed_upsampling_and_bad_values():
 
 
 def test_md_weights_type_3_use_lambda():
-    q = question(cot=[42.0, 42.0, 41.0], pot=[42.0, 7.0, 42.0, 42.0])
+    q = question(cot=[42.0, 42.0, 41.0, None], pot=[42.0, 7.0, 42.0, 42.0])
     recs = list(targets.examples(q, "md", k=10, seed=0))
     cot = [r for r in recs if r.method == "cot"]
     pot = [r for r in recs if r.method == "pot"]

@@ -15,8 +15,8 @@ from md.types import JudgedThought, MixedExample, Problem
 CASES = {
     "t1": ([41.0, 41.0, 42.0], [42.0, 42.0, "E"]),  # only PoT's vote right
     "t2": ([42.0, 42.0], [7.0, None]),  # only CoT's vote right
-    "t3a": ([42.0, 42.0, 41.0], [42.0, 42.0, 42.0, 7.0]),  # both; λ = 3/5
-    "t3b": ([42.0, 42.0, 42.0], [42.0]),  # both; λ = 1/4
+    "t3a": ([42.0, 42.0, 41.0, None], [42.0, 42.0, 42.0, 7.0]),  # both; λ = 3/5
+    "t3b": ([42.0, 42.0, 42.0], [42.0, None, None]),  # both; λ = 1/4
     "t3c": ([42.0], [42.0]),  # both; λ = 1/2
     "t3d": ([42.0, 41.0], [42.0, 41.0]),  # both, via ties broken by the earliest sample
     "t4": ([None, None], ["E", "E"]),  # no valid thought at all

@@ -8,8 +8,12 @@ CoT that gives no answer). Then, with P = "PoT's vote is right" and C = "CoT's v
     type 3  P∧C      both
     type 4  ~(P∨C)   neither (also: no valid thought at all); dropped from the MD mix
 
-n1 / n2 count the individually correct CoT / PoT samples, and λ = n2 / (n1 + n2) (None when
-n1 + n2 = 0), the paper's formula, over the samples taken (fewer under adaptive sampling). A tie in a vote goes to the answer that occurred first (md.answers.majority_vote).
+n1 / n2 count the individually correct CoT / PoT samples. The paper's λ = n2 / (n1 + n2) assumes
+the same n samples per method; md computes it from the rates of correct samples among those taken
+(`lam_of`), which is exactly the paper's λ when both methods have n samples, and stays an unbiased
+estimate of it when they do not (adaptive sampling stops one method early; a published file may hold
+fewer samples of one method). None when no sample is correct. A tie in a vote goes to the answer
+that occurred first (md.answers.majority_vote).
 """
 
 from __future__ import annotations
@@ -34,12 +38,21 @@ class Question:
     vote_pot: Answer | None
     n1: int  # correct CoT samples
     n2: int  # correct PoT samples
-    lam: float | None  # n2 / (n1 + n2)
+    lam: float | None  # r2 / (r1 + r2), r = correct / taken; n2 / (n1 + n2) at equal counts
     correct_cot: tuple[JudgedThought, ...]  # the individually correct samples, in sample order
     correct_pot: tuple[JudgedThought, ...]
 
     def correct(self, method: str) -> tuple[JudgedThought, ...]:
         return self.correct_cot if method == "cot" else self.correct_pot
+
+
+def lam_of(n1: int, cot_taken: int, n2: int, pot_taken: int) -> float | None:
+    """λ = r2 / (r1 + r2) with r = correct / taken. With the paper's n samples per method this is
+    exactly n2 / (n1 + n2); with fewer of one it does not favour the method sampled more (counting
+    4 of 4 CoT against 8 of 20 PoT as 8 / 12 would give PoT the larger weight)."""
+    r1 = n1 / cot_taken if cot_taken else 0.0
+    r2 = n2 / pot_taken if pot_taken else 0.0
+    return r2 / (r1 + r2) if r1 + r2 else None
 
 
 def qtype(pot_right: bool, cot_right: bool) -> int:
@@ -77,7 +90,7 @@ def summarize(problem: Problem, judged: Iterable[JudgedThought]) -> Question:
     good_cot = tuple(t for t in cot if t.status == "ok" and t.correct)
     good_pot = tuple(t for t in pot if t.status == "ok" and t.correct)
     n1, n2 = len(good_cot), len(good_pot)
-    lam = n2 / (n1 + n2) if n1 + n2 else None
+    lam = lam_of(n1, len(cot), n2, len(pot))
     return Question(
         problem=problem,
         qtype=qtype(pot_right, cot_right),

@@ -13,8 +13,10 @@ answers parsed, PoT programs run in the sandbox), and stops once
    simulated one writes 1.5 distinct correct paths per prompt on average out of 20, so waiting
    for 4 would almost never stop; a run of samples that adds nothing is the useful signal.)
 
-What it changes: a question's λ = n2 / (n1 + n2) is then counted over the samples taken, not
-over 20 per method, so it is noisier; the type can differ when a "beta" stop was wrong. The exact rule never changes a voted answer.
+What it changes: a question's λ is estimated from the samples taken, as the ratio of the rates of
+correct samples (md.mixing.vote.lam_of; exactly n2 / (n1 + n2) at 20 per method), so it is
+noisier; the type can differ when a "beta" stop was wrong. The exact rule never changes a voted
+answer.
 Every sample is cached like any other, so a later non-adaptive run asks only for the rest.
 """
 
