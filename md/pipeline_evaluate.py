@@ -64,6 +64,8 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
 
     inf = cfg.inference
     stop = _stop_rule(cfg)  # a bad rule fails before the students load
+    if len(students) == 2 and inf.get("reuse_paths"):
+        return _ensemble_from_saved(cfg, students, out_dir, log_dir, stop)
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
                             max_new_tokens=inf.max_new_tokens, seed=cfg.seed,
                             quantized_base=inf.quantized_base) for s in students]
@@ -80,6 +82,28 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
         if wb is not None:
             used = [ln.student_files(s, _finetune_of(s)) for s in students]
             ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
+        log_scalars(metrics)
+    return metrics
+
+
+def _ensemble_from_saved(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str,
+                         log_dir: Path | str | None, stop) -> dict:
+    """The ensemble row voted from the paths each student's own evaluation sampled
+    (md.evaluation.reuse): nothing is loaded or generated."""
+    from md import evaluate as stage
+    from md.evaluation import reuse
+
+    inf, problems = cfg.inference, test_problems(cfg)
+    cot, pot = (reuse.saved_paths(reuse.eval_dir_of(s), problems, inf.paths, inf.temperature)
+                for s in students)
+    paths = reuse.ensemble_paths(cot, pot, inf.paths, inf.greedy)
+    info = {"reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]}
+    with evaluation_run(cfg, log_dir or out_dir) as (wb, _, log_scalars):
+        metrics = stage.score(problems, paths, n=inf.paths, temperature=inf.temperature,
+                              out_dir=out_dir, vote_paths=inf.vote_paths, students="ensemble",
+                              draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
+                              round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
+                              info=info)
         log_scalars(metrics)
     return metrics
 
