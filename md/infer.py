@@ -46,7 +46,7 @@ class HFGenerator:
     """Batched sampling with `model.generate` (decoder-only or encoder-decoder students)."""
 
     def __init__(self, model, tokenizer, batch_size: int = 32, max_new_tokens: int = 256,
-                 chat: bool = False):
+                 chat: bool = False, stop_early: bool = True, progress: bool = True):
         if batch_size < 1 or max_new_tokens < 1:
             raise MDError("inference.batch_size and inference.max_new_tokens must be >= 1")
         self.model = model.eval()
@@ -60,7 +60,10 @@ class HFGenerator:
             self.tok.padding_side = "left"  # new tokens go on the right of every row
         self.escaped = needs_escape(self.tok)  # trained on escaped targets (md.models.whitespace)
         self.chat = chat  # prompts go through the chat template, as in training
-        self.stop_kwargs = self._stops()  # once: it scans the whole vocabulary
+        # once: it scans the whole vocabulary. stop_early=False (benchmarks only): every row
+        # runs to max_new_tokens and is cut at STOP afterwards
+        self.stop_kwargs = self._stops() if stop_early else {}
+        self.progress = progress  # a bar with paths/s and ETA (a 7B evaluation takes hours)
         self.base_weights = "?"  # how the base was loaded; load_hf says
 
     @torch.no_grad()
@@ -98,20 +101,29 @@ class HFGenerator:
 
     def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
         """`n` completions per prompt, at most `batch_size` sequences per generate call."""
-        if n > self.batch_size:  # one prompt's paths need several calls
-            return [self._split(p, n, temperature) for p in prompts]
-        per_call = self.batch_size // n
-        result: list[list[str]] = []
-        for start in range(0, len(prompts), per_call):
-            chunk = prompts[start : start + per_call]
-            flat = self._generate(chunk, n, temperature)  # prompt-major: p0 s0..s(n-1), p1 ...
-            result += [flat[i * n : (i + 1) * n] for i in range(len(chunk))]
-        return result
+        from tqdm import tqdm
 
-    def _split(self, prompt: str, n: int, temperature: float) -> list[str]:
+        bar = tqdm(total=len(prompts) * n, unit="path", mininterval=2.0,
+                   desc="greedy" if temperature == 0 else f"sampling {n} per question",
+                   disable=not self.progress or not prompts)
+        with bar:
+            if n > self.batch_size:  # one prompt's paths need several calls
+                return [self._split(p, n, temperature, bar) for p in prompts]
+            per_call = self.batch_size // n
+            result: list[list[str]] = []
+            for start in range(0, len(prompts), per_call):
+                chunk = prompts[start : start + per_call]
+                flat = self._generate(chunk, n, temperature)  # prompt-major: p0 s0..s(n-1), ...
+                result += [flat[i * n : (i + 1) * n] for i in range(len(chunk))]
+                bar.update(len(flat))
+            return result
+
+    def _split(self, prompt: str, n: int, temperature: float, bar) -> list[str]:
         texts: list[str] = []
         while len(texts) < n:
-            texts += self._generate([prompt], min(self.batch_size, n - len(texts)), temperature)
+            more = self._generate([prompt], min(self.batch_size, n - len(texts)), temperature)
+            texts += more
+            bar.update(len(more))
         return texts
 
     def greedy(self, prompts: Sequence[str]) -> list[str]:

@@ -164,9 +164,12 @@ def build_trainer(out_dir: Path, *, max_steps: int, accelerator: str, devices: A
     """A Lightning Trainer driven by steps (the sampler is endless), saving adapter checkpoints."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
+    # Lightning ranks checkpoints by a monitored value when it keeps k >= 2 of them (it refuses
+    # monitor=None there); ranking by the step keeps the newest k.
     ckpt = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="step{step:06d}",
                            auto_insert_metric_name=False, every_n_train_steps=ckpt_every,
-                           save_top_k=keep_checkpoints, save_last=True)
+                           save_top_k=keep_checkpoints, save_last=True,
+                           monitor="step" if keep_checkpoints > 1 else None, mode="max")
     return L.Trainer(
         max_steps=max_steps, max_epochs=-1, accelerator=accelerator, devices=devices,
         strategy=strategy, precision=precision, accumulate_grad_batches=accumulate_grad_batches,

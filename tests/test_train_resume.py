@@ -95,3 +95,12 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
         run(EXAMPLES, student(tmp_path / "s"), out_dir=tmp_path, max_steps=1,
             ckpt_path=str(tmp_path / "nope.ckpt"))
 
+
+
+@pytest.mark.parametrize("keep, kept", [(2, [5, 6]), (1, [6]), (-1, [1, 2, 3, 4, 5, 6])])
+def test_keep_checkpoints_keeps_exactly_the_newest_k(tmp_path, keep, kept):
+    result = run(EXAMPLES, student(tmp_path / "s"), out_dir=tmp_path / "run", max_steps=TOTAL,
+                 batch_size=3, ckpt_every=1, keep_checkpoints=keep, logger=None)
+    steps = sorted(int(p.stem.removeprefix("step")) for p in result.checkpoint_dir.glob("step*.ckpt"))
+    assert steps == kept
+    assert (result.checkpoint_dir / "last.ckpt").exists()
