@@ -181,6 +181,11 @@ def main(cfg: DictConfig) -> None:
     from md import pipeline, pipeline_evaluate
 
     inf = cfg.inference
+    if cfg.get("merge_shards"):
+        pipeline.preflight(cfg, upstream=False, test=True)
+        print_metrics(pipeline_evaluate.merge_shards(cfg, list(cfg.merge_shards), cfg.out_dir),
+                      cfg.out_dir)
+        return
     if cfg.get("few_shot"):
         pipeline.preflight(cfg, upstream=False, test=True)
         pipeline.preflight_teacher(cfg)

@@ -17,6 +17,7 @@ students often run on into a new made-up question, whose numbers would pollute a
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -46,7 +47,8 @@ class HFGenerator:
     """Batched sampling with `model.generate` (decoder-only or encoder-decoder students)."""
 
     def __init__(self, model, tokenizer, batch_size: int = 32, max_new_tokens: int = 256,
-                 chat: bool = False, stop_early: bool = True, progress: bool = True):
+                 chat: bool = False, stop_early: bool = True, progress: bool = True,
+                 seed_per_prompt: int | None = None):
         if batch_size < 1 or max_new_tokens < 1:
             raise MDError("inference.batch_size and inference.max_new_tokens must be >= 1")
         self.model = model.eval()
@@ -64,6 +66,10 @@ class HFGenerator:
         # runs to max_new_tokens and is cut at STOP afterwards
         self.stop_kwargs = self._stops() if stop_early else {}
         self.progress = progress  # a bar with paths/s and ETA (a 7B evaluation takes hours)
+        # an int: each prompt's paths come from their own generate calls, seeded from (this
+        # seed, the prompt), so they do not depend on which other prompts are evaluated with
+        # it (sharded evaluation); None: prompts share batches and one random stream (faster)
+        self.seed_per_prompt = seed_per_prompt
         self.base_weights = "?"  # how the base was loaded; load_hf says
 
     @torch.no_grad()
@@ -107,7 +113,7 @@ class HFGenerator:
                    desc="greedy" if temperature == 0 else f"sampling {n} per question",
                    disable=not self.progress or not prompts)
         with bar:
-            if n > self.batch_size:  # one prompt's paths need several calls
+            if n > self.batch_size or self.seed_per_prompt is not None:  # calls per prompt
                 return [self._split(p, n, temperature, bar) for p in prompts]
             per_call = self.batch_size // n
             result: list[list[str]] = []
@@ -119,6 +125,8 @@ class HFGenerator:
             return result
 
     def _split(self, prompt: str, n: int, temperature: float, bar) -> list[str]:
+        if self.seed_per_prompt is not None:
+            torch.manual_seed(zlib.crc32(f"{self.seed_per_prompt}\0{prompt}".encode()))
         texts: list[str] = []
         while len(texts) < n:
             more = self._generate([prompt], min(self.batch_size, n - len(texts)), temperature)
@@ -235,17 +243,23 @@ def read_manifest(student_dir: str | Path) -> dict:
 def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new_tokens: int = 256,
                     device: str = "auto", vllm_gpu_memory_utilization: float = 0.85,
                     vllm_max_lora_rank: int = 64, seed: int = 0,
-                    quantized_base: bool = True) -> Generator:
-    """The configured sampling engine for a saved student (`inference.engine`: hf | vllm)."""
+                    quantized_base: bool = True, seed_per_question: bool = False) -> Generator:
+    """The configured sampling engine for a saved student (`inference.engine`: hf | vllm).
+    seed_per_question: each question's paths seeded on their own (HFGenerator.seed_per_prompt),
+    so a question's paths are the same whichever shard of the test set it is evaluated in."""
     if engine == "hf":
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         model, tok, loaded = load_hf(student_dir, device, quantized_base)
         gen = HFGenerator(model, tok, batch_size, max_new_tokens,
-                          chat=bool(read_manifest(student_dir).get("chat_template")))
+                          chat=bool(read_manifest(student_dir).get("chat_template")),
+                          seed_per_prompt=seed if seed_per_question else None)
         gen.base_weights = loaded
         return gen
     if engine == "vllm":
+        if seed_per_question:
+            raise MDError("inference.seed_per_question (and sharded evaluation) needs "
+                          "inference.engine=hf; vLLM batches every question together")
         if read_manifest(student_dir).get("chat_template"):
             raise MDError("inference.engine=vllm does not render the chat template this student "
                           "was trained with; use inference.engine=hf")

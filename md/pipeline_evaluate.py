@@ -62,18 +62,23 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     from md import lineage as ln
     from md.infer import build_generator, read_manifest
 
+    from md.evaluation import shards
+
     inf = cfg.inference
     stop = _stop_rule(cfg)  # a bad rule fails before the students load
+    problems = shards.select(test_problems(cfg), inf.shard, inf.shards)
     if len(students) == 2 and inf.get("reuse_paths"):
         return _ensemble_from_saved(cfg, students, out_dir, log_dir, stop)
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
                             max_new_tokens=inf.max_new_tokens, seed=cfg.seed,
-                            quantized_base=inf.quantized_base) for s in students]
+                            quantized_base=inf.quantized_base,
+                            seed_per_question=inf.seed_per_question or inf.shards > 1)
+            for s in students]
     label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
     info = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
     with evaluation_run(cfg, log_dir or out_dir) as (wb, sb, log_scalars):
         metrics = stage.run(
-            test_problems(cfg), gens[0], sb, n=inf.paths, temperature=inf.temperature,
+            problems, gens[0], sb, n=inf.paths, temperature=inf.temperature,
             out_dir=out_dir, pot_student=gens[1] if len(gens) > 1 else None,
             vote_paths=inf.vote_paths, label=label, greedy=inf.greedy,
             draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
@@ -82,6 +87,25 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
         if wb is not None:
             used = [ln.student_files(s, _finetune_of(s)) for s in students]
             ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
+        log_scalars(metrics)
+    if inf.shards > 1:
+        shards.mark(out_dir, inf.shard, inf.shards)
+    return metrics
+
+
+def merge_shards(cfg: DictConfig, dirs, out_dir: Path | str) -> dict:
+    """One evaluation's metrics, curves and report from its K shard folders (md.evaluation.shards)."""
+    from md import evaluate as stage
+    from md.evaluation import shards
+
+    inf, problems = cfg.inference, test_problems(cfg)
+    paths = shards.merge(dirs, problems, inf.paths, inf.temperature)
+    with evaluation_run(cfg, out_dir) as (wb, _, log_scalars):
+        metrics = stage.score(problems, paths, n=inf.paths, temperature=inf.temperature,
+                              out_dir=out_dir, vote_paths=inf.vote_paths,
+                              draws=inf.curves.draws, ci=inf.curves.ci, stop=_stop_rule(cfg),
+                              round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
+                              info={"merged_shards": [str(d) for d in dirs]})
         log_scalars(metrics)
     return metrics
 

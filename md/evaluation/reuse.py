@@ -31,26 +31,27 @@ def eval_dir_of(student_dir: str | FsPath) -> FsPath:
     return FsPath(student_dir).parent / "eval"
 
 
-def saved_paths(eval_dir: FsPath, problems: Sequence[Problem], n: int,
-                temperature: float) -> list[list[Path]]:
-    """Per test question, every path a finished evaluation in `eval_dir` judged."""
+def saved_paths(eval_dir: FsPath, problems: Sequence[Problem], n: int, temperature: float,
+                fix: str = FIX) -> list[list[Path]]:
+    """Per test question, every path a finished evaluation in `eval_dir` judged; `fix` ends
+    each refusal (what to do instead)."""
     metrics_file = eval_dir / "metrics.json"
     if not metrics_file.is_file():
-        raise MDError(f"{eval_dir}: no finished evaluation to reuse (no metrics.json); {FIX}")
+        raise MDError(f"{eval_dir}: no finished evaluation to reuse (no metrics.json); {fix}")
     try:
         metrics = json.loads(metrics_file.read_text())
     except (OSError, ValueError) as e:
-        raise MDError(f"{metrics_file}: unreadable ({e}); {FIX}") from None
+        raise MDError(f"{metrics_file}: unreadable ({e}); {fix}") from None
     if metrics.get("paths_per_method", 0) < n:
         raise MDError(f"{eval_dir} sampled {metrics.get('paths_per_method')} paths per method, "
-                      f"fewer than inference.paths={n}; {FIX}")
+                      f"fewer than inference.paths={n}; {fix}")
     if metrics.get("temperature") != temperature:
         raise MDError(f"{eval_dir} sampled at temperature {metrics.get('temperature')}, not "
-                      f"inference.temperature={temperature}; {FIX}")
+                      f"inference.temperature={temperature}; {fix}")
     preds = jsonl.read_all(eval_dir / "predictions.jsonl", Prediction)
     if [p.problem_id for p in preds] != [p.id for p in problems]:
         raise MDError(f"{eval_dir} was evaluated on other test questions than data= and "
-                      f"data.max_test now select; {FIX}")
+                      f"data.max_test now select; {fix}")
     return [list(p.paths) for p in preds]
 
 

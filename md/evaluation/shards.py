@@ -1,0 +1,70 @@
+"""Sharded evaluation: shard k of K evaluates every K-th test question; a merge votes them all.
+
+    python -m md.evaluate -m student_dir=S inference.shards=4 inference.shard=0,1,2,3  # K jobs
+    python -m md.evaluate student_dir=S merge_shards=[DIR0,DIR1,DIR2,DIR3]              # merge
+
+A 7B student's GSM8K evaluation is 1,319 questions x 20 paths per method: split over a SLURM
+array, each job takes questions shard, shard + K, ... and writes an ordinary evaluation folder
+plus `shard.json`. The merge reads the shards' judged paths back (md.evaluation.reuse: finished
+folders only) and scores them together, so metrics, curves and adaptive consistency are those
+of one run over every question. Sharding turns on per-question seeding (each question's paths
+come from their own generator call, seeded from the seed and the prompt), which is what makes
+the merged result identical to an unsharded run with inference.seed_per_question=true.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path as FsPath
+from typing import TypeVar
+
+from md.errors import MDError
+from md.evaluation.reuse import saved_paths
+from md.fsio import write_text
+from md.types import Path, Problem
+
+T = TypeVar("T")
+MARKER = "shard.json"
+
+
+def select(items: Sequence[T], shard: int, shards: int) -> list[T]:
+    """Shard `shard` of `shards`: items shard, shard + shards, ..."""
+    if shards < 1 or not 0 <= shard < shards:
+        raise MDError(f"inference.shard={shard} of inference.shards={shards}: need "
+                      "0 <= shard < shards (shards >= 1)")
+    return list(items[shard::shards])
+
+
+def mark(out_dir: str | FsPath, shard: int, shards: int) -> None:
+    """Say which shard an evaluation folder holds (written after its metrics.json)."""
+    write_text(FsPath(out_dir) / MARKER, json.dumps({"shard": shard, "shards": shards}))
+
+
+def merge(dirs: Sequence[str | FsPath], problems: Sequence[Problem], n: int,
+          temperature: float) -> list[list[Path]]:
+    """Every question's judged paths, in test order, from the K shard folders of one run."""
+    found: dict[int, FsPath] = {}
+    counts = set()
+    for d in map(FsPath, dirs):
+        try:
+            info = json.loads((d / MARKER).read_text())
+        except (OSError, ValueError):
+            raise MDError(f"{d}: not a finished evaluation shard (no readable {MARKER}); "
+                          "run md.evaluate inference.shards=K inference.shard=k into it") from None
+        if info["shard"] in found:
+            raise MDError(f"{d} and {found[info['shard']]} are both shard {info['shard']}")
+        found[info["shard"]] = d
+        counts.add(info["shards"])
+    if len(counts) != 1 or set(found) != set(range(next(iter(counts)))):
+        raise MDError(f"merge_shards needs shards 0..K-1 of one run, got shards "
+                      f"{sorted(found)} of K = {sorted(counts)}")
+    shards = counts.pop()
+    merged: list[list[Path]] = [[] for _ in problems]
+    for k, d in found.items():
+        for i, paths in zip(range(k, len(problems), shards),
+                            saved_paths(d, select(problems, k, shards), n, temperature,
+                                        fix="evaluate that shard again"),
+                            strict=True):
+            merged[i] = paths
+    return merged
