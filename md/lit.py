@@ -56,6 +56,10 @@ class MDDataModule(L.LightningDataModule):
         t = self.trainer
         rank, world = (t.global_rank, t.world_size) if t is not None else (0, 1)
         batches = eval_batches(lengths(self.val_items, self.seq2seq), self.batch_size)
+        # every rank must run as many validation steps as the others (val/loss is synced across
+        # ranks): like torch's DistributedSampler, repeat batches up to a multiple of the ranks,
+        # so a validation set smaller than the number of ranks still works
+        batches += [batches[i % len(batches)] for i in range(-len(batches) % world)]
         return DataLoader(self.val_items, batch_sampler=batches[rank::world], collate_fn=self.collate)
 
 

@@ -36,6 +36,7 @@ class TrainResult:
     student_dir: Path
     checkpoint_dir: Path
     metrics: dict[str, float]
+    rank: int = 0  # this process's global rank: only rank 0 saves, evaluates and logs
 
 
 def split(examples: Sequence[MixedExample], val_fraction: float):
@@ -111,6 +112,7 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
          val_every, ckpt_every, keep_checkpoints, seed, ckpt_path, logger, callbacks,
          **trainer_settings) -> TrainResult:
     import lightning as L
+    from lightning.pytorch.strategies import DDPStrategy
 
     from md.checkpoints import intact_checkpoint
     from md.lit import MDDataModule, MDModule, build_trainer
@@ -137,11 +139,28 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     metrics["step"] = float(trainer.global_step)
+    if trainer.world_size > 1 and isinstance(trainer.strategy, DDPStrategy):  # FSDP shards them
+        metrics.update(world_size=float(trainer.world_size),
+                       weights_equal_across_ranks=float(_same_weights_on_every_rank(module)))
     student_dir = out_dir / "student"
     if trainer.is_global_zero:
         save_student(student, student_dir, methods={e.method for e in examples})
         write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
-    return TrainResult(student_dir, out_dir / "checkpoints", metrics)
+    trainer.strategy.barrier("student saved")  # no rank reads student/ before rank 0 wrote it
+    return TrainResult(student_dir, out_dir / "checkpoints", metrics, trainer.global_rank)
+
+
+def _same_weights_on_every_rank(module) -> bool:
+    """Data parallel keeps every rank's copy identical; a checksum per trainable tensor, gathered
+    from every rank, says whether it did (a rank that drifted would save a different student)."""
+    import torch
+
+    sums = torch.stack([p.detach().double().sum() for p in module.parameters() if p.requires_grad])
+    gathered = module.all_gather(sums)  # (world, n_tensors)
+    same = bool((gathered == gathered[0]).all())
+    if not same:
+        log.warning("the ranks' trainable weights differ after training; rank 0's are saved")
+    return same
 
 
 def _build_student(cfg, examples: Sequence[MixedExample], run_dir: Path):
@@ -187,7 +206,7 @@ def _main(cfg) -> TrainResult:
     result = run(examples, student, out_dir=run_dir, loss_mode=cfg.loss.mode, loss_lambda=lam,
                  seed=cfg.seed, logger=pipeline.logger(cfg, run_dir, "train"), lineage=lineage, **knobs,
                  **trainer_knobs)
-    if evaluate_after:
+    if evaluate_after and result.rank == 0:  # once, not on every data-parallel rank
         from md.evaluate import print_metrics
 
         metrics = pipeline_evaluate.evaluate(cfg, (result.student_dir,), run_dir / "eval", log_dir=run_dir)
@@ -198,6 +217,8 @@ def _main(cfg) -> TrainResult:
 @stage_main("train")
 def main(cfg) -> None:
     result = _main(cfg)
+    if result.rank != 0:
+        return
     shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}
     print(f"student saved to {result.student_dir}\ntraining metrics: {shown}")
 

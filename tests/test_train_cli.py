@@ -58,4 +58,3 @@ def test_user_errors_are_one_error_line(tmp_path, overrides, needle):
     lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and needle in lines[0], out.stderr[-2000:]
     assert "Traceback" not in out.stderr
-    assert "Traceback" not in out.stderr
