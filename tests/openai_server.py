@@ -79,6 +79,8 @@ class FakeOpenAI:
         self.batches: dict[str, dict] = {}
         self.hold_batches = False  # keep batches in_progress until released
         self.fail_batch_create = False
+        self.lose_batch_create = 0  # this many creates make the batch, then answer 500
+        self.foreign_batches = 0  # batches of other jobs on the account, made after a lost create
         self.counts: Counter = Counter()  # endpoint -> calls
         self.max_choices: int | None = None  # 1: ignore n, as llama.cpp and transformers serve
         self.echo_stop = False  # return the stop string (and what follows) inside the text
@@ -142,7 +144,7 @@ class FakeOpenAI:
         if self.fail_batch_create:
             return web.json_response({"error": {"message": "batch service down"}}, status=500)
         body = await request.json()
-        bid = f"batch_{len(self.batches)}"
+        bid = f"batch_{len(self.batches):04d}"
         self.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"],
                              "completion_window": body["completion_window"],
                              "input_file_id": body["input_file_id"], "status": "validating",
@@ -150,6 +152,14 @@ class FakeOpenAI:
                              "error_file_id": None, "metadata": body.get("metadata"),
                              "request_counts": {"total": 0, "completed": 0, "failed": 0},
                              "_polls": 0}
+        if self.lose_batch_create > 0:
+            self.lose_batch_create -= 1
+            for i in range(self.foreign_batches):  # newer: they page before ours
+                fid = f"file-other-{len(self.batches)}"
+                self.batches[f"batch_{len(self.batches):04d}"] = {
+                    "id": f"batch_{len(self.batches):04d}", "object": "batch",
+                    "input_file_id": fid, "status": "completed", "_polls": 0}
+            return web.json_response({"error": {"message": "gateway timeout"}}, status=500)
         return web.json_response(self._public(bid))
 
     async def get_batch(self, request: web.Request) -> web.Response:
@@ -163,8 +173,17 @@ class FakeOpenAI:
         return web.json_response(self._public(bid))
 
     async def list_batches(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "has_more": False,
-                                  "data": [self._public(b) for b in self.batches]})
+        """As the API pages them: newest first, `limit` (at most 100) per page after `after`."""
+        self.counts["batch_list"] += 1
+        newest_first = list(reversed(self.batches))
+        after = request.query.get("after")
+        start = newest_first.index(after) + 1 if after else 0
+        limit = min(int(request.query.get("limit", 20)), 100)
+        page = newest_first[start : start + limit]
+        return web.json_response({"object": "list", "has_more": start + limit < len(newest_first),
+                                  "first_id": page[0] if page else None,
+                                  "last_id": page[-1] if page else None,
+                                  "data": [self._public(b) for b in page]})
 
     def _finish(self, batch: dict) -> None:
         out = []

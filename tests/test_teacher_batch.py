@@ -1,4 +1,5 @@
-"""Batch API mode against the local server: completes, and resumes after a restart."""
+"""Batch API mode against the local server: completes, resumes after a restart (whichever of
+several batch files was open), never creates a batch twice, and finds its batch on any page."""
 
 from __future__ import annotations
 
@@ -69,4 +70,26 @@ def test_restart_between_upload_and_create(server, tmp_path):
     server.fail_batch_create = False
     s = extract(server, tmp_path)
     assert s.complete and server.counts["upload"] == 1 and len(server.batches) == 1
+    check_output(server, tmp_path)
+
+
+def test_a_lost_create_answer_is_found_on_a_later_page_not_created_twice(server, tmp_path):
+    server.lose_batch_create = 1  # the batch is made; its answer never arrives
+    server.foreign_batches = 150  # meanwhile other jobs' batches push ours to page 2
+    s = extract(server, tmp_path)
+    ours = [b for b in server.batches.values() if not b["input_file_id"].startswith("file-other")]
+    assert s.complete and len(ours) == 1 and server.counts["batch_create"] == 1
+    assert server.counts["batch_list"] == 2  # page 1: 100 others; page 2: ours
+    check_output(server, tmp_path)
+
+
+def test_several_batch_files_each_resume_after_a_restart(server, tmp_path, monkeypatch):
+    monkeypatch.setattr("md.teacher.batch.MAX_LINES", 3)  # 8 requests: files of 3, 3 and 2
+    server.hold_batches = True
+    with pytest.raises(MDError, match="still running"):
+        extract(server, tmp_path, batch_wait_s=0.1)
+    assert server.counts["upload"] == 3 and len(server.batches) == 3
+    server.hold_batches = False
+    s = extract(server, tmp_path)
+    assert s.complete and server.counts["upload"] == 3 and len(server.batches) == 3
     check_output(server, tmp_path)

@@ -24,14 +24,15 @@ from md.teacher.engine import FillResult
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 ENDPOINT = "/v1/chat/completions"
+MAX_LINES = 50_000  # the Batch API's limit on requests per input file: more go in several files
 
 
 def run_batch(requests: list[Request], teacher, cache: Cache, budget_usd: float | None = None,
               poll_s: float = 30.0, wait_s: float | None = None,
-              max_lines: int = 50_000, progress: bool = True) -> FillResult:
+              max_lines: int | None = None, progress: bool = True) -> FillResult:
     """Submit, poll and merge; `stopped="pending"` if batches are still running after wait_s."""
-    return asyncio.run(_run(requests, teacher, cache, budget_usd, poll_s, wait_s, max_lines,
-                            progress))
+    return asyncio.run(_run(requests, teacher, cache, budget_usd, poll_s, wait_s,
+                            max_lines or MAX_LINES, progress))
 
 
 async def _run(requests, teacher, cache, budget_usd, poll_s, wait_s, max_lines,
@@ -87,10 +88,21 @@ async def _submit(chunk: list[Request], teacher, cache: Cache) -> tuple[str, dic
 
 
 async def _create(teacher, file_id: str) -> str:
-    batch = await teacher.retrying(lambda: teacher.client.batches.create(
-        input_file_id=file_id, endpoint=ENDPOINT, completion_window="24h",
-        metadata={"source": "md.extract"}))
-    return batch.id
+    """Create the batch for an uploaded file. Creating is not idempotent: before a retry, look
+    for a batch an attempt whose answer was lost did create, so a file is never paid twice."""
+    attempts = 0
+
+    async def create_once() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1 and (found := await _find_batch(teacher, file_id)):
+            return found
+        batch = await teacher.client.batches.create(
+            input_file_id=file_id, endpoint=ENDPOINT, completion_window="24h",
+            metadata={"source": "md.extract"})
+        return batch.id
+
+    return await teacher.retrying(create_once)
 
 
 async def _resume(teacher, cache: Cache) -> list[tuple[str, dict]]:
@@ -98,12 +110,25 @@ async def _resume(teacher, cache: Cache) -> list[tuple[str, dict]]:
     jobs = []
     for file_id, batch_id, lines in cache.open_batches():
         if batch_id is None:
-            page = await teacher.retrying(lambda: teacher.client.batches.list(limit=100))
-            known = [b.id for b in page.data if b.input_file_id == file_id]
-            batch_id = known[0] if known else await _create(teacher, file_id)
+            batch_id = await _find_batch(teacher, file_id) or await _create(teacher, file_id)
             cache.set_batch(file_id, batch_id, "submitted")
         jobs.append((batch_id, lines))
     return jobs
+
+
+async def _find_batch(teacher, file_id: str) -> str | None:
+    """The batch the server already made from `file_id` (its create answer was lost), searching
+    every page of the account's batches, newest first; None when there is none."""
+    after: str | None = None
+    while True:
+        extra = {"after": after} if after else {}
+        page = await teacher.retrying(lambda: teacher.client.batches.list(limit=100, **extra))
+        for batch in page.data:
+            if batch.input_file_id == file_id:
+                return batch.id
+        if not page.data or page.has_more is False:
+            return None
+        after = page.data[-1].id
 
 
 async def _poll(jobs, teacher, cache: Cache, poll_s, wait_s, result: FillResult, bar) -> None:
