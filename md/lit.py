@@ -162,7 +162,7 @@ class MDModule(L.LightningModule):
 
 
 def build_trainer(out_dir: Path, *, max_steps: int, accelerator: str, devices: Any, strategy: str,
-                  precision: str, accumulate_grad_batches: int, gradient_clip_val: float | None,
+                  num_nodes: int, precision: str, accumulate_grad_batches: int, gradient_clip_val: float | None,
                   log_every_n_steps: int, val_every: int, has_val: bool, ckpt_every: int,
                   keep_checkpoints: int, progress_bar: bool, logger: Any, callbacks: Sequence):
     """A Lightning Trainer driven by steps (the sampler is endless), saving adapter checkpoints."""
@@ -176,7 +176,7 @@ def build_trainer(out_dir: Path, *, max_steps: int, accelerator: str, devices: A
                            monitor="step" if keep_checkpoints > 1 else None, mode="max")
     return L.Trainer(
         max_steps=max_steps, max_epochs=-1, accelerator=accelerator, devices=devices,
-        strategy=strategy, precision=precision, accumulate_grad_batches=accumulate_grad_batches,
+        strategy=strategy, num_nodes=num_nodes, precision=precision, accumulate_grad_batches=accumulate_grad_batches,
         gradient_clip_val=gradient_clip_val, log_every_n_steps=log_every_n_steps,
         # val_check_interval counts micro-batches; one epoch never ends, so count steps instead
         val_check_interval=val_every * accumulate_grad_batches if has_val else None,
