@@ -7,8 +7,9 @@ A generator turns prompts into texts; it knows nothing about CoT, PoT or answers
     best = gen.greedy(prompts)                            # one string per prompt
 
 HFGenerator decodes many sequences per `generate` call (prompts x `num_return_sequences`,
-KV cache on). VLLMGenerator (`inference.engine=vllm`) imports vllm only when built, and serves
-the LoRA adapter through `LoRARequest`; vllm is not a default dependency (`pip install md[vllm]`).
+KV cache on). VLLMGenerator (`inference.engine=vllm`, md.infer_vllm) imports vllm only when
+built, and serves LoRA adapters through `LoRARequest`; vllm is not a default dependency
+(`pip install md[vllm]`).
 Generation stops at the next "\nQuestion:" (HF: a stop string checked during generation, so a
 batch costs its longest real path, not max_new_tokens) and the text is cut there, because small
 students often run on into a new made-up question, whose numbers would pollute answer extraction.
@@ -27,9 +28,7 @@ import torch
 from md.errors import MDError
 from md.models.prompting import padded, prompt_ids
 from md.models.whitespace import needs_escape, unescape
-
-STOP = "\nQuestion:"
-
+from md.prompts import STOP, until_next_question
 
 class Generator(Protocol):
     """What evaluation needs from a student: sampled and greedy completions of prompts."""
@@ -37,10 +36,6 @@ class Generator(Protocol):
     def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]: ...
 
     def greedy(self, prompts: Sequence[str]) -> list[str]: ...
-
-
-def _cut(text: str) -> str:
-    return text.split(STOP, 1)[0].strip()
 
 
 class HFGenerator:
@@ -91,7 +86,7 @@ class HFGenerator:
         )  # (B * n, T_in + T_new) decoder-only, (B * n, T_new) encoder-decoder
         new = out if self.seq2seq else out[:, enc["input_ids"].shape[1] :]
         texts = self.tok.batch_decode(new, skip_special_tokens=True)
-        return [_cut(unescape(t) if self.escaped else t) for t in texts]
+        return [until_next_question(unescape(t) if self.escaped else t) for t in texts]
 
     def _stops(self) -> dict:
         """generate's stop-string arguments: a finished row stops at STOP, not max_new_tokens.
@@ -133,39 +128,6 @@ class HFGenerator:
             texts += more
             bar.update(len(more))
         return texts
-
-    def greedy(self, prompts: Sequence[str]) -> list[str]:
-        return [row[0] for row in self.sample(prompts, 1, 0.0)]
-
-
-class VLLMGenerator:
-    """vLLM engine over a base model, with the student's LoRA adapter on every request."""
-
-    def __init__(self, base_model: str, adapter_dir: str | None = None, max_new_tokens: int = 256,
-                 max_lora_rank: int = 64, gpu_memory_utilization: float = 0.85, seed: int = 0,
-                 escaped: bool = False):
-        try:
-            from vllm import LLM
-            from vllm.lora.request import LoRARequest
-        except ImportError:
-            raise MDError("inference.engine=vllm needs vllm: pip install 'md[vllm]' "
-                          "(CUDA only), or use inference.engine=hf") from None
-        self.llm = LLM(model=base_model, enable_lora=adapter_dir is not None,
-                       max_lora_rank=max_lora_rank, seed=seed,
-                       gpu_memory_utilization=gpu_memory_utilization)
-        self.lora = LoRARequest("student", 1, adapter_dir) if adapter_dir else None
-        self.max_new_tokens = max_new_tokens
-        self.escaped = escaped  # md_student.json: targets were whitespace-escaped
-        self.base_weights = "vllm"
-
-    def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
-        from vllm import SamplingParams
-
-        params = SamplingParams(n=n, temperature=temperature, max_tokens=self.max_new_tokens,
-                                stop=[STOP])
-        outs = self.llm.generate(list(prompts), params, lora_request=self.lora)
-        return [[_cut(unescape(c.text) if self.escaped else c.text) for c in o.outputs]
-                for o in outs]
 
     def greedy(self, prompts: Sequence[str]) -> list[str]:
         return [row[0] for row in self.sample(prompts, 1, 0.0)]
@@ -241,12 +203,13 @@ def read_manifest(student_dir: str | Path) -> dict:
 
 
 def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new_tokens: int = 256,
-                    device: str = "auto", vllm_gpu_memory_utilization: float = 0.85,
-                    vllm_max_lora_rank: int = 64, seed: int = 0,
-                    quantized_base: bool = True, seed_per_question: bool = False) -> Generator:
+                    device: str = "auto", seed: int = 0, quantized_base: bool = True,
+                    seed_per_question: bool = False, vllm: dict | None = None) -> Generator:
     """The configured sampling engine for a saved student (`inference.engine`: hf | vllm).
     seed_per_question: each question's paths seeded on their own (HFGenerator.seed_per_prompt),
-    so a question's paths are the same whichever shard of the test set it is evaluated in."""
+    so a question's paths are the same whichever shard of the test set it is evaluated in.
+    vllm: the engine settings (`inference.vllm`: gpu_memory_utilization, max_lora_rank,
+    tensor_parallel_size, max_model_len); students on one base share one engine (md.infer_vllm)."""
     if engine == "hf":
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -257,14 +220,18 @@ def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new
         gen.base_weights = loaded
         return gen
     if engine == "vllm":
+        from md.infer_vllm import VLLMGenerator
+
         if seed_per_question:
             raise MDError("inference.seed_per_question (and sharded evaluation) needs "
                           "inference.engine=hf; vLLM batches every question together")
-        if read_manifest(student_dir).get("chat_template"):
+        manifest = read_manifest(student_dir)
+        if manifest.get("chat_template"):
             raise MDError("inference.engine=vllm does not render the chat template this student "
                           "was trained with; use inference.engine=hf")
         base, adapter = resolve_student(student_dir)
-        return VLLMGenerator(base, adapter, max_new_tokens, vllm_max_lora_rank,
-                             vllm_gpu_memory_utilization, seed,
-                             escaped=bool(read_manifest(student_dir).get("whitespace_escape")))
+        quant = manifest.get("quantization") if quantized_base else None
+        return VLLMGenerator(base, adapter, max_new_tokens, seed=seed,
+                             escaped=bool(manifest.get("whitespace_escape")),
+                             four_bit=bool(quant), **(vllm or {}))
     raise MDError(f"unknown inference.engine {engine!r}; expected hf or vllm")

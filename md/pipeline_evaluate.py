@@ -62,6 +62,7 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     from md import lineage as ln
     from md.infer import build_generator, read_manifest
 
+    from md.config import to_plain
     from md.evaluation import shards
 
     inf = cfg.inference
@@ -72,7 +73,8 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
                             max_new_tokens=inf.max_new_tokens, seed=cfg.seed,
                             quantized_base=inf.quantized_base,
-                            seed_per_question=inf.seed_per_question or inf.shards > 1)
+                            seed_per_question=inf.seed_per_question or inf.shards > 1,
+                            vllm=to_plain(inf.vllm))
             for s in students]
     label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
     info = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}

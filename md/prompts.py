@@ -14,6 +14,16 @@ LABEL_TRIGGER = "The answer is"
 TRIGGERS = {"cot": COT_TRIGGER, "pot": POT_TRIGGER, "label": LABEL_TRIGGER}
 
 
+# Where a student's completion ends: small students run on into a made-up next question, whose
+# numbers would pollute answer extraction (both sampling engines stop there and cut there).
+STOP = "\nQuestion:"
+
+
+def until_next_question(text: str) -> str:
+    """The completion up to the student's made-up next question, stripped."""
+    return text.split(STOP, 1)[0].strip()
+
+
 def student_input(question: str, method: str) -> str:
     """The student's input for a question and a method ("cot", "pot" or "label")."""
     try:

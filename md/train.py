@@ -114,6 +114,7 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
     import lightning as L
     from lightning.pytorch.strategies import DDPStrategy
 
+    from md import fsdp
     from md.checkpoints import intact_checkpoint
     from md.lit import MDDataModule, MDModule, build_trainer
     from md.models import save_student
@@ -132,6 +133,7 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
     dm = MDDataModule(items, val_items, batch_size, pad, student.seq2seq, seed, accumulate_grad_batches)
     module = MDModule(student.model, student.seq2seq, lr or student.learning_rate, max_steps,
                       warmup_steps, schedule, weight_decay, seed)
+    trainer_settings["strategy"] = fsdp.strategy(trainer_settings["strategy"], student.model)
     trainer = build_trainer(out_dir, max_steps=max_steps, has_val=bool(val_items),
                             accumulate_grad_batches=accumulate_grad_batches, val_every=val_every,
                             ckpt_every=ckpt_every, keep_checkpoints=keep_checkpoints, logger=logger,
@@ -143,8 +145,9 @@ def _fit(examples, student, out_dir, loss_mode, loss_lambda, val_examples, val_f
         metrics.update(world_size=float(trainer.world_size),
                        weights_equal_across_ranks=float(_same_weights_on_every_rank(module)))
     student_dir = out_dir / "student"
+    full = fsdp.full_state_dict(trainer)  # FSDP: every rank gathers, rank 0 gets the weights
     if trainer.is_global_zero:
-        save_student(student, student_dir, methods={e.method for e in examples})
+        save_student(student, student_dir, methods={e.method for e in examples}, state_dict=full)
         write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
     trainer.strategy.barrier("student saved")  # no rank reads student/ before rank 0 wrote it
     return TrainResult(student_dir, out_dir / "checkpoints", metrics, trainer.global_rank)
@@ -185,7 +188,7 @@ def _check_knobs(knobs: dict, group: str) -> None:
 def _main(cfg) -> TrainResult:
     from hydra.core.hydra_config import HydraConfig
 
-    from md import jsonl, pipeline, pipeline_evaluate
+    from md import fsdp, jsonl, pipeline, pipeline_evaluate
     from md.config import check_targets, to_plain
     from md.loss import check_settings
 
@@ -199,6 +202,7 @@ def _main(cfg) -> TrainResult:
     trainer_knobs = to_plain(cfg.trainer)
     _check_knobs(knobs, "train")
     _check_knobs(trainer_knobs, "trainer")
+    fsdp.check(trainer_knobs.get("strategy"), trainer_knobs.get("accelerator"))
     pipeline.preflight(cfg, upstream=path is None, student=True, test=evaluate_after)
     examples = jsonl.read_all(path or pipeline.mixed(cfg), MixedExample)
     lineage = pipeline.lineage(cfg) if path is None else ()

@@ -40,7 +40,7 @@ def test_sampling_is_seeded_and_varies(gen):
 
 
 def test_cut_at_next_question():
-    from md.infer import _cut
+    from md.prompts import until_next_question as _cut
 
     assert _cut("ans = 3\nQuestion: what next?") == "ans = 3"
     assert _cut("") == ""

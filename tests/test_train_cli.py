@@ -46,6 +46,7 @@ def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
         (["student=no-such-student"], "student=no-such-student: no such option; choose one of"),
         (["train.no_such_knob=1"], "train.no_such_knob is not a config key"),
         (["loss.lambda=0.3"], "loss.lambda is not a config key"),  # only loss=fixed has a λ
+        (["trainer=fsdp", "trainer.accelerator=cpu"], "trainer=fsdp runs only on CUDA GPUs"),
         (["+student.lora_rank=4"], "student.lora_rank is not an option"),
         (["loss=fixed", "loss.lambda=2"], "loss.lambda=2: must be a number in [0, 1]"),
         (["+trainer.max_step=5"], "trainer.max_step is not a training option; did you mean max_steps?"),

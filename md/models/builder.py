@@ -185,7 +185,8 @@ def _prepare(model, seq2seq: bool, finetune: str, checkpointing: bool, lora: dic
     return model.train()
 
 
-def save_student(student: Student, folder: str | Path, methods: Sequence[str] = ()) -> Path:
+def save_student(student: Student, folder: str | Path, methods: Sequence[str] = (),
+                 state_dict: dict | None = None) -> Path:
     """Save adapter (PEFT format) or full weights + tokenizer where evaluation looks for them.
 
     A tiny student's base is kept in `folder/base` (evaluation loads it from there), and so
@@ -194,10 +195,11 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
     evaluation must reproduce: the methods it was trained on (a label student is prompted and
     scored as one), the 4-bit quantisation of a QLoRA base, and whether its targets were
     whitespace-escaped for its tokenizer, and whether its prompts use the chat template.
+    state_dict: the weights to save instead of the model's own (FSDP's gathered full weights).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    student.model.save_pretrained(folder)
+    student.model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict else {}))
     student.tokenizer.save_pretrained(folder)
     base = Path(student.base)
     if student.finetune != "full" and base.is_dir() and _own_copy_needed(base, folder):

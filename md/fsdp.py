@@ -1,0 +1,60 @@
+"""Fully sharded data parallel (`trainer=fsdp`) for students too big for one GPU's memory.
+
+Lightning's FSDPStrategy, configured for HF decoders: each decoder layer (the model's own
+`_no_split_modules`, e.g. LlamaDecoderLayer) is its own FSDP unit, so a rank holds whole layers
+only while it computes them; the student is saved from a full state dict gathered on rank 0
+(every rank takes part in the gather), in the same format as any other student. Lightning runs
+FSDP only on CUDA: on a CPU, `check` refuses it in one line, before any stage starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from md.errors import MDError
+
+
+def check(strategy: Any, accelerator: str) -> None:
+    """One clear line instead of Lightning's traceback, for FSDP where it cannot run."""
+    if strategy == "fsdp" and accelerator == "cpu":
+        raise MDError("trainer=fsdp runs only on CUDA GPUs (Lightning's FSDP strategy); on a CPU "
+                      "use trainer=ddp trainer.accelerator=cpu trainer.precision=32-true")
+
+
+def decoder_layers(model) -> set[type]:
+    """The classes of the model's decoder layers, the units FSDP wraps one by one."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    names = set(getattr(base, "_no_split_modules", None) or ())
+    layers = {type(m) for m in base.modules() if type(m).__name__ in names}
+    if not layers:
+        raise MDError(f"trainer=fsdp: {type(base).__name__} names no decoder layer class to wrap "
+                      "(_no_split_modules); use trainer=ddp")
+    return layers
+
+
+def strategy(name: Any, model) -> Any:
+    """The Lightning strategy for `trainer.strategy`: FSDPStrategy per decoder layer for "fsdp"."""
+    if name != "fsdp":
+        return name
+    from lightning.pytorch.strategies import FSDPStrategy
+
+    return FSDPStrategy(auto_wrap_policy=decoder_layers(model), state_dict_type="full")
+
+
+def full_state_dict(trainer) -> dict | None:
+    """The student's full weights, gathered onto rank 0 (None on the others; every rank must
+    call this); keys as the unwrapped HF model names them. None when not under FSDP."""
+    from lightning.pytorch.strategies import FSDPStrategy
+
+    if not isinstance(trainer.strategy, FSDPStrategy):
+        return None
+    from torch.distributed.fsdp import FullStateDictConfig, StateDictType
+    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+
+    wrapped = trainer.strategy.model
+    with FSDP.state_dict_type(wrapped, StateDictType.FULL_STATE_DICT,
+                              FullStateDictConfig(offload_to_cpu=True, rank0_only=True)):
+        state = wrapped.state_dict()
+    if not trainer.is_global_zero:
+        return None
+    return {k.removeprefix("model."): v for k, v in state.items()}  # MDModule.model
