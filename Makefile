@@ -74,5 +74,6 @@ bench: $(STAMP)  ## the speed benchmarks (sandbox, teacher client, training loop
 	$(PY) -m md.bench.teacher
 	$(PY) -m md.bench.train
 	$(PY) -m md.bench.generate --threads 1
+	$(PY) -m md.bench.generate --stop-strings --new-tokens 128
 	$(PY) -m md.bench.adaptive
 	$(PY) -m md.bench.adaptive_teacher   # also trains the demo MD student on both mixes (minutes)

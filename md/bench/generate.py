@@ -7,6 +7,14 @@ sequence at a time, on the same tiny random student, in one run. A benchmark, no
 Prints sequences/s of each mode and the speed-up. Both modes do the same work: the same
 prompts, paths and `max_new_tokens`; a batched call runs until its longest row stops, so if
 anything it does more token steps than the one-at-a-time mode.
+
+    python -m md.bench.generate --stop-strings --new-tokens 128   # a tiny student trained first
+
+compares stopping each row at the stop string ("\nQuestion:") during generation with running
+it to EOS or max_new_tokens and cutting afterwards, on a tiny student trained by md.train; both
+modes must return the same texts. A student that learnt to end with EOS gains nothing (the check
+costs a little); a model that runs on into a made-up next question (a few-shot base model, an
+undertrained student) is where stopping saves the rest of the batch.
 """
 
 from __future__ import annotations
@@ -55,6 +63,41 @@ def bench(questions: int, paths: int, new_tokens: int, hidden: int, layers: int,
             "speedup": t_single / t_batched}
 
 
+def stop_bench(steps: int, questions: int, paths: int, new_tokens: int, repeats: int = 2) -> dict:
+    """HF sampling that stops each row at the stop string during generation, against running
+    every row to max_new_tokens and cutting afterwards, on a tiny student trained `steps` steps
+    (md.train, CPU) on the demo examples. Same prompts, paths and seed in both modes."""
+    import tempfile
+
+    from md.bench.examples import demo_examples
+    from md.models import build_student
+    from md.train import run
+
+    examples = demo_examples(n_questions=max(questions, 32))
+    texts = [e.input for e in examples] + [e.target for e in examples]
+    tiny = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}
+    with tempfile.TemporaryDirectory() as tmp:
+        student = build_student(name="tiny-llama", tiny=tiny, finetune="full",
+                                tokenizer_texts=texts, workdir=f"{tmp}/student")
+        run(examples, student, out_dir=f"{tmp}/run", max_steps=steps, batch_size=16, lr=3e-3)
+    prompts = [e.input for e in examples[: 2 * questions : 2]]  # CoT prompts
+    gens = {mode: HFGenerator(student.model, student.tokenizer, batch_size=questions * paths,
+                              max_new_tokens=new_tokens, stop_early=mode == "stop",
+                              progress=False) for mode in ("stop", "cut")}
+    timed(gens["stop"], prompts[:1], 1, 0.7)  # warm-up
+    seconds = {m: min(timed(g, prompts, paths, 0.7) for _ in range(repeats)) for m, g in gens.items()}
+    torch.manual_seed(0)
+    same = gens["stop"].sample(prompts, paths, 0.7)
+    torch.manual_seed(0)
+    assert same == gens["cut"].sample(prompts, paths, 0.7), "the two modes must give the same texts"
+    seqs = questions * paths
+    return {"train_steps": steps, "sequences": seqs, "max_new_tokens": new_tokens,
+            "stop_s": seconds["stop"], "cut_s": seconds["cut"],
+            "stop_seq_per_s": seqs / seconds["stop"], "cut_seq_per_s": seqs / seconds["cut"],
+            "speedup": seconds["cut"] / seconds["stop"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--questions", type=int, default=8)
@@ -64,7 +107,17 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all)")
     ap.add_argument("--repeats", type=int, default=2, help="timings per mode; the best is kept")
+    ap.add_argument("--stop-strings", action="store_true",
+                    help="instead: stopping at the stop string during generation vs cutting "
+                         "afterwards, on a tiny student trained --train-steps steps")
+    ap.add_argument("--train-steps", type=int, default=150)
     args = ap.parse_args()
+    if args.stop_strings:
+        r = stop_bench(args.train_steps, args.questions, args.paths, args.new_tokens, args.repeats)
+        print(json.dumps(r, indent=1))
+        print(f"stop strings during generation: {r['stop_seq_per_s']:.1f} seq/s, cut afterwards: "
+              f"{r['cut_seq_per_s']:.1f} seq/s, speed-up {r['speedup']:.1f}x (same texts)")
+        return
     r = bench(args.questions, args.paths, args.new_tokens, args.hidden, args.layers, args.threads,
               args.repeats)
     print(json.dumps(r, indent=1))
