@@ -132,6 +132,7 @@ KNOBS: dict[str, Knob] = {
     "execute.workers": _count("sandbox worker processes"),
     "execute.timeout_s": Knob(float, "seconds of wall clock per program", low=0, above=True),
     "execute.memory_mb": Knob(int, "MB of address space per program", low=16),
+    "execute.require_isolation": Knob(bool, "refuse to run programs with a protection off"),
     "extract.dry_run": Knob(bool, "print the cost and stop"),
     "extract.max_problems": Knob(int, "training problems sent to the teacher", low=1,
                                  optional=True),

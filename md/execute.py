@@ -107,15 +107,18 @@ def run(
     timeout_s: float = 5.0,
     memory_mb: int = 512,
     progress: bool = True,
+    require_isolation: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Judge the thoughts file against `problems`, write JudgedThought JSONL; returns `summary`."""
+    """Judge the thoughts file against `problems`, write JudgedThought JSONL; returns `summary`.
+    require_isolation: refuse to run programs when a sandbox protection is off (md.sandbox)."""
     thoughts = jsonl.read_all(thoughts_path, Thought)
     by_id = {p.id: p for p in problems}
     check_ids((t.problem_id for t in thoughts), by_id, thoughts_path)
     if any(t.method == "pot" for t in thoughts):
         from md.sandbox import Sandbox  # starts worker processes; only when there is code to run
 
-        with Sandbox(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as sandbox:
+        with Sandbox(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb,
+                     require_isolation=require_isolation) as sandbox:
             judged = judge(by_id, thoughts, sandbox, progress)
     else:
         judged = judge(by_id, thoughts, None, progress)
@@ -142,7 +145,7 @@ def main(cfg: DictConfig) -> None:
     judged = required(cfg, "judged", "where to write the JudgedThought JSONL")
     ex = cfg.execute
     stats = run(thoughts, judged, pipeline.train_problems(cfg), ex.workers, ex.timeout_s,
-                ex.memory_mb)
+                ex.memory_mb, require_isolation=ex.require_isolation)
     print_summary(stats)
     print(f"wrote {judged}")
 

@@ -124,7 +124,8 @@ def _round_judge(cfg: DictConfig, problems: list[Problem], dry_run: bool):
 
     by_id = {p.id: p for p in problems}
     x = cfg.execute
-    with Sandbox(workers=x.workers, timeout_s=x.timeout_s, memory_mb=x.memory_mb) as sandbox:
+    with Sandbox(workers=x.workers, timeout_s=x.timeout_s, memory_mb=x.memory_mb,
+                 require_isolation=x.require_isolation) as sandbox:
         yield lambda thoughts: execute.judge(by_id, thoughts, sandbox, progress=False)
 
 
@@ -144,7 +145,8 @@ def judged(cfg: DictConfig) -> Path:
         art.prepare()
         ex = cfg.execute
         execute.print_summary(execute.run(source, out, train_problems(cfg), ex.workers,
-                                          ex.timeout_s, ex.memory_mb))
+                                          ex.timeout_s, ex.memory_mb,
+                                          require_isolation=ex.require_isolation))
     return out
 
 

@@ -38,7 +38,8 @@ def evaluation_run(cfg: DictConfig, log_dir: Path | str) -> Iterator[tuple]:
             log.log_metrics(flat_metrics(metrics))  # CSV: the scalars (W&B gets them in score)
 
     try:
-        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb) as sb:
+        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb,
+                     require_isolation=ex.require_isolation) as sb:
             yield wb, sb, log_scalars
         failed = False
     finally:

@@ -129,3 +129,24 @@ def test_real_codex_svamp_programs_reproduce_published_accuracy(shared_data):
           f"({999 / (done - ready):.0f} programs/s; pool start {ready - start:.2f} s)")
     assert abs(100 * correct / 999 - 85.2) <= 0.2
     assert sum(r.status == "ok" for r in results) >= 995
+
+
+def test_protections_that_are_off_warn_once_or_refuse_when_required(capsys):
+    """What the pool does with a worker report from a machine without root or namespaces (the
+    report here is the one such a worker writes: md.sandbox.limits marks each missing part)."""
+    from md.errors import MDError
+    from md.sandbox.limits import missing
+    from md.sandbox.pool import _check_isolation
+
+    report = {"environment": "cleared", "pid": "OFF: the host's PID namespace (Operation not "
+              "permitted)", "network": "OFF (unshare failed: Operation not permitted)",
+              "seccomp": "12 system calls and non-AF_UNIX sockets denied (EPERM)"}
+    assert missing(report) == ["pid (the host's PID namespace (Operation not permitted))",
+                               "network (unshare failed: Operation not permitted)"]
+    _check_isolation(report, required=False)
+    _check_isolation(report, required=False)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: md.sandbox runs with protections off: pid")
+    with pytest.raises(MDError, match="isolation is required but off: pid .*network"):
+        _check_isolation(report, required=True)
+    _check_isolation({"pid": "own PID namespace (PID 1)"}, required=True)  # all on: silent

@@ -1,9 +1,13 @@
-"""Process-level isolation of one sandbox worker: namespaces, private /tmp, rlimits, uid drop.
+"""Process-level isolation of one sandbox worker: namespaces, its own root, rlimits, uid drop,
+seccomp.
 
-`isolate(...)` runs once in a freshly forked worker, before it executes any program, and returns
-a report of what it could switch on (`Sandbox.isolation` shows it). Order matters: namespaces and
-mounts need root, so they come first; the uid drop comes last but one, then RLIMIT_NPROC (which
-the kernel does not enforce on root) and PR_SET_NO_NEW_PRIVS.
+`isolate(...)` runs once in a freshly forked worker (PID 1 of its own PID namespace when the
+zygote could make one: md.sandbox.worker), before it executes any program, and returns a report
+of what it could switch on (`Sandbox.isolation` shows it; a protection that is off reads
+"OFF (why)"). Order matters: namespaces and mounts need root, so they come first (network and
+mount namespaces, private /tmp, then the minimal root of md.sandbox.view); the uid drop comes
+late, then RLIMIT_NPROC (which the kernel does not enforce on root), PR_SET_NO_NEW_PRIVS and,
+last, the seccomp filter (md.sandbox.seccomp).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import signal
 import tempfile
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
@@ -34,6 +39,15 @@ def _call(fn: str, *args: object) -> None:
         raise OSError(err, f"{fn}: {os.strerror(err)}")
 
 
+def unshare(flags: int) -> None:
+    _call("unshare", flags)
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (PR_SET_PDEATHSIG)."""
+    _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _namespaces(report: dict) -> bool:
     """A new network and mount namespace; True when the mount namespace is ours to change."""
     flags = CLONE_NEWNET | CLONE_NEWNS
@@ -42,7 +56,7 @@ def _namespaces(report: dict) -> bool:
     try:
         _call("unshare", flags)
     except OSError as exc:
-        report["network"] = f"NOT isolated (unshare failed: {exc.strerror})"
+        report["network"] = f"OFF (unshare failed: {exc.strerror})"
         return False
     report["network"] = "new network namespace (no interfaces up, loopback included)"
     return True
@@ -59,12 +73,12 @@ def _private_tmp(report: dict) -> None:
                 done.append(path)
         report["tmp"] = f"private tmpfs on {', '.join(done)}"
     except OSError as exc:
-        report["tmp"] = f"shared with the host ({exc.strerror})"
+        report["tmp"] = f"OFF: shared with the host ({exc.strerror})"
 
 
 def _drop_privileges(uid: int, gid: int, report: dict) -> None:
     if os.geteuid() != 0:
-        report["user"] = f"unchanged (uid {os.geteuid()}: not root, cannot switch)"
+        report["user"] = f"OFF (uid {os.geteuid()} unchanged: not root, cannot switch)"
         return
     os.setgroups([])
     os.setresgid(gid, gid, gid)
@@ -106,15 +120,51 @@ def set_cpu_limit(seconds: float) -> bool:
     return True
 
 
-def isolate(memory_mb: int, file_mb: int, max_files: int, cpu_lifetime_s: int) -> tuple[dict, str]:
-    """Isolate the calling (worker) process; returns (report, working directory)."""
+def missing(report: dict) -> list[str]:
+    """The protections a worker's report says are off, as "name (why)"."""
+    out = []
+    for name, value in report.items():
+        if isinstance(value, str) and value.startswith("OFF"):
+            why = value[3:].lstrip(" :")
+            out.append(f"{name} ({why[1:-1] if why.startswith('(') and why.endswith(')') else why})")
+    return out
+
+
+def _own_root(pid_namespace: str, report: dict) -> None:
+    from md.sandbox.view import enter_minimal_view
+
+    if pid_namespace.startswith("OFF"):
+        report["filesystem"] = "OFF: the host's (a private /proc needs a PID namespace)"
+        return
+    try:
+        report["filesystem"] = enter_minimal_view(TMPFS_MB)
+    except OSError as exc:
+        report["filesystem"] = f"OFF: the host's ({exc.strerror})"
+
+
+def _seccomp(report: dict) -> None:
+    try:
+        from md.sandbox.seccomp import load_filter
+
+        report["seccomp"] = load_filter()
+    except (OSError, RuntimeError) as exc:
+        report["seccomp"] = f"OFF ({exc.strerror if isinstance(exc, OSError) else exc})"
+
+
+def isolate(memory_mb: int, file_mb: int, max_files: int, cpu_lifetime_s: int,
+            pid_namespace: str) -> tuple[dict, str]:
+    """Isolate the calling (worker) process; returns (report, working directory).
+    pid_namespace: what the zygote could do about the PID namespace (for the report)."""
     report: dict = {}
     os.environ.clear()  # unsetenv() too: the C-level environment is empty for anything spawned
     report["environment"] = "cleared"
+    report["pid"] = pid_namespace
     if _namespaces(report):
         _private_tmp(report)
+        _own_root(pid_namespace, report)
     else:
-        report["tmp"] = "shared with the host"
+        report["tmp"] = "OFF: shared with the host (no mount namespace)"
+        report["filesystem"] = "OFF: the host's (no mount namespace)"
     workdir = tempfile.mkdtemp(prefix="md-sandbox-", dir="/tmp")
     if os.geteuid() == 0:
         os.chown(workdir, NOBODY, NOBODY)
@@ -125,4 +175,5 @@ def isolate(memory_mb: int, file_mb: int, max_files: int, cpu_lifetime_s: int) -
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork, no thread, no exec'd shell
     _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the zygote
+    _seccomp(report)  # last: it denies mount, unshare, ... which the steps above needed
     return report, workdir

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import sys
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 
 from md.errors import MDError
+from md.sandbox.limits import missing
 from md.sandbox.procs import WorkerHandle, Zygote
 from md.sandbox.result import ExecResult
 
@@ -24,7 +26,7 @@ class Sandbox:
     def __init__(self, workers: int = 2, timeout_s: float = 5.0, memory_mb: int = 512,
                  max_output_chars: int = 65_536, inflight: int = 16, file_mb: int = 16,
                  max_files: int = 64, max_programs_per_worker: int = 200_000,
-                 startup_timeout_s: float = 120.0) -> None:
+                 startup_timeout_s: float = 120.0, require_isolation: bool = False) -> None:
         if workers < 1 or timeout_s <= 0 or memory_mb < 16 or inflight < 1:
             raise MDError("sandbox: workers >= 1, timeout_s > 0, memory_mb >= 16 and inflight >= 1"
                           f" are required (got {workers}, {timeout_s}, {memory_mb}, {inflight})")
@@ -46,6 +48,7 @@ class Sandbox:
             for _ in range(workers):
                 self._start_worker()
             self._wait_ready()
+            _check_isolation(self.isolation, require_isolation)
         except BaseException:
             self.close()
             raise
@@ -215,6 +218,23 @@ class Sandbox:
                 raise MDError(f"sandbox: workers did not start in {self.startup_timeout_s} s")
             self._poll()
         self.respawns = 0
+
+
+_warned: set[str] = set()
+
+
+def _check_isolation(report: dict, required: bool) -> None:
+    """One warning line per process naming the protections that are off; an error if required."""
+    off = missing(report)
+    if not off:
+        return
+    line = "; ".join(off)
+    if required:
+        raise MDError(f"sandbox: isolation is required but off: {line}. Run as root on Linux "
+                      "(namespaces, mounts), or set execute.require_isolation=false")
+    if line not in _warned:
+        _warned.add(line)
+        print(f"warning: md.sandbox runs with protections off: {line}", file=sys.stderr)
 
 
 def _frame(index: int, program: object) -> bytes:

@@ -55,7 +55,10 @@ def zygote_main(sock_fd: int, config_json: str) -> None:
         except Exception as exc:  # a missing optional package only narrows what programs can use
             print(f"md.sandbox: cannot preload {name}: {exc}", file=sys.stderr)
     exec(compile(WARM_UP, "<warm-up>", "exec"), {})
+    from md.sandbox import seccomp
     from md.sandbox.runner import Runner  # noqa: F401 - imported before fork, like the rest
+
+    seccomp.preload()
     from md.sandbox.tripwires import freeze_stdlib_classes
 
     freeze_stdlib_classes()
@@ -74,10 +77,36 @@ def zygote_main(sock_fd: int, config_json: str) -> None:
         if pid == 0:
             sock.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            worker_main(fds[0], fds[1], config)
+            worker_main(fds[0], fds[1], config, _own_pid_namespace(fds))
         for fd in fds:
             os.close(fd)
         sock.sendall(b"%d\n" % pid)
+    os._exit(0)
+
+
+def _own_pid_namespace(fds: list[int]) -> str:
+    """Make the worker PID 1 of a new PID namespace; returns the report line.
+
+    unshare(CLONE_NEWPID) moves only later children, so this process forks once more: the child
+    is PID 1 of the new namespace and becomes the worker; this process keeps no pipe open,
+    waits for it and exits with it. The pool kills this process's pid on a timeout; the worker
+    then dies by PR_SET_PDEATHSIG, and with PID 1 every process of its namespace."""
+    from md.sandbox.limits import CLONE_NEWPID, unshare
+
+    try:
+        unshare(CLONE_NEWPID)
+    except OSError as exc:
+        return f"OFF: the host's PID namespace ({exc.strerror})"
+    inner = os.fork()
+    if inner == 0:
+        os.setsid()  # its own process group: killpg from inside reaches no one outside
+        return "own PID namespace (PID 1): no other process can be seen, traced or signalled"
+    for fd in fds:
+        os.close(fd)
+    from md.sandbox.limits import die_with_parent
+
+    die_with_parent()
+    os.waitpid(inner, 0)
     os._exit(0)
 
 
@@ -97,7 +126,7 @@ def _quiet_std_fds() -> None:
     sys.stdin = None
 
 
-def worker_main(task_fd: int, result_fd: int, config: dict) -> None:
+def worker_main(task_fd: int, result_fd: int, config: dict, pid_namespace: str) -> None:
     """Isolate, then run tasks until EOF or a tripped wire; never returns."""
     from md.sandbox.limits import isolate
     from md.sandbox.runner import Runner
@@ -105,7 +134,7 @@ def worker_main(task_fd: int, result_fd: int, config: dict) -> None:
     try:
         _quiet_std_fds()
         report, workdir = isolate(config["memory_mb"], config["file_mb"], config["max_files"],
-                                  config["cpu_lifetime_s"])
+                                  config["cpu_lifetime_s"], pid_namespace)
         if os.getppid() == 1:
             os._exit(0)  # the zygote died before PDEATHSIG was armed
         runner = Runner(config["timeout_s"], config["max_output_chars"], workdir)
