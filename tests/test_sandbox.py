@@ -81,6 +81,7 @@ def test_isolation_report(sb):
         assert "65534" in sb.isolation["user"]
         assert sb.isolation["network"].startswith("new network namespace")
         assert "private tmpfs on /tmp" in sb.isolation["tmp"]
+        assert sb.isolation["filesystem"].startswith("own root")
 
 
 def test_bad_arguments_are_mderrors():

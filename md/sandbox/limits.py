@@ -130,16 +130,20 @@ def missing(report: dict) -> list[str]:
     return out
 
 
-def _own_root(pid_namespace: str, report: dict) -> None:
+def _own_root(pid_namespace: str, report: dict) -> bool:
+    """The minimal root of md.sandbox.view, with its own /tmp; False when it cannot be had."""
     from md.sandbox.view import enter_minimal_view
 
     if pid_namespace.startswith("OFF"):
         report["filesystem"] = "OFF: the host's (a private /proc needs a PID namespace)"
-        return
+        return False
     try:
         report["filesystem"] = enter_minimal_view(TMPFS_MB)
     except OSError as exc:
         report["filesystem"] = f"OFF: the host's ({exc.strerror})"
+        return False
+    report["tmp"] = f"private tmpfs on /tmp ({TMPFS_MB} MiB) in its own root"
+    return True
 
 
 def _seccomp(report: dict) -> None:
@@ -160,8 +164,8 @@ def isolate(memory_mb: int, file_mb: int, max_files: int, cpu_lifetime_s: int,
     report["environment"] = "cleared"
     report["pid"] = pid_namespace
     if _namespaces(report):
-        _private_tmp(report)
-        _own_root(pid_namespace, report)
+        if not _own_root(pid_namespace, report):
+            _private_tmp(report)
     else:
         report["tmp"] = "OFF: shared with the host (no mount namespace)"
         report["filesystem"] = "OFF: the host's (no mount namespace)"

@@ -1,7 +1,8 @@
 """A worker's filesystem: only what the interpreter needs, read-only, and a private /tmp.
 
 `enter_minimal_view` runs in a worker that has its own mount namespace (md.sandbox.limits) and
-is PID 1 of its own PID namespace (md.sandbox.worker). It builds a new root on a tmpfs:
+is PID 1 of its own PID namespace (md.sandbox.worker), before anything covers the host's /tmp.
+It builds a new root on a tmpfs:
 
     <python prefix>, <venv>, <md package>   read-only bind mounts (lazy imports still work)
     /usr, /lib, /lib64, /etc/ld.so.cache    read-only: the shared libraries the interpreter links
@@ -30,7 +31,9 @@ MNT_DETACH = 2
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
 SYSTEM_LIBS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
-ROOT = "/tmp/.md-root"  # on the worker's private /tmp (md.sandbox.limits), never the host's
+# The mount point of the new root: a folder of the host's /tmp (so code under /tmp, e.g. a CI
+# checkout, can still be bound), covered by a tmpfs that only this worker's mount namespace sees.
+ROOT = "/tmp/.md-sandbox-root"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -85,10 +88,7 @@ def enter_minimal_view(tmpfs_mb: int) -> str:
     if SYS_PIVOT_ROOT is None:
         raise OSError(0, f"pivot_root: unknown syscall number on {platform.machine()}")
     code = code_paths()
-    hidden = [p for p in code if p == "/tmp" or p.startswith("/tmp/")]
-    if hidden:  # the worker's private tmpfs already covers /tmp: such code cannot be bound
-        raise OSError(0, f"the interpreter's files are under /tmp ({hidden[0]})")
-    os.makedirs(ROOT, exist_ok=True)
+    os.makedirs(ROOT, mode=0o700, exist_ok=True)  # one empty folder on the host, for all workers
     _mount("tmpfs", ROOT, "tmpfs", MS_NOSUID, "size=1m,mode=0755")
     for path in (*code, *(p for p in SYSTEM_LIBS if os.path.lexists(p))):
         _bind_readonly(path, ROOT)
