@@ -30,6 +30,7 @@ from md.models.prompting import padded, prompt_ids
 from md.models.whitespace import needs_escape, unescape
 from md.prompts import STOP, until_next_question
 
+
 class Generator(Protocol):
     """What evaluation needs from a student: sampled and greedy completions of prompts."""
 

@@ -61,10 +61,9 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     """
     from md import evaluate as stage
     from md import lineage as ln
-    from md.infer import build_generator, read_manifest
-
     from md.config import to_plain
     from md.evaluation import shards
+    from md.infer import build_generator, read_manifest
 
     inf = cfg.inference
     stop = _stop_rule(cfg)  # a bad rule fails before the students load

@@ -154,7 +154,7 @@ class FakeOpenAI:
                              "_polls": 0}
         if self.lose_batch_create > 0:
             self.lose_batch_create -= 1
-            for i in range(self.foreign_batches):  # newer: they page before ours
+            for _ in range(self.foreign_batches):  # newer: they page before ours
                 fid = f"file-other-{len(self.batches)}"
                 self.batches[f"batch_{len(self.batches):04d}"] = {
                     "id": f"batch_{len(self.batches):04d}", "object": "batch",

@@ -22,7 +22,6 @@ from md.pipeline import test_problems as load_test_problems
 from md.pipeline_evaluate import merge_shards
 from md.sandbox import Sandbox
 
-
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = dict(n=3, temperature=0.9, draws=5, seed=0)
 

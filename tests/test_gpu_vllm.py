@@ -41,10 +41,10 @@ def test_vllm_samples_with_the_lora_adapter(tmp_path):
 @pytest.mark.gpu
 def test_an_ensemble_shares_one_engine_with_two_adapters(tmp_path):
     """Two students of one base: one LLM (a second would not fit in memory), two LoRA ids."""
-    from md.infer import build_generator
-
     import json
     import shutil
+
+    from md.infer import build_generator
 
     cot, pot = save_tiny(tmp_path, "cot"), save_tiny(tmp_path, "pot")
     shutil.rmtree(pot / "base")  # the PoT adapter names the CoT student's base, as two 7B

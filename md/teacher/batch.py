@@ -122,7 +122,8 @@ async def _find_batch(teacher, file_id: str) -> str | None:
     after: str | None = None
     while True:
         extra = {"after": after} if after else {}
-        page = await teacher.retrying(lambda: teacher.client.batches.list(limit=100, **extra))
+        page = await teacher.retrying(
+            lambda extra=extra: teacher.client.batches.list(limit=100, **extra))
         for batch in page.data:
             if batch.input_file_id == file_id:
                 return batch.id
