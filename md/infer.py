@@ -60,6 +60,7 @@ class HFGenerator:
         self.chat = chat  # prompts go through the chat template, as in training
         # once: it scans the whole vocabulary. stop_early=False (benchmarks only): every row
         # runs to max_new_tokens and is cut at STOP afterwards
+        self.stop = STOP  # read when built, like the stop-string criteria below
         self.stop_kwargs = self._stops() if stop_early else {}
         self.progress = progress  # a bar with paths/s and ETA (a 7B evaluation takes hours)
         # an int: each prompt's paths come from their own generate calls, seeded from (this
@@ -87,7 +88,7 @@ class HFGenerator:
         )  # (B * n, T_in + T_new) decoder-only, (B * n, T_new) encoder-decoder
         new = out if self.seq2seq else out[:, enc["input_ids"].shape[1] :]
         texts = self.tok.batch_decode(new, skip_special_tokens=True)
-        return [until_next_question(unescape(t) if self.escaped else t) for t in texts]
+        return [until_next_question(unescape(t) if self.escaped else t, self.stop) for t in texts]
 
     def _stops(self) -> dict:
         """generate's stop-string arguments: a finished row stops at STOP, not max_new_tokens.
@@ -96,10 +97,10 @@ class HFGenerator:
         from transformers import StopStringCriteria
 
         try:
-            StopStringCriteria(self.tok, [STOP])
+            StopStringCriteria(self.tok, [self.stop])
         except ValueError:
             return {}
-        return {"stop_strings": [STOP], "tokenizer": self.tok}
+        return {"stop_strings": [self.stop], "tokenizer": self.tok}
 
     def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
         """`n` completions per prompt, at most `batch_size` sequences per generate call."""

@@ -19,9 +19,9 @@ TRIGGERS = {"cot": COT_TRIGGER, "pot": POT_TRIGGER, "label": LABEL_TRIGGER}
 STOP = "\nQuestion:"
 
 
-def until_next_question(text: str) -> str:
-    """The completion up to the student's made-up next question, stripped."""
-    return text.split(STOP, 1)[0].strip()
+def until_next_question(text: str, stop: str = STOP) -> str:
+    """The completion up to the student's made-up next question (`stop`), stripped."""
+    return text.split(stop, 1)[0].strip()
 
 
 def student_input(question: str, method: str) -> str:
