@@ -67,9 +67,9 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
 
     inf = cfg.inference
     stop = _stop_rule(cfg)  # a bad rule fails before the students load
-    problems = shards.select(test_problems(cfg), inf.shard, inf.shards)
     if len(students) == 2 and inf.get("reuse_paths"):
-        return _ensemble_from_saved(cfg, students, out_dir, log_dir, stop)
+        return _ensemble_from_saved(cfg, students, out_dir, log_dir)
+    problems = shards.select(test_problems(cfg), inf.shard, inf.shards)
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
                             max_new_tokens=inf.max_new_tokens, seed=cfg.seed,
                             quantized_base=inf.quantized_base,
@@ -97,37 +97,39 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
 
 def merge_shards(cfg: DictConfig, dirs, out_dir: Path | str) -> dict:
     """One evaluation's metrics, curves and report from its K shard folders (md.evaluation.shards)."""
-    from md import evaluate as stage
     from md.evaluation import shards
 
-    inf, problems = cfg.inference, test_problems(cfg)
-    paths = shards.merge(dirs, problems, inf.paths, inf.temperature)
-    with evaluation_run(cfg, out_dir) as (wb, _, log_scalars):
-        metrics = stage.score(problems, paths, n=inf.paths, temperature=inf.temperature,
-                              out_dir=out_dir, vote_paths=inf.vote_paths,
-                              draws=inf.curves.draws, ci=inf.curves.ci, stop=_stop_rule(cfg),
-                              round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
-                              info={"merged_shards": [str(d) for d in dirs]})
-        log_scalars(metrics)
-    return metrics
+    problems = test_problems(cfg)
+    paths = shards.merge(dirs, problems, cfg.inference.paths, cfg.inference.temperature)
+    return _score_saved(cfg, problems, paths, out_dir, out_dir, "single",
+                        {"merged_shards": [str(d) for d in dirs]})
 
 
 def _ensemble_from_saved(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str,
-                         log_dir: Path | str | None, stop) -> dict:
+                         log_dir: Path | str | None) -> dict:
     """The ensemble row voted from the paths each student's own evaluation sampled
     (md.evaluation.reuse): nothing is loaded or generated."""
-    from md import evaluate as stage
     from md.evaluation import reuse
 
     inf, problems = cfg.inference, test_problems(cfg)
     cot, pot = (reuse.saved_paths(reuse.eval_dir_of(s), problems, inf.paths, inf.temperature)
                 for s in students)
     paths = reuse.ensemble_paths(cot, pot, inf.paths, inf.greedy)
-    info = {"reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]}
-    with evaluation_run(cfg, log_dir or out_dir) as (wb, _, log_scalars):
+    return _score_saved(cfg, problems, paths, out_dir, log_dir or out_dir, "ensemble",
+                        {"reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]})
+
+
+def _score_saved(cfg: DictConfig, problems, paths, out_dir: Path | str, log_dir: Path | str,
+                 students: str, info: dict) -> dict:
+    """Score judged paths read back from disk (merged shards, a reused ensemble), logged as
+    any evaluation is."""
+    from md import evaluate as stage
+
+    inf = cfg.inference
+    with evaluation_run(cfg, log_dir) as (wb, _, log_scalars):
         metrics = stage.score(problems, paths, n=inf.paths, temperature=inf.temperature,
-                              out_dir=out_dir, vote_paths=inf.vote_paths, students="ensemble",
-                              draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
+                              out_dir=out_dir, vote_paths=inf.vote_paths, students=students,
+                              draws=inf.curves.draws, ci=inf.curves.ci, stop=_stop_rule(cfg),
                               round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
                               info=info)
         log_scalars(metrics)

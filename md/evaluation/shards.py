@@ -49,7 +49,8 @@ def merge(dirs: Sequence[str | FsPath], problems: Sequence[Problem], n: int,
     for d in map(FsPath, dirs):
         try:
             info = json.loads((d / MARKER).read_text())
-        except (OSError, ValueError):
+            info = {"shard": int(info["shard"]), "shards": int(info["shards"])}
+        except (OSError, ValueError, TypeError, KeyError):
             raise MDError(f"{d}: not a finished evaluation shard (no readable {MARKER}); "
                           "run md.evaluate inference.shards=K inference.shard=k into it") from None
         if info["shard"] in found:

@@ -178,6 +178,6 @@ def isolate(memory_mb: int, file_mb: int, max_files: int, cpu_lifetime_s: int,
     _drop_privileges(NOBODY, NOBODY, report)
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork, no thread, no exec'd shell
     _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the zygote
+    die_with_parent()  # after the uid change, which clears it: dies with the process that forked it
     _seccomp(report)  # last: it denies mount, unshare, ... which the steps above needed
     return report, workdir

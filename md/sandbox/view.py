@@ -50,8 +50,7 @@ def _enc(text: str | None) -> bytes | None:
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int,
            data: str | None = None) -> None:
-    enc = _enc
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
+    _check(_libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)),
            f"mount {target}")
 
 
