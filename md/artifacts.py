@@ -17,13 +17,19 @@ the stage is about to write into it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from md.config import config_hash, to_plain
 from md.fsio import write_text
+
+
+def content_hash(*parts: Any, length: int = 12) -> str:
+    """A short, stable hash of plain values (the order of dict keys does not matter)."""
+    blob = json.dumps(list(parts), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,10 @@ class Artifact:
 
     @classmethod
     def of(cls, root: str | Path, stage: str, *parts: Any) -> Artifact:
-        """The folder for `stage` given the config parts (and upstream keys) that determine it."""
-        plain = tuple(to_plain(p) for p in parts)
-        key = config_hash(stage, *plain)
-        return cls(stage, key, Path(root) / stage / key, plain)
+        """The folder for `stage` given the settings (plain values) and upstream keys that
+        determine it. Pure: nothing is created or written (see `prepare`)."""
+        key = content_hash(stage, *parts)
+        return cls(stage, key, Path(root) / stage / key, parts)
 
     def prepare(self) -> Artifact:
         """Create the folder and its `config.json` (once, atomically) before the stage writes."""

@@ -106,7 +106,7 @@ KNOBS: dict[str, Knob] = {
     "trainer.accumulate_grad_batches": _count("micro-batches per optimizer step"),
     "trainer.gradient_clip_val": Knob(float, "gradient norm clip", low=0, optional=True),
     "trainer.log_every_n_steps": _count("steps between logged values"),
-    "trainer.progress_bar": Knob(bool, "show a progress bar"),
+    "trainer.enable_progress_bar": Knob(bool, "show a progress bar"),
     "inference.paths": _count("sampled paths per method"),
     "inference.temperature": Knob(float, "sampling temperature", low=0),
     "inference.max_new_tokens": _count("new tokens per path"),

@@ -1,4 +1,4 @@
-"""Config helpers: check `_target_` nodes against their builders, hash configs, flatten them.
+"""Config helpers: check `_target_` nodes against their builders, build them, flatten configs.
 
 Every node that builds something names a builder function with flat arguments (`_target_`), so
 the builder's signature *is* the schema. `check_targets` walks a composed config and turns a
@@ -12,9 +12,7 @@ Hydra's struct mode already rejects an unknown key given on the command line.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import inspect
-import json
 import types
 import typing
 from typing import Any
@@ -30,12 +28,6 @@ def to_plain(node: Any) -> Any:
     if isinstance(node, (DictConfig, ListConfig)):
         return OmegaConf.to_container(node, resolve=True)
     return node
-
-
-def config_hash(*parts: Any, length: int = 12) -> str:
-    """A short, stable hash of config parts (order of keys does not matter)."""
-    blob = json.dumps([to_plain(p) for p in parts], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:

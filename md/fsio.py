@@ -51,10 +51,3 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_open(path) as f:
         f.write(text)
     return Path(path)
-
-
-def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` atomically."""
-    with atomic_open(path, "wb") as f:
-        f.write(data)
-    return Path(path)

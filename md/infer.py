@@ -42,7 +42,7 @@ class Generator(Protocol):
 class HFGenerator:
     """Batched sampling with `model.generate` (decoder-only or encoder-decoder students)."""
 
-    def __init__(self, model, tokenizer, batch_size: int = 32, max_new_tokens: int = 256,
+    def __init__(self, model, tokenizer, *, batch_size: int = 32, max_new_tokens: int = 256,
                  chat: bool = False, stop_early: bool = True, progress: bool = True,
                  seed_per_prompt: int | None = None):
         if batch_size < 1 or max_new_tokens < 1:
@@ -204,7 +204,7 @@ def read_manifest(student_dir: str | Path) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new_tokens: int = 256,
+def build_generator(engine: str, student_dir: str, *, batch_size: int = 32, max_new_tokens: int = 256,
                     device: str = "auto", seed: int = 0, quantized_base: bool = True,
                     seed_per_question: bool = False, vllm: dict | None = None) -> Generator:
     """The configured sampling engine for a saved student (`inference.engine`: hf | vllm).
@@ -216,7 +216,7 @@ def build_generator(engine: str, student_dir: str, batch_size: int = 32, max_new
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         model, tok, loaded = load_hf(student_dir, device, quantized_base)
-        gen = HFGenerator(model, tok, batch_size, max_new_tokens,
+        gen = HFGenerator(model, tok, batch_size=batch_size, max_new_tokens=max_new_tokens,
                           chat=bool(read_manifest(student_dir).get("chat_template")),
                           seed_per_prompt=seed if seed_per_question else None)
         gen.base_weights = loaded

@@ -27,7 +27,7 @@ from md.errors import MDError
 MODES = ("offline", "online", "disabled")
 
 
-def wandb_logger(save_dir: str, project: str | None = None, entity: str | None = None,
+def wandb_logger(save_dir: str, *, project: str | None = None, entity: str | None = None,
                  mode: str | None = None, name: str | None = None, group: str | None = None,
                  job_type: str | None = None, tags: Sequence[str] = (),
                  config: dict[str, Any] | None = None):
@@ -70,19 +70,6 @@ def run_name(overrides: Sequence[str], swept: Sequence[str], stage: str) -> str:
     first = [o for o, k in zip(shown, key, strict=True) if k in swept]
     rest = [o for o, k in zip(shown, key, strict=True) if k not in swept]
     return f"{stage}: {','.join(first + rest) or 'defaults'}"[:128]
-
-
-def swept_keys(argv: Sequence[str], sweeper_params: dict | None) -> list[str]:
-    """The keys a sweep varies: `a=1,2` / `range(...)` on the command line, and an experiment's
-    `hydra.sweeper.params`."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    keys = list(sweeper_params or {})
-    try:
-        parsed = OverridesParser.create().parse_overrides([a for a in argv if "=" in a])
-    except Exception:  # not Hydra overrides (a launcher's own argv): no order to give
-        return keys
-    return keys + [o.get_key_element() for o in parsed if o.is_sweep_override()]
 
 
 def csv_logger(save_dir: str, name: str = "csv", group: str | None = None,

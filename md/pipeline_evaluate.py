@@ -1,36 +1,49 @@
 """The evaluation end of the pipeline: a saved student (or an ensemble of two), or a teacher
 prompted few-shot, sampled, judged in the sandbox and scored on the test problems.
 
-    python -m md.evaluate student_dir=runs/x/student        # -> evaluate(cfg, students, out_dir)
-    python -m md.evaluate few_shot=true teacher=openai       # -> evaluate_few_shot(cfg, out_dir)
+    python -m md.evaluate student_dir=runs/x/student        # -> evaluate(setup, students, out_dir)
+    python -m md.evaluate few_shot=true teacher=openai       # -> evaluate_few_shot(setup, ...)
 
-Both share one W&B/CSV run per evaluation (`evaluation_run`) and md.evaluate's `score`, so a
-few-shot row and a student's row are the same kind of metrics.json. md.pipeline supplies the
-test problems and the logger; nothing here knows the upstream stages.
+Both share one W&B/CSV run per evaluation (`evaluation_run`) and the evaluate stage's `score`,
+so a few-shot row and a student's row are the same kind of metrics.json. The entry point hands
+over an `EvaluationSetup` (settings, and builders for the test problems and the logger); nothing
+here reads a config or knows the upstream stages.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from hydra.utils import instantiate
-from omegaconf import DictConfig
+from md.settings import InferenceSettings, SandboxSettings
+from md.types import Problem
 
-from md.pipeline import logger, test_problems
+
+@dataclass(frozen=True)
+class EvaluationSetup:
+    """What every evaluation needs (md.wiring.evaluation builds it from the config).
+
+    logger_builder(save_dir, stage): the run's experiment logger (W&B, CSV) or None."""
+
+    inference: InferenceSettings
+    sandbox: SandboxSettings
+    seed: int
+    test_problems: Callable[[], list[Problem]]
+    logger_builder: Callable[[Path | str, str], Any]
 
 
 @contextlib.contextmanager
-def evaluation_run(cfg: DictConfig, log_dir: Path | str) -> Iterator[tuple]:
+def evaluation_run(setup: EvaluationSetup, log_dir: Path | str) -> Iterator[tuple]:
     """(W&B run or None, sandbox, a callback that logs the final metrics); always finishes the
     logger, as failed when the evaluation raised."""
-    from md.evaluation.report import flatten as flat_metrics
+    from md.evaluation.outputs import flatten as flat_metrics
     from md.loggers import finish, wandb_run_of
     from md.sandbox import Sandbox
 
-    ex = cfg.execute
-    log, failed = logger(cfg, log_dir, "evaluate"), True
+    log, failed = setup.logger_builder(log_dir, "evaluate"), True
     wb = wandb_run_of(log)
 
     def log_scalars(metrics: dict) -> None:
@@ -38,54 +51,52 @@ def evaluation_run(cfg: DictConfig, log_dir: Path | str) -> Iterator[tuple]:
             log.log_metrics(flat_metrics(metrics))  # CSV: the scalars (W&B gets them in score)
 
     try:
-        with Sandbox(workers=ex.workers, timeout_s=ex.timeout_s, memory_mb=ex.memory_mb,
-                     require_isolation=ex.require_isolation) as sb:
+        with Sandbox(**asdict(setup.sandbox)) as sb:
             yield wb, sb, log_scalars
         failed = False
     finally:
         finish(log, failed)
 
 
-def _stop_rule(cfg: DictConfig):
+def _stop_rule(inf: InferenceSettings):
     from md.evaluation.adaptive import StopRule
 
-    return StopRule(cfg.inference.adaptive.rule, cfg.inference.adaptive.threshold)
+    return StopRule(inf.stop_rule, inf.stop_threshold)
 
 
-def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str,
+def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: Path | str,
              log_dir: Path | str | None = None) -> dict:
     """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems.
 
     log_dir: where the W&B/CSV run lands (default out_dir); md.train passes its run folder, so
     every W&B run of a job sits in `<run dir>/wandb/`.
     """
-    from md import evaluate as stage
     from md import lineage as ln
-    from md.config import to_plain
     from md.evaluation import shards
     from md.infer import build_generator, read_manifest
+    from md.stages import evaluate as stage
 
-    inf = cfg.inference
-    stop = _stop_rule(cfg)  # a bad rule fails before the students load
-    if len(students) == 2 and inf.get("reuse_paths"):
-        return _ensemble_from_saved(cfg, students, out_dir, log_dir)
-    problems = shards.select(test_problems(cfg), inf.shard, inf.shards)
+    inf = setup.inference
+    stop = _stop_rule(inf)  # a bad rule fails before the students load
+    if len(students) == 2 and inf.reuse_paths:
+        return _ensemble_from_saved(setup, students, out_dir, log_dir)
+    problems = shards.select(setup.test_problems(), inf.shard, inf.shards)
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
-                            max_new_tokens=inf.max_new_tokens, seed=cfg.seed,
+                            max_new_tokens=inf.max_new_tokens, seed=setup.seed,
                             quantized_base=inf.quantized_base,
                             seed_per_question=inf.seed_per_question or inf.shards > 1,
-                            vllm=to_plain(inf.vllm))
+                            vllm=dict(inf.vllm))
             for s in students]
     label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
     info = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
-    with evaluation_run(cfg, log_dir or out_dir) as (wb, sb, log_scalars):
+    with evaluation_run(setup, log_dir or out_dir) as (wb, sb, log_scalars):
         metrics = stage.run(
             problems, gens[0], sb, n=inf.paths, temperature=inf.temperature,
             out_dir=out_dir, pot_student=gens[1] if len(gens) > 1 else None,
             vote_paths=inf.vote_paths, label=label, greedy=inf.greedy,
-            draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
-            round_size=inf.adaptive.round_size, live_adaptive=inf.adaptive.live,
-            seed=cfg.seed, wandb_run=wb, info=info)
+            draws=inf.curve_draws, ci=inf.curve_ci, stop=stop,
+            round_size=inf.round_size, live_adaptive=inf.live_adaptive,
+            seed=setup.seed, wandb_run=wb, info=info)
         if wb is not None:
             used = [ln.student_files(s, _finetune_of(s)) for s in students]
             ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
@@ -95,70 +106,69 @@ def evaluate(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | 
     return metrics
 
 
-def merge_shards(cfg: DictConfig, dirs, out_dir: Path | str) -> dict:
+def merge_shards(setup: EvaluationSetup, dirs, out_dir: Path | str) -> dict:
     """One evaluation's metrics, curves and report from its K shard folders (md.evaluation.shards)."""
     from md.evaluation import shards
 
-    problems = test_problems(cfg)
-    paths = shards.merge(dirs, problems, cfg.inference.paths, cfg.inference.temperature)
-    return _score_saved(cfg, problems, paths, out_dir, out_dir, "single",
+    problems = setup.test_problems()
+    paths = shards.merge(dirs, problems, setup.inference.paths, setup.inference.temperature)
+    return _score_saved(setup, problems, paths, out_dir, out_dir, "single",
                         {"merged_shards": [str(d) for d in dirs]})
 
 
-def _ensemble_from_saved(cfg: DictConfig, students: tuple[str | Path, ...], out_dir: Path | str,
+def _ensemble_from_saved(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: Path | str,
                          log_dir: Path | str | None) -> dict:
     """The ensemble row voted from the paths each student's own evaluation sampled
     (md.evaluation.reuse): nothing is loaded or generated."""
     from md.evaluation import reuse
 
-    inf, problems = cfg.inference, test_problems(cfg)
+    inf, problems = setup.inference, setup.test_problems()
     cot, pot = (reuse.saved_paths(reuse.eval_dir_of(s), problems, inf.paths, inf.temperature)
                 for s in students)
     paths = reuse.ensemble_paths(cot, pot, inf.paths, inf.greedy)
-    return _score_saved(cfg, problems, paths, out_dir, log_dir or out_dir, "ensemble",
+    return _score_saved(setup, problems, paths, out_dir, log_dir or out_dir, "ensemble",
                         {"reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]})
 
 
-def _score_saved(cfg: DictConfig, problems, paths, out_dir: Path | str, log_dir: Path | str,
-                 students: str, info: dict) -> dict:
+def _score_saved(setup: EvaluationSetup, problems, paths, out_dir: Path | str,
+                 log_dir: Path | str, students: str, info: dict) -> dict:
     """Score judged paths read back from disk (merged shards, a reused ensemble), logged as
     any evaluation is."""
-    from md import evaluate as stage
+    from md.stages import evaluate as stage
 
-    inf = cfg.inference
-    with evaluation_run(cfg, log_dir) as (wb, _, log_scalars):
+    inf = setup.inference
+    with evaluation_run(setup, log_dir) as (wb, _, log_scalars):
         metrics = stage.score(problems, paths, n=inf.paths, temperature=inf.temperature,
                               out_dir=out_dir, vote_paths=inf.vote_paths, students=students,
-                              draws=inf.curves.draws, ci=inf.curves.ci, stop=_stop_rule(cfg),
-                              round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
+                              draws=inf.curve_draws, ci=inf.curve_ci, stop=_stop_rule(inf),
+                              round_size=inf.round_size, seed=setup.seed, wandb_run=wb,
                               info=info)
         log_scalars(metrics)
     return metrics
 
 
-def evaluate_few_shot(cfg: DictConfig, out_dir: Path | str) -> dict:
-    """Evaluate `cfg.teacher` few-shot on the test problems: the teacher and base-model rows.
+def evaluate_few_shot(setup: EvaluationSetup, teacher, out_dir: Path | str, *,
+                      cache_path: str | None = None, budget_usd: float | None = None,
+                      progress: bool = True) -> dict:
+    """Evaluate `teacher` few-shot on the test problems: the teacher and base-model rows.
 
-    Its completions go through the shared teacher cache, so a rerun (or a larger
+    Its completions go through the shared teacher cache (`cache_path`), so a rerun (or a larger
     inference.paths) pays only for samples not asked before.
     """
-    from md import evaluate as stage
     from md.evaluation.few_shot import teacher_paths
+    from md.stages import evaluate as stage
 
-    inf = cfg.inference
-    stop = _stop_rule(cfg)
-    teacher = instantiate(cfg.teacher, _convert_="all")
-    problems = test_problems(cfg)
-    with evaluation_run(cfg, out_dir) as (wb, sb, log_scalars):
-        paths = teacher_paths(problems, teacher, n=inf.paths, sandbox=sb,
-                              cache_path=cfg.extract.cache_path,
-                              budget_usd=cfg.teacher.get("budget_usd"),
-                              progress=cfg.extract.progress)
+    inf = setup.inference
+    stop = _stop_rule(inf)
+    problems = setup.test_problems()
+    with evaluation_run(setup, out_dir) as (wb, sb, log_scalars):
+        paths = teacher_paths(problems, teacher, n=inf.paths, sandbox=sb, cache_path=cache_path,
+                              budget_usd=budget_usd, progress=progress)
         metrics = stage.score(
             problems, paths, n=inf.paths, temperature=float(teacher.params.get("temperature", 0)),
             out_dir=out_dir, vote_paths=inf.vote_paths, students="few-shot",
-            draws=inf.curves.draws, ci=inf.curves.ci, stop=stop,
-            round_size=inf.adaptive.round_size, seed=cfg.seed, wandb_run=wb,
+            draws=inf.curve_draws, ci=inf.curve_ci, stop=stop,
+            round_size=inf.round_size, seed=setup.seed, wandb_run=wb,
             info={"few_shot_model": teacher.model})
         log_scalars(metrics)
     return metrics

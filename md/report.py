@@ -30,8 +30,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--plots", help="folder for the PNG plots (default: beside --out; none without)")
     p.add_argument("--wandb", metavar="ENTITY/PROJECT", help="also read runs from the W&B API")
     p.add_argument("--group", help="with --wandb: only this group (= experiment_name)")
-    p.add_argument("--methods", default=",".join(tables.METHODS),
-                   help=f"comma-separated columns per dataset (default {','.join(tables.METHODS)})")
+    p.add_argument("--methods", default=",".join(tables.COLUMN_NAMES),
+                   help=f"comma-separated columns per dataset (default {','.join(tables.COLUMN_NAMES)})")
     return p.parse_args(argv)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 Answer = float | bool | str
 Method = Literal["cot", "pot"]
 PathMethod = Literal["cot", "pot", "label"]  # a label-fine-tuned student writes bare answers
-METHODS: tuple[Method, ...] = ("cot", "pot")
+REASONING_METHODS: tuple[Method, ...] = ("cot", "pot")
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class MixedExample:
 
 
 @dataclass(frozen=True)
-class Path:
+class ReasoningPath:
     """One sampled student reasoning path at inference time."""
 
     method: PathMethod
@@ -136,7 +136,7 @@ class Prediction:
 
     problem_id: str
     gold: Answer
-    paths: tuple[Path, ...]
+    paths: tuple[ReasoningPath, ...]
     votes: dict[str, Answer | None] = field(default_factory=dict)
     correct: dict[str, bool] = field(default_factory=dict)
 
@@ -154,7 +154,7 @@ def from_dict(cls: type[R], data: dict[str, Any]) -> R:
     return _build(cls, data)
 
 
-_NESTED = {"solution": Solution, "paths": Path, "steps": Step}
+_NESTED = {"solution": Solution, "paths": ReasoningPath, "steps": Step}
 
 
 def _build(cls: type[R], data: dict[str, Any]) -> R:

@@ -7,8 +7,8 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from md.artifacts import Artifact
-from md.config import check_targets, config_hash, flatten
+from md.artifacts import Artifact, content_hash
+from md.config import check_targets, flatten, to_plain
 from md.errors import MDError
 
 
@@ -29,8 +29,8 @@ def test_known_keys_and_unimportable_target():
 
 
 def test_hash_ignores_key_order_but_not_values():
-    assert config_hash({"a": 1, "b": 2}) == config_hash(OmegaConf.create({"b": 2, "a": 1}))
-    assert config_hash({"a": 1}) != config_hash({"a": 2})
+    assert content_hash({"a": 1, "b": 2}) == content_hash(to_plain(OmegaConf.create({"b": 2, "a": 1})))
+    assert content_hash({"a": 1}) != content_hash({"a": 2})
 
 
 def test_flatten():

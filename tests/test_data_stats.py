@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import partial
 
-from md.data import answer_type
+from md.data import answer_type, load_split
 from md.data.__main__ import run
 
 
@@ -33,11 +34,13 @@ def test_stats_command_missing_path_is_one_error_line(tmp_path):
 
 
 def test_stats_of_asdiv_and_synthetic(shared_data):
-    table = run("asdiv", path=str(shared_data / "asdiv"), test_size=695, seed=0)
+    table = run("asdiv", partial(load_split, "asdiv", path=str(shared_data / "asdiv"),
+                                 test_size=695, seed=0))
     rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:]}
     assert rows["train"] == ["1520", "1395", "46", "4", "75"]
     assert rows["test"] == ["695", "629", "23", "1", "42"]
-    table = run("synthetic", n_train=100, n_test=50, train_fraction=0.5)
+    table = run("synthetic", partial(load_split, "synthetic", n_train=100, n_test=50,
+                                     train_fraction=0.5))
     rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:]}
     assert rows["train"][0] == "50" and rows["test"][0] == "50"
     assert int(rows["test"][4]) > 0  # compare templates give text answers

@@ -16,11 +16,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from md import wiring
 from md.errors import MDError
-from md.evaluate import run as evaluate
-from md.pipeline import test_problems as load_test_problems
 from md.pipeline_evaluate import evaluate as evaluate_students
 from md.sandbox import Sandbox
+from md.stages.evaluate import run as evaluate
+from md.wiring.tools import test_problems as load_test_problems
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,7 +74,7 @@ def runs(tmp_path_factory, sandbox):
 def test_reused_ensemble_scores_what_sampling_again_scores(runs, sandbox, tmp_path):
     root, problems, students = runs
     cfg = compose_eval("inference.reuse_paths=true")
-    reused = evaluate_students(cfg, (root / "cot" / "student", root / "pot" / "student"),
+    reused = evaluate_students(wiring.evaluation(cfg), (root / "cot" / "student", root / "pot" / "student"),
                                tmp_path / "reused")  # the student folders need not even exist
     anew = evaluate(problems, students["cot"], sandbox, n=2, temperature=0.7,
                     pot_student=students["pot"], out_dir=tmp_path / "anew", draws=2)
@@ -93,7 +94,7 @@ def test_a_saved_evaluation_that_does_not_match_is_refused(runs, tmp_path, overr
     root, _, _ = runs
     cfg = compose_eval("inference.reuse_paths=true", override)
     with pytest.raises(MDError, match=re.escape(says)) as err:
-        evaluate_students(cfg, (root / "cot" / "student", root / "pot" / "student"), tmp_path)
+        evaluate_students(wiring.evaluation(cfg), (root / "cot" / "student", root / "pot" / "student"), tmp_path)
     assert "inference.reuse_paths=false" in str(err.value)
     assert not (tmp_path / "metrics.json").exists()
 
@@ -104,7 +105,7 @@ def test_an_unfinished_evaluation_is_never_trusted(runs, tmp_path):
     (tmp_path / "cot" / "eval" / "predictions.jsonl").write_text("")  # killed before metrics
     cfg = compose_eval("inference.reuse_paths=true")
     with pytest.raises(MDError, match="no finished evaluation to reuse"):
-        evaluate_students(cfg, (tmp_path / "cot" / "student", root / "pot" / "student"), tmp_path)
+        evaluate_students(wiring.evaluation(cfg), (tmp_path / "cot" / "student", root / "pot" / "student"), tmp_path)
 
 
 def test_ensemble_script_reuses_paths_only_where_both_evaluations_finished(tmp_path):

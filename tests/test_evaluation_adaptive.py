@@ -5,12 +5,12 @@ import pytest
 from md.errors import MDError
 from md.evaluation import adaptive
 from md.evaluation.adaptive import StopRule, beta_confidence, should_stop
-from md.types import Path
+from md.types import ReasoningPath
 
 
 def q(cot_answers, pot_answers):
-    return [Path("cot", "", "ok", a) for a in cot_answers] + [
-        Path("pot", "", "ok", a) for a in pot_answers]
+    return [ReasoningPath("cot", "", "ok", a) for a in cot_answers] + [
+        ReasoningPath("pot", "", "ok", a) for a in pot_answers]
 
 
 def test_beta_confidence_matches_closed_forms():

@@ -3,12 +3,12 @@
 import pytest
 
 from md.evaluation import curves
-from md.types import Path
+from md.types import ReasoningPath
 
 
 def q(cot_answers, pot_answers):
-    return [Path("cot", "", "ok", a) for a in cot_answers] + [
-        Path("pot", "", "ok" if a is not None else "error", a) for a in pot_answers]
+    return [ReasoningPath("cot", "", "ok", a) for a in cot_answers] + [
+        ReasoningPath("pot", "", "ok" if a is not None else "error", a) for a in pot_answers]
 
 
 def test_curve_values_match_hand_computation():

@@ -2,15 +2,15 @@
 
 from md.evaluation import methods
 from md.evaluation.judge import cot_path, pot_path
-from md.types import Path
+from md.types import ReasoningPath
 
 
 def cot(answer, status="ok", text=""):
-    return Path("cot", text, status, answer)
+    return ReasoningPath("cot", text, status, answer)
 
 
 def pot(answer, status="ok"):
-    return Path("pot", "", status, answer)
+    return ReasoningPath("pot", "", status, answer)
 
 
 def test_concat_vote_can_disagree_with_both_single_votes():
@@ -57,7 +57,7 @@ def test_cascade_uses_pot_then_falls_back_to_cot():
 
 
 def test_greedy_paths_are_separate_from_sampled_ones():
-    paths = [cot(1.0), pot(1.0), Path("cot", "", "ok", 5.0, greedy=True)]
+    paths = [cot(1.0), pot(1.0), ReasoningPath("cot", "", "ok", 5.0, greedy=True)]
     v = methods.votes(paths)
     assert v["greedy_cot"] == 5.0 and "greedy_pot" not in v
     assert v["cot"] == 1.0  # the greedy path does not vote

@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+from md import wiring
 from md.bench.tiny import tiny_student
 from md.errors import MDError
-from md.evaluate import run as evaluate
 from md.evaluation import shards
 from md.infer import HFGenerator
-from md.pipeline import test_problems as load_test_problems
 from md.pipeline_evaluate import merge_shards
 from md.sandbox import Sandbox
+from md.stages.evaluate import run as evaluate
+from md.wiring.tools import test_problems as load_test_problems
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = dict(n=3, temperature=0.9, draws=5, seed=0)
@@ -56,7 +57,7 @@ def test_two_shards_merged_equal_the_unsharded_run(tmp_path, sandbox, student):
         evaluate(part, student, sandbox, out_dir=tmp_path / f"shard{k}", **SETTINGS)
         shards.mark(tmp_path / f"shard{k}", k, 2)
         dirs.append(tmp_path / f"shard{k}")
-    merged = merge_shards(cfg, dirs, tmp_path / "merged")
+    merged = merge_shards(wiring.evaluation(cfg), dirs, tmp_path / "merged")
 
     assert merged.pop("merged_shards") == [str(d) for d in dirs]
     assert merged == whole
@@ -73,10 +74,10 @@ def test_a_missing_or_duplicated_shard_is_refused(tmp_path, sandbox, student):
     evaluate(part, student, sandbox, out_dir=tmp_path / "a", **SETTINGS)
     shards.mark(tmp_path / "a", 0, 2)
     with pytest.raises(MDError, match=r"shards 0..K-1 of one run, got shards \[0\]"):
-        merge_shards(cfg, [tmp_path / "a"], tmp_path / "m")
+        merge_shards(wiring.evaluation(cfg), [tmp_path / "a"], tmp_path / "m")
     with pytest.raises(MDError, match="are both shard 0"):
-        merge_shards(cfg, [tmp_path / "a", tmp_path / "a"], tmp_path / "m")
+        merge_shards(wiring.evaluation(cfg), [tmp_path / "a", tmp_path / "a"], tmp_path / "m")
     with pytest.raises(MDError, match="not a finished evaluation shard"):
-        merge_shards(cfg, [tmp_path / "a", tmp_path / "nothing"], tmp_path / "m")
+        merge_shards(wiring.evaluation(cfg), [tmp_path / "a", tmp_path / "nothing"], tmp_path / "m")
     with pytest.raises(MDError, match="need 0 <= shard < shards"):
         shards.select([1, 2], 2, 2)

@@ -7,9 +7,9 @@ import pytest
 
 from md import jsonl
 from md.bench.tiny import tiny_student
-from md.evaluate import run
 from md.infer import HFGenerator
 from md.sandbox import Sandbox
+from md.stages.evaluate import run
 from md.types import Prediction, Problem
 
 

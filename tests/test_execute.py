@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from md import execute, jsonl
+from md import jsonl
 from md.errors import MDError
+from md.settings import SandboxSettings
+from md.stages import execute
 from md.types import JudgedThought, Problem, Thought
 
 PROBLEMS = [
@@ -29,7 +31,7 @@ def write_raw(path, rows) -> None:
 def run(tmp_path, thoughts, **kw) -> list[JudgedThought]:
     src = tmp_path / "thoughts.jsonl"
     jsonl.write(src, thoughts)
-    execute.run(src, tmp_path / "judged.jsonl", PROBLEMS, progress=False, **kw)
+    execute.run(src, tmp_path / "judged.jsonl", PROBLEMS, SandboxSettings(**kw), progress=False)
     return jsonl.read_all(tmp_path / "judged.jsonl", JudgedThought)
 
 

@@ -130,7 +130,7 @@ def test_an_unknown_key_or_option_is_one_clear_error(tmp_path, bad):
 # The job folder is just its number: every override in its name would pass 255 characters.
 FAST = ["student=tiny-llama", "data=synthetic", "teacher=simulated", "trainer=cpu", "logger=none",
         "data.max_train=24", "data.max_test=4", "teacher.n=4", "trainer.max_steps=3",
-        "trainer.progress_bar=false", "inference.paths=2", "inference.max_new_tokens=32",
+        "trainer.enable_progress_bar=false", "inference.paths=2", "inference.max_new_tokens=32",
         "inference.curves.draws=2", "hydra.sweep.subdir=${hydra:job.num}"]
 FAST_TRAIN = ["train.batch_size=4", "train.warmup_steps=1", "train.max_length=256"]
 # One tiny value per grid axis, so each experiment is one job.

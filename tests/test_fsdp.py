@@ -35,8 +35,9 @@ def test_each_decoder_layer_is_a_wrapping_unit(tmp_path):
 
 @pytest.mark.gpu
 def test_full_fine_tuning_under_fsdp_saves_the_gathered_weights(tmp_path):
+    from train_settings import run
+
     from md.infer import load_hf
-    from md.train import run
 
     student = tiny(tmp_path)
     before = {k: v.detach().clone() for k, v in student.model.state_dict().items()}

@@ -6,10 +6,10 @@ import math
 
 import pytest
 import torch
+from train_settings import run
 
 from md.bench.examples import demo_examples
 from md.models import build_student
-from md.train import run
 
 pytestmark = pytest.mark.gpu
 

@@ -8,7 +8,7 @@ import pytest
 
 from md import jsonl
 from md.errors import MDError
-from md.types import MixedExample, Path, Prediction, Problem, Solution, Step, Thought
+from md.types import MixedExample, Prediction, Problem, ReasoningPath, Solution, Step, Thought
 
 
 def test_round_trip_of_nested_records(tmp_path):
@@ -18,7 +18,7 @@ def test_round_trip_of_nested_records(tmp_path):
     assert jsonl.write(out, problems) == 2
     assert jsonl.read_all(out, Problem) == problems
 
-    pred = Prediction("p1", 7.0, paths=(Path("pot", "ans = 7", "ok", 7.0),), votes={"cot+pot": 7.0})
+    pred = Prediction("p1", 7.0, paths=(ReasoningPath("pot", "ans = 7", "ok", 7.0),), votes={"cot+pot": 7.0})
     jsonl.write(out, [pred])
     assert jsonl.read_all(out, Prediction) == [pred]
 

@@ -130,8 +130,8 @@ def _judged(pid: str, method: str, texts: list[str], unanswered: int = 0):
 def test_unequal_path_counts_keep_eq4_exact(mode):
     """1 kept CoT path and 3 kept PoT paths: still (1-λ) L_CoT + λ L_PoT, each a mean over its
     paths, and every question weighs the same whatever its number of kept paths (Eq. 2-4)."""
-    from md.mix import build
     from md.mixing.vote import summarize
+    from md.stages.mix import build
     from md.types import Problem
 
     three = Problem("q3", "synthetic", "train", "Q3?", 4.0)

@@ -1,43 +1,24 @@
-"""conf/execute.yaml, conf/mix.yaml and the mix group: they compose, map onto run(), and the CLIs work.
+"""conf/execute.yaml, conf/mix.yaml and the mix group: they compose, map onto MixSettings, and the CLIs work.
 
-These compose the full base config, so they skip (naming what is missing) until every group
-option that conf/base.yaml defaults to exists.
+They compose the full base config: a group option that conf/base.yaml defaults to and that is
+missing fails them, as it would fail every run.
 """
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from md import jsonl, mix
+from md import jsonl, wiring
 from md.cli import CONFIG_DIR
+from md.stages import mix
 from md.types import JudgedThought, MixedExample, Thought
 
 REPO = Path(CONFIG_DIR).parent
 VARIANTS = ["md", "cot", "pot", "label"]
-
-
-def missing_defaults() -> list[str]:
-    base = yaml.safe_load((Path(CONFIG_DIR) / "base.yaml").read_text())
-    missing = []
-    for item in base["defaults"]:
-        if isinstance(item, dict):
-            (group, option), = item.items()
-            if option and "/" not in group and not (Path(CONFIG_DIR) / group / f"{option}.yaml").exists():
-                missing.append(f"{group}/{option}")
-    return missing
-
-
-@pytest.fixture(scope="module")
-def composable():
-    missing = missing_defaults()
-    if missing:
-        pytest.skip(f"base.yaml defaults not written yet: {', '.join(missing)}")
 
 
 def compose(name: str, overrides: list[str]):
@@ -49,14 +30,15 @@ def compose(name: str, overrides: list[str]):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_every_mix_option_composes_and_maps_onto_run(composable, variant):
+def test_every_mix_option_composes_and_maps_onto_run(variant):
     cfg = compose("mix", [f"mix={variant}"])
     assert cfg.mix.variant == variant and cfg.judged is None and cfg.out is None
-    params = inspect.signature(mix.run).parameters
-    assert set(cfg.mix) - {"variant"} <= set(params), "every mix key must be a run() argument"
+    settings = wiring.settings.mix(cfg)  # every key of the group is a MixSettings field
+    assert settings.variant == variant
+    assert {k: getattr(settings, k) for k in cfg.mix} == dict(cfg.mix)
 
 
-def test_execute_config_composes(composable):
+def test_execute_config_composes():
     cfg = compose("execute", [])
     assert cfg.thoughts is None and cfg.judged is None and cfg.execute.timeout_s > 0
 
@@ -66,7 +48,7 @@ def cli(run_dir: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_clis_judge_and_mix_synthetic_problems(composable, tmp_path):
+def test_clis_judge_and_mix_synthetic_problems(tmp_path):
     from md.data import load
 
     problems = load("synthetic", "train", None, n_train=6, n_test=2, seed=0)
@@ -86,7 +68,7 @@ def test_clis_judge_and_mix_synthetic_problems(composable, tmp_path):
     assert len(runs) == 1 and b"mix/type2_share" in runs[0].read_bytes()
 
 
-def test_cli_without_paths_runs_the_pipeline_and_half_given_paths_are_one_error_line(composable, tmp_path):
+def test_cli_without_paths_runs_the_pipeline_and_half_given_paths_are_one_error_line(tmp_path):
     data = ["data=synthetic", "data.n_train=12", "data.n_test=2", f"paths.artifacts={tmp_path / 'art'}"]
     done = cli(tmp_path, "md.mix", *data)
     assert done.returncode == 0, done.stderr

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from md import jsonl, mix
+from md import jsonl
 from md.errors import MDError
 from md.mixing import stats as mix_stats
+from md.settings import MixSettings
+from md.stages import mix
 from md.types import JudgedThought, MixedExample, Problem
 
 # (cot answers, pot answers) per question, gold 42 everywhere; None = no answer, "E" = error.
@@ -48,7 +50,7 @@ def judged_file(tmp_path):
 
 def test_md_mix_types_weights_upsampling_and_stats(judged_file, tmp_path, capsys):
     out = tmp_path / "mix"
-    stats = mix.run(judged_file, out, make_problems(), "md", 4, upsample=2, seed=0)
+    stats = mix.run(judged_file, out, make_problems(), MixSettings(upsample=2), seed=0)
     recs = jsonl.read_all(out / mix.MIXED, MixedExample)
     per_q = {pid: [r for r in recs if r.problem_id == pid] for pid in CASES}
     assert len(per_q["t1"]) == 2 * 3  # 1 CoT + 2 PoT targets, upsampled twice
@@ -72,7 +74,7 @@ def test_md_mix_types_weights_upsampling_and_stats(judged_file, tmp_path, capsys
 
 
 def test_auto_upsampling_in_the_stage(judged_file, tmp_path):
-    stats = mix.run(judged_file, tmp_path / "m", make_problems(), "md", 4, "auto", 0.25, 10, 0)
+    stats = mix.run(judged_file, tmp_path / "m", make_problems(), MixSettings(), seed=0)
     # 4 type-3 questions: 0.25 / 0.5 * 4 = 2 questions wanted per rare type -> factor 2 each
     assert stats["upsample_factors"] == {"1": 2, "2": 2, "3": 1}
 
@@ -80,7 +82,7 @@ def test_auto_upsampling_in_the_stage(judged_file, tmp_path):
 @pytest.mark.parametrize("variant", ["md", "cot", "pot", "label"])
 def test_every_variant_writes_valid_mixed_examples(judged_file, tmp_path, variant):
     out = tmp_path / variant
-    mix.run(judged_file, out, make_problems(), variant, 4, "auto", seed=0)
+    mix.run(judged_file, out, make_problems(), MixSettings(variant=variant), seed=0)
     rows = list(jsonl.read(out / mix.MIXED))  # as plain dicts: check the JSON itself
     assert rows and all(set(r) == set(MixedExample.__dataclass_fields__) for r in rows)
     recs = [MixedExample(**r) for r in rows]
@@ -102,7 +104,7 @@ def test_same_seed_same_bytes_other_seed_other_paths(tmp_path):
     problems = [Problem("q", "toy", "train", "q?", 42.0)]
     outs = [tmp_path / name for name in ("a", "b", "c")]
     for out, seed in zip(outs, (0, 0, 1), strict=True):
-        mix.run(tmp_path / "j.jsonl", out, problems, "md", 3, "auto", seed=seed)
+        mix.run(tmp_path / "j.jsonl", out, problems, MixSettings(paths_per_question=3), seed=seed)
     a, b, c = ((o / mix.MIXED).read_bytes() for o in outs)
     assert a == b and a != c
     assert len(jsonl.read_all(outs[0] / mix.MIXED, MixedExample)) == 6
@@ -111,7 +113,7 @@ def test_same_seed_same_bytes_other_seed_other_paths(tmp_path):
 def test_ids_not_in_the_dataset_are_one_clear_error(judged_file, tmp_path):
     other = [Problem(f"gsm8k-{i}", "gsm8k", "train", "?", 1.0) for i in range(3)] + make_problems()[:2]
     with pytest.raises(MDError) as e:
-        mix.run(judged_file, tmp_path / "m", other, "md")
+        mix.run(judged_file, tmp_path / "m", other)
     msg = str(e.value)
     assert "judged.jsonl" in msg and "5 of 7 problem ids are not in the dataset" in msg
     assert "'t3a'" in msg and "(and 2 more)" in msg
@@ -120,23 +122,24 @@ def test_ids_not_in_the_dataset_are_one_clear_error(judged_file, tmp_path):
 def test_empty_and_untrainable_inputs(tmp_path):
     jsonl.write(tmp_path / "empty.jsonl", [])
     with pytest.raises(MDError, match="no judged thoughts"):
-        mix.run(tmp_path / "empty.jsonl", tmp_path / "m", make_problems(), "md")
+        mix.run(tmp_path / "empty.jsonl", tmp_path / "m", make_problems())
     bad = [JudgedThought("t4", "cot", 0, "?", "no_answer", None, False)]
     jsonl.write(tmp_path / "bad.jsonl", bad)
     with pytest.raises(MDError, match="no training examples"):
-        mix.run(tmp_path / "bad.jsonl", tmp_path / "m", make_problems(), "md")
+        mix.run(tmp_path / "bad.jsonl", tmp_path / "m", make_problems())
     assert (tmp_path / "m" / mix.STATS_JSON).exists()  # the stats say why
     with pytest.raises(MDError, match="mix.variant"):
-        mix.run(tmp_path / "bad.jsonl", tmp_path / "m", make_problems(), "both")
+        mix.run(tmp_path / "bad.jsonl", tmp_path / "m", make_problems(), MixSettings(variant="both"))
     with pytest.raises(MDError, match="paths_per_question"):
-        mix.run(tmp_path / "bad.jsonl", tmp_path / "m", make_problems(), "md", 0)
+        mix.run(tmp_path / "bad.jsonl", tmp_path / "m", make_problems(),
+                MixSettings(paths_per_question=0))
 
 
 def test_stats_are_logged_to_a_wandb_run(judged_file, tmp_path):
     wandb = pytest.importorskip("wandb")
     run = wandb.init(mode="offline", dir=str(tmp_path), project="md-test", reinit=True)
     try:
-        mix.run(judged_file, tmp_path / "m", make_problems(), "md", 4, 2, wandb_run=run)
+        mix.run(judged_file, tmp_path / "m", make_problems(), MixSettings(upsample=2), wandb_run=run)
         summary = dict(run.summary)
     finally:
         run.finish()
@@ -152,7 +155,8 @@ def test_training_code_consumes_every_variant(judged_file, tmp_path):
 
     per_variant = {}
     for variant in ("md", "cot", "pot", "label"):
-        mix.run(judged_file, tmp_path / variant, make_problems(), variant, 4, "auto", seed=0)
+        mix.run(judged_file, tmp_path / variant, make_problems(), MixSettings(variant=variant),
+                seed=0)
         per_variant[variant] = jsonl.read_all(tmp_path / variant / mix.MIXED, MixedExample)
     texts = [t for recs in per_variant.values() for r in recs for t in (r.input, r.target)]
     tok = train_tokenizer(texts, vocab_size=300)

@@ -11,8 +11,10 @@ import json
 
 import pytest
 
-from md import execute, jsonl, mix
+from md import jsonl
 from md.mixing import stats as mix_stats
+from md.settings import MixSettings, SandboxSettings
+from md.stages import execute, mix
 from md.types import MixedExample, Thought
 
 N_PROBLEMS = 84  # three rounds of the 28 templates
@@ -32,14 +34,14 @@ def judged(tmp_path_factory):
     folder = tmp_path_factory.mktemp("synthetic")
     jsonl.write(folder / "thoughts.jsonl", thoughts)
     summary = execute.run(folder / "thoughts.jsonl", folder / "judged.jsonl", problems,
-                          workers=2, timeout_s=5.0, memory_mb=512, progress=False)
+                          SandboxSettings(workers=2, timeout_s=5.0, memory_mb=512), progress=False)
     return problems, folder, summary
 
 
 def test_all_four_types_appear_and_shares_are_saved(judged, capsys):
     problems, folder, summary = judged
     assert summary["pot"]["thoughts"] == summary["cot"]["thoughts"] == N_PROBLEMS * N_SAMPLES
-    stats = mix.run(folder / "judged.jsonl", folder / "md", problems, "md", 4, "auto", seed=0)
+    stats = mix.run(folder / "judged.jsonl", folder / "md", problems, MixSettings(), seed=0)
     print(mix_stats.table(stats))
     out = capsys.readouterr().out
     counts = {t: row["count"] for t, row in stats["types"].items()}
@@ -58,7 +60,8 @@ def test_all_four_types_appear_and_shares_are_saved(judged, capsys):
 @pytest.mark.parametrize("variant", ["cot", "pot", "label"])
 def test_baseline_variants_on_synthetic(judged, variant):
     problems, folder, _ = judged
-    mix.run(folder / "judged.jsonl", folder / variant, problems, variant, 4, seed=0)
+    mix.run(folder / "judged.jsonl", folder / variant, problems,
+            MixSettings(variant=variant), seed=0)
     recs = jsonl.read_all(folder / variant / mix.MIXED, MixedExample)
     assert recs and {r.method for r in recs} == {variant}
     assert all(r.weight == 1.0 and r.qtype == 0 for r in recs)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from train_settings import run
 
 from md.bench.examples import demo_examples
 from md.errors import MDError
 from md.models import build_student
 from md.models.tokenizer import train_tokenizer
-from md.train import run
 
 REPO_CONF = Path(__file__).resolve().parent.parent / "conf" / "student"
 EXAMPLES = demo_examples(n_questions=12, seed=0)

@@ -6,20 +6,19 @@ per-question normalisation of the loss are tested in test_mix.py and test_loss.p
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from train_settings import run as train_run
 from transformers import PreTrainedTokenizerFast
 
 from md.answers import extract_cot_answer, extract_label_answer
 from md.batching import encode
 from md.bench.examples import demo_examples
 from md.cli import CONFIG_DIR
-from md.evaluate import run
 from md.evaluation import methods
 from md.models import build_student, save_student
 from md.models.whitespace import escape, needs_escape, unescape
@@ -27,10 +26,11 @@ from md.prompts import student_input
 from md.reporting.collect import describe
 from md.reporting.tables import accuracy_table
 from md.sandbox import Sandbox
-from md.train import run as train_run
-from md.train import split
+from md.settings import TrainSettings
+from md.stages.evaluate import run
+from md.stages.train import split
 from md.types import MixedExample, Problem
-from md.types import Path as Sampled
+from md.types import ReasoningPath as Sampled
 
 PROBLEMS = [Problem(f"q{i}", "synthetic", "test", f"Tom has {i} apples and buys 2 more. How many?",
                     float(i + 2)) for i in range(4)]
@@ -158,7 +158,7 @@ def test_every_training_question_is_trained_on_by_default():
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train")
     assert cfg.train.val_fraction == 0.0
-    assert inspect.signature(train_run).parameters["val_fraction"].default == 0.0
+    assert TrainSettings().val_fraction == 0.0
     examples = demo_examples(n_questions=40)
     train, val = split(examples, cfg.train.val_fraction)
     assert train == examples and val == []
@@ -208,7 +208,7 @@ def test_teacher_few_shot_through_the_client_is_scored_and_cached(tmp_path, sand
     assert again == paths and all(len(p) == 6 for p in paths)
     cot = [p for ps in paths for p in ps if p.method == "cot"]
     assert all(p.status == "ok" and p.answer is not None for p in cot)  # "The answer is N."
-    from md.evaluate import score
+    from md.stages.evaluate import score
 
     metrics = score(PROBLEMS, paths, n=3, temperature=0.7, out_dir=tmp_path / "eval",
                     vote_paths=10, students="few-shot", draws=2,

@@ -23,8 +23,8 @@ from openai_server import FakeOpenAI
 from md import jsonl
 from md.answers import majority_vote
 from md.errors import MDError
-from md.execute import judge as judge_thoughts
-from md.extract import run
+from md.stages.execute import judge as judge_thoughts
+from md.stages.extract import run
 from md.teacher.adaptive import AdaptiveSampling, expected_saving_line, taken
 from md.teacher.openai_client import build_openai_teacher
 from md.types import JudgedThought, Problem, Thought
@@ -141,8 +141,8 @@ def test_dry_run_prints_the_expected_saving(server, tmp_path, capsys):
 
 DRIVER = """
 import sys
-from md.execute import judge
-from md.extract import run
+from md.stages.execute import judge
+from md.stages.extract import run
 from md.sandbox import Sandbox
 from md.teacher.adaptive import AdaptiveSampling
 from md.teacher.openai_client import build_openai_teacher

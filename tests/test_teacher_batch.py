@@ -9,7 +9,7 @@ from test_teacher_client import PRICES, problems
 
 from md import jsonl
 from md.errors import MDError
-from md.extract import run
+from md.stages.extract import run
 from md.teacher.openai_client import build_openai_teacher
 from md.types import Thought
 

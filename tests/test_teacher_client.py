@@ -11,7 +11,7 @@ from openai_server import FakeOpenAI, reply_text
 
 from md import jsonl
 from md.errors import MDError
-from md.extract import run
+from md.stages.extract import run
 from md.teacher.cache import Cache
 from md.teacher.openai_client import build_openai_teacher
 from md.teacher.retry import backoff, retryable

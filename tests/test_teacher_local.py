@@ -10,7 +10,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from md import jsonl
 from md.errors import MDError
-from md.extract import run
+from md.stages.extract import run
 from md.teacher import hf as hf_mod
 from md.teacher.hf import build_hf_teacher
 from md.teacher.prompts import build_prompt

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from md import data, execute, jsonl, mix
+from md import data, jsonl
 from md.errors import MDError
-from md.extract import run as extract
+from md.stages import execute, mix
+from md.stages.extract import run as extract
 from md.teacher.published import build_published_teacher, text_key
 from md.types import JudgedThought
 

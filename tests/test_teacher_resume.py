@@ -29,7 +29,7 @@ CONCURRENCY = 8
 DRIVER = """
 import sys
 from md.data.synthetic import load
-from md.extract import run
+from md.stages.extract import run
 from md.teacher.openai_client import build_openai_teacher
 problems = load("train", n_train=250)
 t = build_openai_teacher(model="gpt-test", n=2, base_url=sys.argv[1], concurrency={c},

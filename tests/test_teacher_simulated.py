@@ -11,7 +11,7 @@ import pytest
 from md import answers
 from md.data.synthetic import load
 from md.errors import MDError
-from md.extract import run
+from md.stages.extract import run
 from md.teacher.base import Request
 from md.teacher.simulated import build_simulated_teacher
 from md.types import Problem, Solution, Step, Thought

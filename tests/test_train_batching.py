@@ -17,7 +17,7 @@ from md.batching import (
 from md.bench.examples import demo_examples
 from md.loss import IGNORE, METHOD_IDS
 from md.models.tokenizer import train_tokenizer
-from md.train import split
+from md.stages.train import split
 
 EXAMPLES = demo_examples(n_questions=10, seed=2)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]

@@ -22,7 +22,7 @@ def md_train(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
 
 def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
     out = md_train(tmp_path, "trainer.max_steps=4", "train.val_every=2", "train.ckpt_every=2",
-                   "train.val_fraction=0.2", "trainer.progress_bar=false", "logger=csv",
+                   "train.val_fraction=0.2", "trainer.enable_progress_bar=false", "logger=csv",
                    "data.max_train=30", "data.max_test=3", "teacher.n=3", "inference.paths=2",
                    "inference.max_new_tokens=16", "inference.curves.draws=2")
     assert out.returncode == 0, out.stderr[-3000:]
@@ -49,7 +49,7 @@ def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
         (["trainer=fsdp", "trainer.accelerator=cpu"], "trainer=fsdp runs only on CUDA GPUs"),
         (["+student.lora_rank=4"], "student.lora_rank is not an option"),
         (["loss=fixed", "loss.lambda=2"], "loss.lambda=2: must be a number in [0, 1]"),
-        (["+trainer.max_step=5"], "trainer.max_step is not a training option; did you mean max_steps?"),
+        (["+trainer.max_step=5"], "trainer.max_step is not an argument of lightning.Trainer; did you mean max_steps?"),
         (["student=llama2-7b", f"student.pretrained={Path('/no/such/model')}"], "is not a folder"),
     ],
 )

@@ -24,7 +24,7 @@ def test_two_cpu_processes_train_save_once_and_evaluate_once(tmp_path: Path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "md.train", "experiment=smoke", "trainer=ddp",
            "trainer.accelerator=cpu", "trainer.devices=2", "trainer.precision=32-true",
-           "trainer.progress_bar=false", "train.val_fraction=0.1",  # fewer val batches than ranks
+           "trainer.enable_progress_bar=false", "train.val_fraction=0.1",  # fewer val batches than ranks
            f"hydra.run.dir={run}", f"paths.artifacts={tmp_path / 'art'}"]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     log = out.stdout + out.stderr

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import lightning as L
 import pytest
+from train_settings import run
 from wandb_records import read_wandb_records
 
 from md.bench.examples import demo_examples
 from md.errors import MDError
 from md.loggers import ablation_tags, wandb_logger
 from md.models import build_student
-from md.train import run
 
 EXAMPLES = demo_examples(n_questions=8, seed=1)
 TINY = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,

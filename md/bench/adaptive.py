@@ -25,27 +25,27 @@ import random
 from md.answers import is_correct
 from md.evaluation import adaptive
 from md.evaluation.methods import vote
-from md.types import Path
+from md.types import ReasoningPath
 
 DISTRACTORS = (0.6, 0.25, 0.15)
 TARGET_N14 = 0.835  # paper Table 3: LLaMA2-7B-MD + CoT w/PoT at N=14 (7 CoT + 7 PoT)
 MEAN = 0.66  # paper Table 3: N=2 cascade
 
 
-def _paths(rng: random.Random, method: str, p: float, n: int, fail: float) -> list[Path]:
+def _paths(rng: random.Random, method: str, p: float, n: int, fail: float) -> list[ReasoningPath]:
     out = []
     for _ in range(n):
         if rng.random() < fail:
-            out.append(Path(method, "", "error" if method == "pot" else "no_answer", None))
+            out.append(ReasoningPath(method, "", "error" if method == "pot" else "no_answer", None))
         elif rng.random() < p:
-            out.append(Path(method, "", "ok", 1.0))  # the gold answer is 1.0
+            out.append(ReasoningPath(method, "", "ok", 1.0))  # the gold answer is 1.0
         else:
             wrong = rng.choices((2.0, 3.0, 4.0), weights=DISTRACTORS)[0]
-            out.append(Path(method, "", "ok", wrong))
+            out.append(ReasoningPath(method, "", "ok", wrong))
     return out
 
 
-def simulate(questions: int, n: int, mean: float, k: float, seed: int) -> list[list[Path]]:
+def simulate(questions: int, n: int, mean: float, k: float, seed: int) -> list[list[ReasoningPath]]:
     """Recorded paths: n CoT then n PoT per question; every gold answer is 1.0."""
     rng = random.Random(seed)
     lists = []
@@ -56,7 +56,7 @@ def simulate(questions: int, n: int, mean: float, k: float, seed: int) -> list[l
     return lists
 
 
-def accuracy_at(lists: list[list[Path]], n: int) -> float:
+def accuracy_at(lists: list[list[ReasoningPath]], n: int) -> float:
     return sum(is_correct(v, 1.0) for v in (vote(p, "cot_w_pot", n) for p in lists)
                if v is not None) / len(lists)
 

@@ -24,8 +24,9 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from md import data, execute, jsonl, mix
-from md.extract import run as extract
+from md import data, jsonl
+from md.stages import execute, mix
+from md.stages.extract import run as extract
 from md.teacher.adaptive import AdaptiveSampling, taken
 from md.teacher.simulated import build_simulated_teacher
 from md.types import JudgedThought
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_students:
             rows = {}
             for name in ("full", "adaptive"):
-                mix.run(work / f"{name}.jsonl", work / f"mix_{name}", problems, variant="md")
+                mix.run(work / f"{name}.jsonl", work / f"mix_{name}", problems)
                 rows[name] = train_demo_student(work / f"mix_{name}" / "mixed.jsonl",
                                                 work / f"student_{name}", args.student_args)
             keys = [k for k in ("cot", "pot", "cot_w_pot", "cascade") if k in rows["full"]]

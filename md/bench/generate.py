@@ -71,7 +71,8 @@ def stop_bench(steps: int, questions: int, paths: int, new_tokens: int, repeats:
 
     from md.bench.examples import demo_examples
     from md.models import build_student
-    from md.train import run
+    from md.settings import TrainSettings
+    from md.stages.train import run
 
     examples = demo_examples(n_questions=max(questions, 32))
     texts = [e.input for e in examples] + [e.target for e in examples]
@@ -80,7 +81,8 @@ def stop_bench(steps: int, questions: int, paths: int, new_tokens: int, repeats:
     with tempfile.TemporaryDirectory() as tmp:
         student = build_student(name="tiny-llama", tiny=tiny, finetune="full",
                                 tokenizer_texts=texts, workdir=f"{tmp}/student")
-        run(examples, student, out_dir=f"{tmp}/run", max_steps=steps, batch_size=16, lr=3e-3)
+        run(examples, student, TrainSettings(trainer={"max_steps": steps}, batch_size=16, lr=3e-3),
+            out_dir=f"{tmp}/run")
     prompts = [e.input for e in examples[: 2 * questions : 2]]  # CoT prompts
     gens = {mode: HFGenerator(student.model, student.tokenizer, batch_size=questions * paths,
                               max_new_tokens=new_tokens, stop_early=mode == "stop",

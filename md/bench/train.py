@@ -25,13 +25,14 @@ import yaml
 
 from md.batching import LengthGroupedSampler, collate, encode, lengths
 from md.bench.examples import demo_examples
-from md.lit import lr_factor
+from md.lightning_glue import lr_factor
 from md.loss import md_loss
 from md.models import build_student
-from md.train import run
+from md.settings import TrainSettings
+from md.stages.train import run
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "student" / "tiny-llama.yaml"
-SETTINGS = dict(lr=1e-3, warmup_steps=10, schedule="cosine", batch_size=8, seed=0)
+SETTINGS = dict(lr=1e-3, warmup_steps=10, schedule="cosine", seed=0)
 
 
 def make_student(workdir: Path, examples, device: str):
@@ -87,10 +88,11 @@ class StepTimer(L.Callback):
 def lightning_loop(student, examples, steps, batch_size, device, out_dir):
     """(tokens, seconds) per step of md.train.run on the same batches."""
     meter = StepTimer()
-    run(examples, student, out_dir=out_dir, val_examples=[], max_steps=steps,
-        batch_size=batch_size, lr=SETTINGS["lr"], warmup_steps=SETTINGS["warmup_steps"],
-        schedule=SETTINGS["schedule"], ckpt_every=10 * steps, log_every_n_steps=10,
-        accelerator="gpu" if device == "cuda" else "cpu", seed=SETTINGS["seed"], callbacks=[meter])
+    trainer = {"max_steps": steps, "log_every_n_steps": 10,
+               "accelerator": "gpu" if device == "cuda" else "cpu"}
+    settings = TrainSettings(trainer=trainer, batch_size=batch_size, ckpt_every=10 * steps,
+                             **SETTINGS)
+    run(examples, student, settings, out_dir=out_dir, val_examples=[], callbacks=[meter])
     return meter.tokens, [b - a for a, b in zip(meter.ends, meter.ends[1:], strict=False)]
 
 

@@ -8,7 +8,8 @@
 
 Every loader is `load(split, path=None, **own_options) -> list[Problem]` with split "train" or
 "test"; path None downloads the original public files once (md.data.download), except for
-"synthetic", which is generated. Config: conf/data/<name>.yaml. Its generic keys
+"synthetic", which is generated. Config: conf/data/<name>.yaml, whose `_target_` is the loader
+that runs (point it at your own function to plug in a dataset). Its generic keys
 (`GENERIC_KEYS`: train_fraction, max_train, max_test) are not loader options; `load_split`
 applies them after loading.
 """
@@ -32,12 +33,20 @@ LOADERS: dict[str, Callable[..., list[Problem]]] = {
 GENERIC_KEYS = ("train_fraction", "max_train", "max_test")
 
 
-def load(name: str, split: str, path: str | None = None, **opts) -> list[Problem]:
-    """One split of the dataset `name`, with the loader's own options."""
-    if name not in LOADERS:
-        raise MDError(f"unknown dataset {name!r}; use one of {', '.join(LOADERS)} (data=<name>)")
+Loader = Callable[..., list[Problem]]
+
+
+def load(dataset: str | Loader, split: str, path: str | None = None, **opts) -> list[Problem]:
+    """One split of `dataset` (a name of LOADERS, or a loader itself: the data group's
+    `_target_`, so a loader of your own plugs in), with the loader's own options."""
+    if callable(dataset):
+        loader, name = dataset, getattr(dataset, "__module__", "data")
+    elif dataset in LOADERS:
+        loader, name = LOADERS[dataset], dataset
+    else:
+        raise MDError(f"unknown dataset {dataset!r}; use one of {', '.join(LOADERS)} (data=<name>)")
     try:
-        return LOADERS[name](split, path, **opts)
+        return loader(split, path, **opts)
     except TypeError as e:  # an unknown option reached the loader: say which, not a traceback
         if "unexpected keyword" not in str(e):
             raise
@@ -64,11 +73,14 @@ def select(problems: list[Problem], fraction: float = 1.0, limit: int | None = N
     return [problems[i] for i in chosen]
 
 
-def load_split(name: str, split: str, path: str | None = None, train_fraction: float = 1.0,
-               max_train: int | None = None, max_test: int | None = None, **opts) -> list[Problem]:
+def load_split(dataset: str | Loader, split: str, path: str | None = None, *,
+               train_fraction: float = 1.0, max_train: int | None = None,
+               max_test: int | None = None, name: str | None = None, **opts) -> list[Problem]:
     """`load`, then the generic keys: train gets `select(train_fraction, max_train)`; test the
-    first `max_test` problems after a seeded shuffle (the same `select`, fraction 1)."""
-    problems = load(name, split, path, **opts)
+    first `max_test` problems after a seeded shuffle (the same `select`, fraction 1).
+    name: how errors call the dataset (default: `dataset` when it is a name)."""
+    problems = load(dataset, split, path, **opts)
+    name = name or (dataset if isinstance(dataset, str) else getattr(dataset, "__module__", "data"))
     chosen = (select(problems, train_fraction, max_train) if split == "train"
               else select(problems, 1.0, max_test))
     if not chosen:

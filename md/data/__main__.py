@@ -11,12 +11,14 @@ with the same data config would use.
 from __future__ import annotations
 
 from collections import Counter
-
-from omegaconf import DictConfig, OmegaConf
+from collections.abc import Callable
+from functools import partial
 
 from md.cli import stage_main
-from md.data import answer_type, load_split
+from md.data import answer_type
 from md.data.common import SPLITS
+from md.types import Problem
+from md.wiring.tools import load_problems
 
 TYPES = ("int", "float", "bool", "text")
 
@@ -30,20 +32,15 @@ def stats_table(name: str, counts: dict[str, Counter]) -> str:
     return "\n".join(rows)
 
 
-def run(name: str, **data_options) -> str:
-    """Load both splits with `data_options` (a data config without _target_) and tabulate."""
-    counts = {}
-    for split in SPLITS:
-        problems = load_split(name, split, **data_options)
-        counts[split] = Counter(answer_type(p.answer) for p in problems)
+def run(name: str, load: Callable[[str], list[Problem]]) -> str:
+    """Load both splits with `load(split)` and tabulate them."""
+    counts = {split: Counter(answer_type(p.answer) for p in load(split)) for split in SPLITS}
     return stats_table(name, counts)
 
 
 @stage_main("data_stats")
-def main(cfg: DictConfig) -> None:
-    options = OmegaConf.to_container(cfg.data, resolve=True)
-    options.pop("_target_", None)
-    print(run(**options))
+def main(cfg) -> None:
+    print(run(cfg.data.name, partial(load_problems, cfg.data)))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ def make_problem(
     question: str,
     raw_answer: object,
     where: str,
+    *,
     solution: Solution | None = None,
     meta: dict | None = None,
     numeric: bool = False,

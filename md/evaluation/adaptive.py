@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from md.answers import answer_key, is_correct, majority_vote
 from md.errors import MDError
 from md.evaluation.methods import answers, sampled
-from md.types import Answer, Path
+from md.types import Answer, ReasoningPath
 
 RULES = ("fixed", "unchangeable", "beta")
 
@@ -70,14 +70,14 @@ def should_stop(seen: Sequence[Answer | None], remaining: int, rule: StopRule) -
     )
 
 
-Round = Callable[[list[int], int, int], list[list[Path]]]  # (open questions, start, k) -> paths
+Round = Callable[[list[int], int, int], list[list[ReasoningPath]]]  # (open questions, start, k) -> paths
 
 
 def rounds(sample_round: Round, n_questions: int, rule: StopRule, n_max: int,
-           method: str = "cot_w_pot", round_size: int = 1) -> list[list[Path]]:
+           method: str = "cot_w_pot", round_size: int = 1) -> list[list[ReasoningPath]]:
     """Run the adaptive loop; returns each question's paths (their count is what it used)."""
     per_path = 2 if method == "cot_w_pot" else 1  # paths drawn per unit of n
-    paths: list[list[Path]] = [[] for _ in range(n_questions)]
+    paths: list[list[ReasoningPath]] = [[] for _ in range(n_questions)]
     open_, n = list(range(n_questions)), 0
     while open_ and n < n_max:
         k = min(round_size, n_max - n)
@@ -89,18 +89,18 @@ def rounds(sample_round: Round, n_questions: int, rule: StopRule, n_max: int,
     return paths
 
 
-def replay_source(path_lists: Sequence[Sequence[Path]], method: str) -> Round:
+def replay_source(path_lists: Sequence[Sequence[ReasoningPath]], method: str) -> Round:
     """A `Round` that hands out recorded paths in sampling order instead of sampling."""
     methods = ("cot", "pot") if method == "cot_w_pot" else (method,)
 
-    def sample_round(open_: list[int], start: int, k: int) -> list[list[Path]]:
+    def sample_round(open_: list[int], start: int, k: int) -> list[list[ReasoningPath]]:
         return [[p for m in methods for p in sampled(path_lists[i], m)[start : start + k]]
                 for i in open_]
 
     return sample_round
 
 
-def evaluate(path_lists: Sequence[Sequence[Path]], golds: Sequence[Answer], rule: StopRule,
+def evaluate(path_lists: Sequence[Sequence[ReasoningPath]], golds: Sequence[Answer], rule: StopRule,
              n_max: int, method: str = "cot_w_pot", round_size: int = 1) -> dict:
     """Accuracy and mean paths of the adaptive rule against fixed n_max, on recorded paths."""
     used = rounds(replay_source(path_lists, method), len(path_lists), rule, n_max, method,
@@ -108,14 +108,14 @@ def evaluate(path_lists: Sequence[Sequence[Path]], golds: Sequence[Answer], rule
     return compare(used, path_lists, golds, rule, n_max, method)
 
 
-def compare(used: Sequence[Sequence[Path]], path_lists: Sequence[Sequence[Path]],
+def compare(used: Sequence[Sequence[ReasoningPath]], path_lists: Sequence[Sequence[ReasoningPath]],
             golds: Sequence[Answer], rule: StopRule, n_max: int,
             method: str = "cot_w_pot") -> dict:
     """Score the paths an adaptive loop `used` against fixed-n_max voting over `path_lists`
     (the same paths when replayed, an independent sampling run when live)."""
     q = max(len(path_lists), 1)
 
-    def right(lists: Sequence[Sequence[Path]]) -> list[bool]:
+    def right(lists: Sequence[Sequence[ReasoningPath]]) -> list[bool]:
         votes = [majority_vote(answers(p, method, n_max)) for p in lists]
         return [v is not None and is_correct(v, g) for v, g in zip(votes, golds, strict=True)]
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Hashable, Sequence
-from pathlib import Path as FsPath
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 
 from md.answers import answer_key, is_correct
 from md.evaluation.methods import cascade_pair, sampled
-from md.types import Answer, Path
+from md.types import Answer, ReasoningPath
 
 CURVE_METHODS = ("cot", "pot", "cot_w_pot")
 
@@ -40,7 +40,7 @@ def _winner(keys: Sequence[Hashable]) -> Hashable:
     return max(counts, key=counts.__getitem__) if counts else None
 
 
-def _question_draws(paths: Sequence[Path], gold: Answer, n_max: int, draws: int,
+def _question_draws(paths: Sequence[ReasoningPath], gold: Answer, n_max: int, draws: int,
                     rng: random.Random) -> tuple[np.ndarray, np.ndarray, float]:
     """(correct[method, draw, n-1], cascade correct per draw, cascade mean paths) for one question."""
     cots, pots = sampled(paths, "cot")[:n_max], sampled(paths, "pot")[:n_max]
@@ -75,7 +75,7 @@ def _point(per_question: np.ndarray, z: float) -> tuple[float, float, float]:
     return mean, max(0.0, mean - half), min(1.0, mean + half)
 
 
-def accuracy_curves(path_lists: Sequence[Sequence[Path]], golds: Sequence[Answer],
+def accuracy_curves(path_lists: Sequence[Sequence[ReasoningPath]], golds: Sequence[Answer],
                     n_max: int | None = None, draws: int = 50, seed: int = 0,
                     ci: float = 0.95) -> dict:
     """Accuracy (with CI) for every n <= n_max and each voted method, plus the N=2 cascade."""
@@ -120,7 +120,7 @@ def table(curves: dict, columns: Sequence[int] = (1, 2, 4, 6, 8, 10, 14, 20, 40)
     return "\n".join(rows) + "\n"
 
 
-def plot(curves: dict, png: str | FsPath, title: str = "accuracy vs sampled paths") -> None:
+def plot(curves: dict, png: str | Path, title: str = "accuracy vs sampled paths") -> None:
     """The paper's Fig. 4: accuracy against total sampled paths, with the CI shaded."""
     import matplotlib
 
@@ -140,6 +140,6 @@ def plot(curves: dict, png: str | FsPath, title: str = "accuracy vs sampled path
     ax.set(xlabel="total sampled paths N", ylabel="accuracy (%)", title=title)
     ax.grid(alpha=0.3)
     ax.legend()
-    FsPath(png).parent.mkdir(parents=True, exist_ok=True)
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=120, bbox_inches="tight")
     plt.close(fig)

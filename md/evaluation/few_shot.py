@@ -14,19 +14,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path as FsPath
+from pathlib import Path
 
 from md.errors import MDError
 from md.evaluation import judge
 from md.teacher import plan as planning
 from md.teacher.cache import Cache
 from md.teacher.engine import fill
-from md.types import Path, Problem
+from md.types import Problem, ReasoningPath
 
 
 def teacher_paths(problems: Sequence[Problem], teacher, *, n: int, sandbox: judge.Runner,
-                  cache_path: str | FsPath | None = None, budget_usd: float | None = None,
-                  progress: bool = True) -> list[list[Path]]:
+                  cache_path: str | Path | None = None, budget_usd: float | None = None,
+                  progress: bool = True) -> list[list[ReasoningPath]]:
     """Per question: n CoT then n PoT few-shot completions of `teacher`, judged (a published
     teacher, md.teacher.published: the first n of what its files hold for each question)."""
     if hasattr(teacher, "thoughts_for"):

@@ -1,11 +1,12 @@
-"""Turn a student's raw completions into judged `Path`s: CoT answers parsed, PoT programs run.
+"""Turn a student's raw completions into judged `ReasoningPath`s: CoT answers parsed, PoT programs run.
 
 Total on model output: an empty string, garbage or a program that loops, allocates without
 bound or tries to escape gets a status ("no_answer", "error", "timeout") and answer None;
 nothing raises. Programs are run in one batch through the sandbox (its workers, time and
-memory limits contain them).
+memory limits contain them). A path's status and answer follow md.answers.verdict, the rule
+that also judges the teacher's thoughts.
 
-    paths = judge(cot_texts, pot_texts, sandbox)   # per question: list[Path]
+    paths = judge(cot_texts, pot_texts, sandbox)   # per question: list[ReasoningPath]
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from md.answers import extract_cot_answer, extract_label_answer, normalize
-from md.types import Path
+from md.answers import extract_label_answer
+from md.answers.verdict import of_cot, of_execution
+from md.types import ReasoningPath
 
 
 class Runner(Protocol):
@@ -23,19 +25,19 @@ class Runner(Protocol):
     def run(self, programs: Sequence[str]) -> list: ...
 
 
-def cot_path(text: str, greedy: bool = False) -> Path:
+def cot_path(text: str, greedy: bool = False) -> ReasoningPath:
     """A CoT completion with its strict answer ("no_answer" when it states none)."""
-    answer = extract_cot_answer(text, "strict")
-    return Path("cot", text, "ok" if answer is not None else "no_answer", answer, greedy)
+    verdict = of_cot(text)
+    return ReasoningPath("cot", text, verdict.status, verdict.answer, greedy)
 
 
-def label_path(text: str, greedy: bool = False) -> Path:
+def label_path(text: str, greedy: bool = False) -> ReasoningPath:
     """A label student's completion: the bare answer it wrote ("no_answer" when none)."""
     answer = extract_label_answer(text)
-    return Path("label", text, "ok" if answer is not None else "no_answer", answer, greedy)
+    return ReasoningPath("label", text, "ok" if answer is not None else "no_answer", answer, greedy)
 
 
-def judge_labels(sampled: Sequence[Sequence[str]], greedy: Sequence[str] | None = None) -> list[list[Path]]:
+def judge_labels(sampled: Sequence[Sequence[str]], greedy: Sequence[str] | None = None) -> list[list[ReasoningPath]]:
     """Per question: the sampled label paths, then the greedy one (nothing to execute)."""
     out = [[label_path(t) for t in texts] for texts in sampled]
     for q, text in enumerate(greedy or []):
@@ -43,25 +45,22 @@ def judge_labels(sampled: Sequence[Sequence[str]], greedy: Sequence[str] | None 
     return out
 
 
-def pot_path(text: str, result, greedy: bool = False) -> Path:
+def pot_path(text: str, result, greedy: bool = False) -> ReasoningPath:
     """A PoT completion with its execution result (status "ok" only with an answer)."""
-    status = str(getattr(result, "status", "error"))
-    answer = normalize(getattr(result, "answer", None)) if status == "ok" else None
-    if status == "ok" and answer is None:
-        status = "no_answer"
-    return Path("pot", text, status, answer, greedy)
+    verdict = of_execution(result)
+    return ReasoningPath("pot", text, verdict.status, verdict.answer, greedy)
 
 
 def judge(cot: Sequence[Sequence[str]], pot: Sequence[Sequence[str]], sandbox: Runner,
           greedy_cot: Sequence[str] | None = None,
-          greedy_pot: Sequence[str] | None = None) -> list[list[Path]]:
+          greedy_pot: Sequence[str] | None = None) -> list[list[ReasoningPath]]:
     """Per question: sampled CoT paths, sampled PoT paths, then any greedy paths."""
     n_q = len(cot)
     programs: list[str] = [t for texts in pot for t in texts] + list(greedy_pot or [])
     results = sandbox.run(programs) if programs else []
     if len(results) != len(programs):
         raise RuntimeError(f"sandbox returned {len(results)} results for {len(programs)} programs")
-    out: list[list[Path]] = []
+    out: list[list[ReasoningPath]] = []
     k = 0
     for q in range(n_q):
         paths = [cot_path(t) for t in cot[q]]

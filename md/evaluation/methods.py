@@ -1,7 +1,7 @@
 """The inference methods, as pure functions of one question's judged paths.
 
 A question's paths are the sampled CoT paths, the sampled PoT paths (each in sampling order)
-and, optionally, one greedy path per method (`Path.greedy`). Every method reads the same
+and, optionally, one greedy path per method (`ReasoningPath.greedy`). Every method reads the same
 paths, so all of them come from ONE sampling run:
 
     +CoT        vote over the CoT answers (all N sampled)
@@ -24,24 +24,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from md.answers import extract_cot_answer, is_correct, majority_vote
-from md.types import Answer, Path
+from md.types import Answer, ReasoningPath
 
 # The methods every evaluation reports, in table order.
 SAMPLED = ("cot", "pot", "cot_w_pot")
-METHODS = (*SAMPLED, "cascade", "greedy_cot", "greedy_pot", "cot_flexible", "cot_w_pot_flexible")
+INFERENCE_METHODS = (*SAMPLED, "cascade", "greedy_cot", "greedy_pot", "cot_flexible", "cot_w_pot_flexible")
 
 
-def sampled(paths: Sequence[Path], method: str) -> list[Path]:
+def sampled(paths: Sequence[ReasoningPath], method: str) -> list[ReasoningPath]:
     """The sampled (non-greedy) paths of one method, in sampling order."""
     return [p for p in paths if p.method == method and not p.greedy]
 
 
-def cot_answer(path: Path, mode: str = "strict") -> Answer | None:
+def cot_answer(path: ReasoningPath, mode: str = "strict") -> Answer | None:
     """A CoT path's answer: the judged (strict) one, or re-extracted flexibly from its text."""
     return path.answer if mode == "strict" else extract_cot_answer(path.text, mode)
 
 
-def answers(paths: Sequence[Path], method: str, n: int | None = None,
+def answers(paths: Sequence[ReasoningPath], method: str, n: int | None = None,
             mode: str = "strict") -> list[Answer | None]:
     """The first `n` sampled answers of `method` ("cot" | "pot" | "cot_w_pot" = concat)."""
     if method == "cot_w_pot":
@@ -52,18 +52,18 @@ def answers(paths: Sequence[Path], method: str, n: int | None = None,
     return [p.answer for p in chosen]
 
 
-def vote(paths: Sequence[Path], method: str, n: int | None = None,
+def vote(paths: Sequence[ReasoningPath], method: str, n: int | None = None,
          mode: str = "strict") -> Answer | None:
     """Majority vote over the first `n` sampled answers of `method` (None: no answer at all)."""
     return majority_vote(answers(paths, method, n, mode))
 
 
-def executed(path: Path) -> bool:
+def executed(path: ReasoningPath) -> bool:
     """Whether a PoT path ran and produced an answer (the cascade's success test)."""
     return path.status == "ok" and path.answer is not None
 
 
-def cascade_pair(pot: Path | None, cot: Path | None) -> tuple[Answer | None, int]:
+def cascade_pair(pot: ReasoningPath | None, cot: ReasoningPath | None) -> tuple[Answer | None, int]:
     """(answer, paths used): the PoT path's answer if it executed, else the CoT path's."""
     if pot is not None and executed(pot):
         return pot.answer, 1
@@ -72,13 +72,13 @@ def cascade_pair(pot: Path | None, cot: Path | None) -> tuple[Answer | None, int
     return cot.answer, 1 + int(pot is not None)
 
 
-def cascade(paths: Sequence[Path]) -> tuple[Answer | None, int]:
+def cascade(paths: Sequence[ReasoningPath]) -> tuple[Answer | None, int]:
     """The N=2 cascade on the first sampled PoT and the first sampled CoT path."""
     pots, cots = sampled(paths, "pot"), sampled(paths, "cot")
     return cascade_pair(pots[0] if pots else None, cots[0] if cots else None)
 
 
-def greedy(paths: Sequence[Path], method: str) -> Answer | None:
+def greedy(paths: Sequence[ReasoningPath], method: str) -> Answer | None:
     """The answer of the greedy path of `method`, None when there is none."""
     for p in paths:
         if p.method == method and p.greedy:
@@ -86,7 +86,7 @@ def greedy(paths: Sequence[Path], method: str) -> Answer | None:
     return None
 
 
-def votes(paths: Sequence[Path], mixed_n: int | None = None) -> dict[str, Answer | None]:
+def votes(paths: Sequence[ReasoningPath], mixed_n: int | None = None) -> dict[str, Answer | None]:
     """Every method's answer for one question (greedy ones only where greedy paths exist).
 
     mixed_n: paths per method in the +CoT w/PoT vote (None: all sampled). A label student's

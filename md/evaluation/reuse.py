@@ -16,23 +16,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path as FsPath
+from pathlib import Path
 
 from md import jsonl
 from md.errors import MDError
 from md.evaluation.methods import sampled
-from md.types import Path, Prediction, Problem
+from md.types import Prediction, Problem, ReasoningPath
 
 FIX = "or evaluate the ensemble anew with inference.reuse_paths=false"
 
 
-def eval_dir_of(student_dir: str | FsPath) -> FsPath:
+def eval_dir_of(student_dir: str | Path) -> Path:
     """Where md.train put the evaluation of the student it saved: `<run>/eval` beside `student/`."""
-    return FsPath(student_dir).parent / "eval"
+    return Path(student_dir).parent / "eval"
 
 
-def saved_paths(eval_dir: FsPath, problems: Sequence[Problem], n: int, temperature: float,
-                fix: str = FIX) -> list[list[Path]]:
+def saved_paths(eval_dir: Path, problems: Sequence[Problem], n: int, temperature: float,
+                fix: str = FIX) -> list[list[ReasoningPath]]:
     """Per test question, every path a finished evaluation in `eval_dir` judged; `fix` ends
     each refusal (what to do instead)."""
     metrics_file = eval_dir / "metrics.json"
@@ -55,8 +55,8 @@ def saved_paths(eval_dir: FsPath, problems: Sequence[Problem], n: int, temperatu
     return [list(p.paths) for p in preds]
 
 
-def ensemble_paths(cot_lists: Sequence[Sequence[Path]], pot_lists: Sequence[Sequence[Path]],
-                   n: int, greedy: bool) -> list[list[Path]]:
+def ensemble_paths(cot_lists: Sequence[Sequence[ReasoningPath]], pot_lists: Sequence[Sequence[ReasoningPath]],
+                   n: int, greedy: bool) -> list[list[ReasoningPath]]:
     """Per question: the first n sampled CoT paths of the first student, the first n sampled PoT
     paths of the second, then (with `greedy`) each one's greedy path of its own method."""
     out = []

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import TypeVar
 
 from md.errors import MDError
 from md.evaluation.reuse import saved_paths
 from md.fsio import write_text
-from md.types import Path, Problem
+from md.types import Problem, ReasoningPath
 
 T = TypeVar("T")
 MARKER = "shard.json"
@@ -36,17 +36,17 @@ def select(items: Sequence[T], shard: int, shards: int) -> list[T]:
     return list(items[shard::shards])
 
 
-def mark(out_dir: str | FsPath, shard: int, shards: int) -> None:
+def mark(out_dir: str | Path, shard: int, shards: int) -> None:
     """Say which shard an evaluation folder holds (written after its metrics.json)."""
-    write_text(FsPath(out_dir) / MARKER, json.dumps({"shard": shard, "shards": shards}))
+    write_text(Path(out_dir) / MARKER, json.dumps({"shard": shard, "shards": shards}))
 
 
-def merge(dirs: Sequence[str | FsPath], problems: Sequence[Problem], n: int,
-          temperature: float) -> list[list[Path]]:
+def merge(dirs: Sequence[str | Path], problems: Sequence[Problem], n: int,
+          temperature: float) -> list[list[ReasoningPath]]:
     """Every question's judged paths, in test order, from the K shard folders of one run."""
-    found: dict[int, FsPath] = {}
+    found: dict[int, Path] = {}
     counts = set()
-    for d in map(FsPath, dirs):
+    for d in map(Path, dirs):
         try:
             info = json.loads((d / MARKER).read_text())
             info = {"shard": int(info["shard"]), "shards": int(info["shards"])}
@@ -61,7 +61,7 @@ def merge(dirs: Sequence[str | FsPath], problems: Sequence[Problem], n: int,
         raise MDError(f"merge_shards needs shards 0..K-1 of one run, got shards "
                       f"{sorted(found)} of K = {sorted(counts)}")
     shards = counts.pop()
-    merged: list[list[Path]] = [[] for _ in problems]
+    merged: list[list[ReasoningPath]] = [[] for _ in problems]
     for k, d in found.items():
         for i, paths in zip(range(k, len(problems), shards),
                             saved_paths(d, select(problems, k, shards), n, temperature,

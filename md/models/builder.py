@@ -57,6 +57,7 @@ class Student:
 
 def build_student(
     name: str,
+    *,
     pretrained: str | None = None,
     tiny: dict[str, Any] | None = None,
     gguf: dict[str, str] | None = None,

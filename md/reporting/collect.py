@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+import yaml
 
 from md.errors import MDError
 
@@ -42,23 +42,26 @@ class Run:
     curves: dict | None = None
 
 
-def _get(cfg: DictConfig | None, key: str, default: Any = None) -> Any:
-    if cfg is None:
+def _get(cfg: dict | None, key: str, default: Any = None) -> Any:
+    """`cfg["a"]["b"]` for key "a.b"; `default` when missing, null or an unresolved ${...}."""
+    value: Any = cfg
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None or (isinstance(value, str) and value.startswith("${")):
         return default
-    value = OmegaConf.select(cfg, key, default=default, throw_on_resolution_failure=False)
-    return default if value is None else value
+    return value
 
 
-def _load_config(folder: Path) -> DictConfig | None:
-    """The nearest `.hydra/config.yaml` at or above `folder`, or None."""
+def _load_config(folder: Path) -> dict | None:
+    """The nearest `.hydra/config.yaml` at or above `folder` (as saved: plain YAML), or None."""
     for parent in (folder, *folder.parents):
         path = parent / ".hydra" / "config.yaml"
         if path.is_file():
-            return OmegaConf.load(path)
+            return yaml.safe_load(path.read_text()) or {}
     return None
 
 
-def _student_config(student_dir: Any, near: Path) -> DictConfig:
+def _student_config(student_dir: Any, near: Path) -> dict:
     """The training config of a saved student folder; when its run folder is gone, what the
     student's md_student.json says (its name), so a row is never labelled with defaults."""
     given = Path(str(student_dir))
@@ -69,8 +72,8 @@ def _student_config(student_dir: Any, near: Path) -> DictConfig:
             if cfg is not None:
                 return cfg
             manifest = _read_json(path / "md_student.json") or {}
-            return OmegaConf.create({"student": {"name": manifest.get("name", path.name)}})
-    return OmegaConf.create({"student": {"name": given.name or "?"}})
+            return {"student": {"name": manifest.get("name", path.name)}}
+    return {"student": {"name": given.name or "?"}}
 
 
 def describe(folder: Path, metrics: dict) -> Run:

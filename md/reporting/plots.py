@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from md.reporting.collect import Run
-from md.reporting.tables import METHODS, dataset_order, row_label
+from md.reporting.tables import COLUMN_NAMES, dataset_order, row_label
 
 HEADLINE = {"cot": ("cot",), "pot": ("pot",), "md": ("cot", "pot", "cot_w_pot"),
             "ensemble": ("cot_w_pot",), "label": ("label",), "few-shot": ("cot_w_pot",)}
@@ -51,7 +51,7 @@ def _by_x(runs: Sequence[Run], x: Callable[[Run], float | None], label: Callable
     for (data, name, m), xs in sorted(points.items()):
         keys = sorted(xs)
         axes[data].plot(keys, [sum(xs[k]) / len(xs[k]) for k in keys], STYLE.get(m, "-"),
-                        marker="o", label=f"{name} {METHODS.get(m, m)}")
+                        marker="o", label=f"{name} {COLUMN_NAMES.get(m, m)}")
     for ref in refs:
         if ref.test_data in axes and "cot_w_pot" in ref.accuracy:
             axes[ref.test_data].axhline(100 * ref.accuracy["cot_w_pot"], color="grey", lw=1,
@@ -103,7 +103,7 @@ def curves_plot(runs: Sequence[Run], out: Path) -> bool:
             if cur and len(cur["total_paths"]) > 1:
                 acc = [100 * a for a in cur["accuracy"]]
                 axes[run.test_data].plot(cur["total_paths"], acc, STYLE.get(m, "-"),
-                                         label=f"{row_label(run)} {METHODS.get(m, m)}")
+                                         label=f"{row_label(run)} {COLUMN_NAMES.get(m, m)}")
     _finish(plt, fig, axes, "total sampled paths N", out)
     return True
 

@@ -18,7 +18,7 @@ from statistics import mean
 from md.reporting.collect import Run
 
 # Method keys of metrics.json and their column names, in the paper's order.
-METHODS = {"label": "label", "cot": "+CoT", "pot": "+PoT", "cot_w_pot": "+CoT w/PoT",
+COLUMN_NAMES = {"label": "label", "cot": "+CoT", "pot": "+PoT", "cot_w_pot": "+CoT w/PoT",
            "cascade": "cascade (N=2)", "greedy_label": "greedy label", "greedy_cot": "greedy CoT",
            "greedy_pot": "greedy PoT"}
 DATASETS = ("svamp", "gsm8k", "asdiv", "strategyqa")  # paper order; others follow by name
@@ -55,7 +55,7 @@ def dataset_order(names: set[str]) -> list[str]:
     return [d for d in DATASETS if d in names] + sorted(names - set(DATASETS))
 
 
-def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(METHODS)) -> str:
+def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NAMES)) -> str:
     """Accuracy (%) with rows = ablation settings and columns = test dataset x method."""
     vary_paths = len({r.paths for r in runs}) > 1
     cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
@@ -69,7 +69,7 @@ def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(METHODS))
     datasets = dataset_order({r.test_data for r in runs})
     cols = [(d, m) for d in datasets for m in methods
             if any((label, d, m) in cells for label in rows)]
-    head = "| run | " + " | ".join(f"{d} {METHODS.get(m, m)}" for d, m in cols) + " |"
+    head = "| run | " + " | ".join(f"{d} {COLUMN_NAMES.get(m, m)}" for d, m in cols) + " |"
     lines = [head, "|---|" + "---:|" * len(cols)]
     for label in sorted(rows, key=rows.__getitem__):
         lines.append(f"| {label} | " + " | ".join(_cell(cells.get((label, d, m))) for d, m in cols)
@@ -83,7 +83,7 @@ def paths_note(runs: Sequence[Run], methods: Sequence[str]) -> str:
     for method in dict.fromkeys(methods):
         counts = sorted({r.paths_used[method] for r in runs if method in r.paths_used})
         if counts:
-            parts.append(f"{METHODS.get(method, method)}: {' / '.join(counts)}")
+            parts.append(f"{COLUMN_NAMES.get(method, method)}: {' / '.join(counts)}")
     return f"\n\nPaths per number (CoT+PoT where mixed): {'; '.join(parts)}." if parts else ""
 
 

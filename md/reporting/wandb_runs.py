@@ -3,7 +3,7 @@
     runs = from_wandb("my-team/md", group="table1")
 
 Every stage logs its config flat (`student.name`, `mix.variant`, `loss.lambda`, ...) and the
-evaluation its accuracies as `eval/accuracy/<method>` (md.evaluation.report.flatten), so a W&B
+evaluation its accuracies as `eval/accuracy/<method>` (md.evaluation.outputs.flatten), so a W&B
 run carries everything a table row needs. wandb is imported only here, only when asked.
 """
 

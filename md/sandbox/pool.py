@@ -23,7 +23,7 @@ MAX_MESSAGE_BYTES = 1 << 20  # a worker line longer than this is not one the run
 class Sandbox:
     """A pool of isolated workers; `run(programs)` -> list[ExecResult] in the same order."""
 
-    def __init__(self, workers: int = 2, timeout_s: float = 5.0, memory_mb: int = 512,
+    def __init__(self, workers: int = 2, *, timeout_s: float = 5.0, memory_mb: int = 512,
                  max_output_chars: int = 65_536, inflight: int = 16, file_mb: int = 16,
                  max_files: int = 64, max_programs_per_worker: int = 200_000,
                  startup_timeout_s: float = 120.0, require_isolation: bool = False) -> None:

@@ -88,7 +88,7 @@ class HFTeacher:
         return tok.batch_decode(new, skip_special_tokens=True), n_prompt, n_new
 
 
-def build_hf_teacher(model: str, temperature: float = 0.7, top_p: float = 1.0,
+def build_hf_teacher(model: str, *, temperature: float = 0.7, top_p: float = 1.0,
                      max_tokens: int = 512, stop: list[str] | None = None, n: int = 20,
                      gen_batch: int = 16, device: str = "auto", dtype: str = "auto",
                      seed: int = 0, budget_usd: float | None = None,

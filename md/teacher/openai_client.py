@@ -230,7 +230,7 @@ def parse_completion(body: Any, expected: int, stop: list[str] | None = None) ->
     return Completion(texts, usage)
 
 
-def build_openai_teacher(model: str, temperature: float = 0.7, top_p: float = 1.0,
+def build_openai_teacher(model: str, *, temperature: float = 0.7, top_p: float = 1.0,
                          max_tokens: int = 512, stop: list[str] | None = None, n: int = 20,
                          base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                          require_key: bool = True, concurrency: int = 16,

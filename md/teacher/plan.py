@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from md.teacher import prompts
 from md.teacher.base import Request, cost_usd, estimate_tokens, prompt_key
 from md.teacher.cache import Cache
-from md.types import METHODS, Problem, Thought
+from md.types import REASONING_METHODS, Problem, Thought
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Estimate:
 def prompts_for(problems: list[Problem], teacher) -> list[Prompt]:
     out = []
     for p in problems:
-        for method in METHODS:
+        for method in REASONING_METHODS:
             messages = prompts.build_messages(p, method)
             out.append(Prompt(p, method, messages, prompt_key(teacher.model, messages,
                                                               teacher.params)))

@@ -104,10 +104,5 @@ def build_messages(problem: Problem, method: str) -> tuple[dict[str, str], ...]:
             {"role": "user", "content": build_prompt(problem.question, problem.dataset, method)})
 
 
-def stop_sequences() -> list[str]:
-    """Where a completion ends: the teacher starting the next exemplar."""
-    return ["\n\nQuestion:", "\nQuestion:"]
-
-
 def exemplar_questions() -> list[str]:
     return [q for exs in TEMPLATES.values() for q, *_ in exs]

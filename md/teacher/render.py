@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from md.data.synthetic.solution import step_value, trace
 from md.types import Solution, Step
 
 SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
@@ -37,20 +38,11 @@ def label(sol: Solution, name: str) -> str:
 
 
 def compute(sol: Solution, op: str, names: tuple[str, ...], args: tuple) -> float | str:
-    a, b = args[0], args[1]
-    if op == "add":
-        return a + b
-    if op == "sub":
-        return a - b
-    if op == "mul":
-        return a * b
-    if op == "div":
-        return a / b if b else float("nan")
-    if op == "cmp":
-        if a == b:
-            return sol.labels.get("neither", "neither")
-        return label(sol, names[0] if a > b else names[1])
-    raise ValueError(f"unknown op {op!r}")
+    """A step's result by the one definition of the steps (md.data.synthetic.solution); a slip
+    upstream may make a divisor 0, which a written-out rationale shows as nan."""
+    if op == "div" and not args[1]:
+        return float("nan")
+    return step_value(sol, op, names, args[0], args[1])
 
 
 def apply(sol: Solution, slip: list[float] | None = None, drop_last: bool = False) -> list[Done]:
@@ -72,10 +64,8 @@ def apply(sol: Solution, slip: list[float] | None = None, drop_last: bool = Fals
 
 
 def evaluate(sol: Solution) -> dict[str, float | str]:
-    """Every named quantity of the gold solution, stated and computed."""
-    values: dict[str, float | str] = dict(sol.values)
-    values.update({d.step.out: d.value for d in apply(sol)})
-    return values
+    """Every named quantity of the gold solution, stated and computed (as floats)."""
+    return trace(sol, exact=False)
 
 
 def words(name: str) -> str:

@@ -111,7 +111,7 @@ class SimulatedTeacher:
         return min(0.95, self.cot_slip * 2.0 ** (digits - 2))
 
 
-def build_simulated_teacher(seed: int = 0, n: int = 8, cot_slip: float = 0.12,
+def build_simulated_teacher(*, seed: int = 0, n: int = 8, cot_slip: float = 0.12,
                             pot_confusable: float = 0.35, pot_misread: float = 0.8,
                             hard_rate: float = 0.2, malformed: float = 0.04,
                             budget_usd: float | None = None,

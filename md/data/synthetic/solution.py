@@ -44,15 +44,25 @@ def trace(solution: Solution, exact: bool = True) -> dict[str, Fraction | float 
         if missing:
             raise ValueError(f"step {i}: unknown quantity {missing[0]!r}")
         a, b = (env[x] for x in step.args)
-        if isinstance(a, str) or isinstance(b, str):
-            raise ValueError(f"step {i}: {step.op} of a text label")
-        if step.op == "cmp":
-            env[step.out] = _compare(solution, step.args, a, b)
-        elif step.op == "div" and b == 0:
-            raise ValueError(f"step {i}: division by zero")
-        else:
-            env[step.out] = OPS[step.op](a, b)
+        try:
+            env[step.out] = step_value(solution, step.op, step.args, a, b)
+        except ValueError as e:
+            raise ValueError(f"step {i}: {e}") from None
     return env
+
+
+def step_value(solution: Solution, op: str, names: tuple[str, ...], a, b) -> Fraction | float | str:
+    """One step's result, `op(a, b)` for the quantities `names` (see the module docstring);
+    ValueError for an unknown op, a text operand, a division by zero or a missing label."""
+    if op not in OP_NAMES:
+        raise ValueError(f"unknown op {op!r}")
+    if isinstance(a, str) or isinstance(b, str):
+        raise ValueError(f"{op} of a text label")
+    if op == "cmp":
+        return _compare(solution, names, a, b)
+    if op == "div" and b == 0:
+        raise ValueError("division by zero")
+    return OPS[op](a, b)
 
 
 def _compare(solution: Solution, names: tuple[str, ...], a, b) -> str:

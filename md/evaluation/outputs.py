@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 from md import jsonl
@@ -33,10 +33,10 @@ def flatten(metrics: dict[str, Any], prefix: str = "eval") -> dict[str, float]:
     return flat
 
 
-def write_outputs(out_dir: str | FsPath, predictions: Sequence[Prediction], metrics: dict,
+def write_outputs(out_dir: str | Path, predictions: Sequence[Prediction], metrics: dict,
                   curves: dict) -> dict[str, str]:
     """Write every output file; returns {kind: path}."""
-    out = FsPath(out_dir)
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "predictions": out / "predictions.jsonl",

@@ -36,7 +36,7 @@ class MDDataModule(L.LightningDataModule):
     """Train: endless seeded length-grouped batches; val: fixed length-sorted batches."""
 
     def __init__(self, train_items: list[Encoded], val_items: list[Encoded], batch_size: int,
-                 pad_id: int, seq2seq: bool, seed: int = 0, accumulate: int = 1):
+                 *, pad_id: int, seq2seq: bool, seed: int = 0, accumulate: int = 1):
         super().__init__()
         self.train_items, self.val_items = train_items, val_items
         self.batch_size, self.seed, self.accumulate, self.seq2seq = batch_size, seed, accumulate, seq2seq
@@ -78,7 +78,7 @@ def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
 class MDModule(L.LightningModule):
     """Forward a (PEFT) HF model, apply the MD loss, log train/* and val/* metrics."""
 
-    def __init__(self, model, seq2seq: bool, lr: float, max_steps: int, warmup_steps: int = 0,
+    def __init__(self, model, seq2seq: bool, *, lr: float, max_steps: int, warmup_steps: int = 0,
                  schedule: str = "cosine", weight_decay: float = 0.0, seed: int = 0):
         super().__init__()
         if schedule not in SCHEDULES:
@@ -161,27 +161,40 @@ class MDModule(L.LightningModule):
                           f"missing (e.g. {sorted(missing)[0]}); resume with the same student config")
 
 
-def build_trainer(out_dir: Path, *, max_steps: int, accelerator: str, devices: Any, strategy: str,
-                  num_nodes: int, precision: str, accumulate_grad_batches: int, gradient_clip_val: float | None,
-                  log_every_n_steps: int, val_every: int, has_val: bool, ckpt_every: int,
-                  keep_checkpoints: int, progress_bar: bool, logger: Any, callbacks: Sequence):
-    """A Lightning Trainer driven by steps (the sampler is endless), saving adapter checkpoints."""
+# Trainer arguments md sets itself, because the training loop depends on them: the sampler is
+# endless and shards by rank, checkpoints go through the atomic IO, the logger is md's.
+RESERVED = ("max_epochs", "use_distributed_sampler", "logger", "callbacks", "plugins",
+            "default_root_dir")
+
+
+def build_trainer(out_dir: Path, trainer_args: dict[str, Any], *, has_val: bool, val_every: int,
+                  ckpt_every: int, keep_checkpoints: int, logger: Any, callbacks: Sequence):
+    """A Lightning Trainer driven by steps (the sampler is endless), saving adapter checkpoints.
+
+    trainer_args: any lightning.Trainer arguments (the `trainer` group) but RESERVED; they win
+    over the defaults below (a user may set limit_val_batches, profiler, fast_dev_run, ...).
+    """
     from lightning.pytorch.callbacks import ModelCheckpoint
 
+    clash = sorted(set(trainer_args) & set(RESERVED))
+    if clash:
+        raise MDError(f"trainer.{clash[0]} is set by md.train itself (the step-driven loop); "
+                      "remove it from the trainer group")
+    accumulate = int(trainer_args.get("accumulate_grad_batches", 1))
     # Lightning ranks checkpoints by a monitored value when it keeps k >= 2 of them (it refuses
     # monitor=None there); ranking by the step keeps the newest k.
     ckpt = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="step{step:06d}",
                            auto_insert_metric_name=False, every_n_train_steps=ckpt_every,
                            save_top_k=keep_checkpoints, save_last=True,
                            monitor="step" if keep_checkpoints > 1 else None, mode="max")
-    return L.Trainer(
-        max_steps=max_steps, max_epochs=-1, accelerator=accelerator, devices=devices,
-        strategy=strategy, num_nodes=num_nodes, precision=precision, accumulate_grad_batches=accumulate_grad_batches,
-        gradient_clip_val=gradient_clip_val, log_every_n_steps=log_every_n_steps,
+    defaults = dict(
         # val_check_interval counts micro-batches; one epoch never ends, so count steps instead
-        val_check_interval=val_every * accumulate_grad_batches if has_val else None,
+        val_check_interval=val_every * accumulate if has_val else None,
         check_val_every_n_epoch=None, limit_val_batches=1.0 if has_val else 0,
-        num_sanity_val_steps=0, use_distributed_sampler=False,  # the sampler shards by rank itself
+        num_sanity_val_steps=0, enable_model_summary=False)
+    return L.Trainer(
+        **{**defaults, **trainer_args}, max_epochs=-1,
+        use_distributed_sampler=False,  # the sampler shards by rank itself
         logger=logger if logger is not None else False, callbacks=[ckpt, *callbacks],
-        enable_progress_bar=progress_bar, enable_model_summary=False, default_root_dir=str(out_dir),
+        default_root_dir=str(out_dir),
         plugins=[AtomicCheckpointIO()])  # a kill mid-save leaves the previous checkpoint whole

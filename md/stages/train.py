@@ -1,0 +1,156 @@
+"""Stage `train`: fine-tune a student on mixed CoT + PoT data with the MD multi-task loss.
+
+    python -m md.train                                        # tiny student, CPU, offline
+    python -m md.train student=codellama-7b trainer=gpu logger=wandb
+    python -m md.train -m loss=fixed loss.lambda=0.25,0.5,0.75
+    python -m md.train train.ckpt_path=runs/.../checkpoints/last.ckpt   # resume after a kill
+
+Reads top to bottom: seed -> weights (loss group) -> split -> tokenise -> data module -> module
+-> trainer -> fit -> save. The adapter (PEFT format) or full weights, the tokenizer and
+`md_student.json` land in `<run dir>/student/`, where evaluation looks; adapter checkpoints in
+`<run dir>/checkpoints/` (`last.ckpt` is the newest).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from md.errors import MDError
+from md.fsio import write_text
+from md.settings import TrainSettings
+from md.types import MixedExample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """Where the trained student is, and the final metrics (train/*, val/*, step)."""
+
+    student_dir: Path
+    checkpoint_dir: Path
+    metrics: dict[str, float]
+    rank: int = 0  # this process's global rank: only rank 0 saves, evaluates and logs
+
+
+def split(examples: Sequence[MixedExample], val_fraction: float):
+    """(train, val) by a hash of problem_id, so a question's CoT and PoT stay on one side."""
+    def is_val(e: MixedExample) -> bool:
+        return zlib.crc32(e.problem_id.encode()) % 10_000 < val_fraction * 10_000
+
+    val = [e for e in examples if is_val(e)]
+    return [e for e in examples if not is_val(e)], val
+
+
+def _encode(examples, student, s: TrainSettings, what: str):
+    from md.batching import encode
+    from md.loss import example_weight
+
+    weights = [example_weight(e.method, e.qtype, e.weight, s.loss_mode, s.loss_lambda) * e.share
+               for e in examples]  # share: mean over a question's paths of a method (md.stages.mix)
+    items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, s.max_length,
+                          chat=student.chat_template)
+    if stats["dropped"] or stats["truncated"]:
+        log.warning("%s: %d examples truncated and %d dropped at train.max_length=%d",
+                    what, stats["truncated"], stats["dropped"], s.max_length)
+    return items
+
+
+def run(examples: Sequence[MixedExample], student, settings: TrainSettings = TrainSettings(), *,
+        out_dir: str | Path, logger: Any = None,
+        val_examples: Sequence[MixedExample] | None = None, ckpt_path: str | None = None,
+        callbacks: Sequence = (), lineage: Sequence = ()) -> TrainResult:
+    """Fine-tune `student` (from md.models.build_student) on `examples`; see the module docstring.
+
+    val_examples: held-out examples; None takes `settings.val_fraction` of the questions from
+    `examples` (default 0, as in the paper: every training question is trained on, no
+    validation loss). ckpt_path: resume from this checkpoint. Always closes `logger`.
+    lineage: md.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
+    logger they and the saved student are logged as artifacts.
+    """
+    from md.loggers import finish
+    from md.loss import check_settings
+
+    try:
+        check_settings(settings.loss_mode, settings.loss_lambda)
+        result = _fit(examples, student, settings, Path(out_dir), logger, val_examples,
+                      ckpt_path, callbacks)
+        _log_lineage(logger, lineage, result.student_dir, student)
+    except BaseException:
+        finish(logger, failed=True)
+        raise
+    finish(logger)
+    return result
+
+
+def _log_lineage(logger, used, student_dir: Path, student) -> None:
+    from md.lineage import log_lineage, student_files
+    from md.loggers import wandb_run_of
+
+    wb = wandb_run_of(logger)
+    if wb is not None and student_dir.exists():  # rank 0 saved it
+        log_lineage(wb, used, [student_files(student_dir, student.finetune)])
+
+
+def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_examples,
+         ckpt_path, callbacks) -> TrainResult:
+    import lightning as L
+    from lightning.pytorch.strategies import DDPStrategy
+
+    from md import fsdp
+    from md.checkpoints import intact_checkpoint
+    from md.lightning_glue import MDDataModule, MDModule, build_trainer
+    from md.models import save_student
+
+    s = settings
+    L.seed_everything(s.seed, verbose=False)
+    if ckpt_path:
+        ckpt_path = str(intact_checkpoint(ckpt_path))
+    if val_examples is None:
+        examples, val_examples = split(examples, s.val_fraction)
+    items = _encode(examples, student, s, "train")
+    val_items = _encode(val_examples, student, s, "val")
+    if not items:
+        raise MDError("no training examples left to train on (is the mixed data empty?)")
+    dm = MDDataModule(items, val_items, s.batch_size, pad_id=student.tokenizer.pad_token_id,
+                      seq2seq=student.seq2seq, seed=s.seed, accumulate=s.accumulate_grad_batches)
+    module = MDModule(student.model, student.seq2seq, lr=s.lr or student.learning_rate,
+                      max_steps=s.max_steps, warmup_steps=s.warmup_steps, schedule=s.schedule,
+                      weight_decay=s.weight_decay, seed=s.seed)
+    trainer_args = s.trainer_args()
+    trainer_args["strategy"] = fsdp.strategy(trainer_args.get("strategy", "auto"), student.model)
+    trainer = build_trainer(out_dir, trainer_args, has_val=bool(val_items), val_every=s.val_every,
+                            ckpt_every=s.ckpt_every, keep_checkpoints=s.keep_checkpoints,
+                            logger=logger, callbacks=callbacks)
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    metrics["step"] = float(trainer.global_step)
+    if trainer.world_size > 1 and isinstance(trainer.strategy, DDPStrategy):  # FSDP shards them
+        metrics.update(world_size=float(trainer.world_size),
+                       weights_equal_across_ranks=float(_same_weights_on_every_rank(module)))
+    student_dir = out_dir / "student"
+    full = fsdp.full_state_dict(trainer)  # FSDP: every rank gathers, rank 0 gets the weights
+    if trainer.is_global_zero:
+        save_student(student, student_dir, methods={e.method for e in examples}, state_dict=full)
+        write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
+    trainer.strategy.barrier("student saved")  # no rank reads student/ before rank 0 wrote it
+    return TrainResult(student_dir, out_dir / "checkpoints", metrics, trainer.global_rank)
+
+
+def _same_weights_on_every_rank(module) -> bool:
+    """Data parallel keeps every rank's copy identical; a checksum per trainable tensor, gathered
+    from every rank, says whether it did (a rank that drifted would save a different student)."""
+    import torch
+
+    sums = torch.stack([p.detach().double().sum() for p in module.parameters() if p.requires_grad])
+    gathered = module.all_gather(sums)  # (world, n_tensors)
+    same = bool((gathered == gathered[0]).all())
+    if not same:
+        log.warning("the ranks' trainable weights differ after training; rank 0's are saved")
+    return same

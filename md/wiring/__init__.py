@@ -1,0 +1,36 @@
+"""From a composed config to what the pipeline and the stages take: the entry points' one helper.
+
+    plan = wiring.plan(cfg)              # md.pipeline.Plan: settings + builders, no config
+    setup = wiring.evaluation(cfg)       # md.pipeline_evaluate.EvaluationSetup
+
+Only the entry points (`python -m md.<stage>`) import this package, and only it (with md.cli,
+md.checks and md.config) reads a DictConfig; an import-graph test holds the rest to that.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from md.config import to_plain
+from md.pipeline import Plan
+from md.pipeline_evaluate import EvaluationSetup
+from md.wiring import settings, tools
+
+
+def plan(cfg: DictConfig) -> Plan:
+    """The training side of one run: what the pipeline keys its artifacts on and builds them with."""
+    return Plan(artifacts=Path(cfg.paths.artifacts), data=to_plain(cfg.data),
+                teacher=to_plain(cfg.teacher), extract=settings.extract(cfg),
+                sandbox=settings.sandbox(cfg), mix=settings.mix(cfg), seed=int(cfg.seed),
+                train_problems=partial(tools.train_problems, cfg),
+                teacher_builder=partial(tools.teacher, cfg))
+
+
+def evaluation(cfg: DictConfig) -> EvaluationSetup:
+    """The evaluation side of one run: inference settings, the sandbox, test problems, logger."""
+    return EvaluationSetup(inference=settings.inference(cfg), sandbox=settings.sandbox(cfg),
+                           seed=int(cfg.seed), test_problems=partial(tools.test_problems, cfg),
+                           logger_builder=partial(tools.logger, cfg))

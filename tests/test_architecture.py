@@ -1,0 +1,145 @@
+"""The layout's rules, read off the source with `ast` (function-level imports included):
+
+    entry points (python -m md.<stage>)  ─▶ md.wiring ─▶ md.pipeline ─▶ md.stages.* ─▶ libraries
+
+- no import cycle among md's modules;
+- nothing imports an entry point; a stage imports no other stage, no pipeline, no wiring;
+- only the entry layer (ENTRY_LAYER) imports omegaconf or hydra, so no config object travels
+  below it;
+- no function takes more than 8 positional parameters (the rest are keyword-only).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+MD = Path(__file__).resolve().parent.parent / "md"
+ENTRY_POINTS = {"md.extract", "md.execute", "md.mix", "md.train", "md.evaluate", "md.report",
+                "md.data.__main__"}
+# what reads a composed config: the entry points, the command-line wrapper and its checks, the
+# config helpers and md.wiring (config -> settings and builders)
+ENTRY_LAYER = ENTRY_POINTS | {"md.cli", "md.checks", "md.config"}
+MAX_POSITIONAL = 8
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for file in MD.rglob("*.py"):
+        parts = list(file.relative_to(MD.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = file
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, file: Path) -> tuple[set[str], set[str]]:
+    """(md modules `name` imports anywhere in its body, other top-level packages it imports)."""
+    package = name if file.name == "__init__.py" else name.rsplit(".", 1)[0]
+    ours, theirs = set(), set()
+    for node in ast.walk(ast.parse(file.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(up + ([node.module] if node.module else []))
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
+                       for a in node.names]
+        else:
+            continue
+        for target in targets:
+            if target in MODULES:
+                ours.add(target)
+            elif target.split(".")[0] == "md":
+                ours.add(target.rsplit(".", 1)[0])  # `import md.x.y` where y is not a module
+            else:
+                theirs.add(target.split(".")[0])
+    ours.discard(name)
+    return ours, theirs
+
+
+GRAPH = {name: _imports(name, file) for name, file in MODULES.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (as a path that returns to its start), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node], _ = 1, stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node], _ = 2, stack.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_graph_is_read_from_the_source():
+    # function-level imports count: md.pipeline imports the stages inside its functions
+    assert {"md.stages.extract", "md.stages.execute", "md.stages.mix"} <= GRAPH["md.pipeline"][0]
+    assert "md.pipeline" in GRAPH["md.wiring"][0]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_among_md_modules():
+    cycle = _cycle({name: ours for name, (ours, _) in GRAPH.items()})
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_nothing_imports_an_entry_point():
+    for name, (ours, _) in GRAPH.items():
+        assert not ours & ENTRY_POINTS, f"{name} imports the entry point(s) {ours & ENTRY_POINTS}"
+
+
+@pytest.mark.parametrize("stage", sorted(n for n in MODULES if n.startswith("md.stages.")))
+def test_a_stage_knows_no_other_stage_pipeline_or_config(stage):
+    ours, theirs = GRAPH[stage]
+    others = {n for n in ours if n.startswith(("md.stages.", "md.pipeline", "md.wiring"))}
+    assert not others, f"{stage} imports {others}"
+    assert not theirs & {"omegaconf", "hydra"}
+
+
+def test_only_the_entry_layer_reads_config_objects():
+    below = {name: theirs & {"omegaconf", "hydra"} for name, (_, theirs) in GRAPH.items()
+             if name not in ENTRY_LAYER and not name.startswith("md.wiring")}
+    offenders = {name: sorted(pkgs) for name, pkgs in below.items() if pkgs}
+    assert not offenders, f"config objects below the entry points: {offenders}"
+    for name, file in MODULES.items():
+        if name not in ENTRY_LAYER and not name.startswith("md.wiring"):
+            assert not re.search(r"\bDictConfig\b", file.read_text()), f"{name} mentions DictConfig"
+
+
+def test_nothing_below_the_entry_layer_imports_it():
+    for name, (ours, _) in GRAPH.items():
+        if name in ENTRY_LAYER or name.startswith("md.wiring"):
+            continue
+        up = {n for n in ours if n in ENTRY_LAYER or n.startswith("md.wiring")}
+        assert not up, f"{name} imports {up} (the entry layer)"
+
+
+def test_no_function_takes_more_than_8_positional_parameters():
+    long = []
+    for name, file in MODULES.items():
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                positional = len(node.args.posonlyargs) + len(node.args.args)
+                if positional > MAX_POSITIONAL:
+                    long.append(f"{name}.{node.name} ({positional})")
+    assert not long, "make the later parameters keyword-only (after *): " + ", ".join(long)

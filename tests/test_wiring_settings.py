@@ -1,0 +1,59 @@
+"""md.wiring.settings: each config group once into its md.settings dataclass, checked on the way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from md.errors import MDError
+from md.lightning_glue import build_trainer
+from md.settings import InferenceSettings, MixSettings, TrainSettings
+from md.wiring import settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def compose_train(*overrides: str):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def test_groups_become_their_settings_with_the_yaml_values():
+    cfg = compose_train("mix=cot", "inference.curves.draws=7", "inference.adaptive.rule=fixed")
+    assert settings.mix(cfg) == MixSettings(variant="cot", paths_per_question=4)
+    inf = settings.inference(cfg)
+    assert isinstance(inf, InferenceSettings) and inf.curve_draws == 7 and inf.stop_rule == "fixed"
+    train = settings.train(compose_train("loss=fixed", "loss.lambda=0.25"))
+    assert (train.loss_mode, train.loss_lambda, train.max_steps) == ("fixed", 0.25, 300)
+    assert settings.extract(cfg).adaptive is None
+    rule = settings.extract(compose_train("extract.adaptive.enabled=true")).adaptive
+    assert rule.paths_per_question == cfg.mix.paths_per_question and rule.round_size == 4
+
+
+def test_any_lightning_trainer_argument_passes_and_reaches_the_trainer(tmp_path):
+    def trainer(*overrides: str):
+        s = settings.train(compose_train(*overrides))
+        return build_trainer(tmp_path, s.trainer_args(), has_val=True, val_every=10,
+                             ckpt_every=10, keep_checkpoints=1, logger=None, callbacks=())
+
+    t = trainer("+trainer.limit_val_batches=0.5", "+trainer.profiler=simple", "+trainer.num_nodes=1")
+    assert t.limit_val_batches == 0.5 and type(t.profiler).__name__ == "SimpleProfiler"
+    assert t.num_nodes == 1
+    assert trainer("+trainer.fast_dev_run=true").fast_dev_run is True
+
+
+@pytest.mark.parametrize("override, says", [
+    ("+trainer.max_step=5", "trainer.max_step is not an argument of lightning.Trainer; did you mean max_steps?"),
+    ("+trainer.max_epochs=2", "trainer.max_epochs is set by md.train itself"),
+    ("+train.batch_sise=2", "train.batch_sise is not an option; did you mean batch_size?"),
+])
+def test_a_wrong_key_is_one_line_that_says_which(override, says):
+    with pytest.raises(MDError, match=says.replace("?", r"\?")):
+        settings.train(compose_train(override))
+
+
+def test_settings_without_a_trainer_group_train_on_the_cpu_defaults():
+    args = TrainSettings(trainer={"max_steps": 3}).trainer_args()
+    assert args["max_steps"] == 3 and args["accelerator"] == "cpu" and not args["enable_progress_bar"]
