@@ -3,8 +3,8 @@
 The entry points (`python -m md.<stage>`) compose the Hydra config, and md.wiring turns each
 group into one of these, once; from there on every function takes plain values by keyword, so
 no code below an entry point reads a config object, and a misspelled or mistyped knob fails at
-the entry point, not deep inside a stage. The defaults are the paper's (or the CPU default's)
-and equal the YAML ones, so a test or a script can build a stage's settings in one line:
+the entry point, not deep inside a stage. The defaults are the YAML ones (except where a
+comment says otherwise), so a test or a script can build a stage's settings in one line:
 
     MixSettings(variant="cot")           SandboxSettings(workers=1)
     TrainSettings(trainer={"max_steps": 3, "accelerator": "cpu"}, batch_size=2)
@@ -75,7 +75,7 @@ class TrainSettings:
     batch_size: int = 8
     lr: float | None = None           # None: the student's own recommended learning rate
     weight_decay: float = 0.0
-    warmup_steps: int = 0
+    warmup_steps: int = 0             # train.yaml: 30 (a few-step test run has no warmup)
     schedule: str = "cosine"
     max_length: int = 512
     val_fraction: float = 0.0
