@@ -16,7 +16,8 @@ from hydra import compose, initialize_config_dir
 from md import jsonl, pipeline, wiring
 from md.config import call
 from md.stages import train
-from md.types import MixedExample
+from md.types import MixedExample, Problem
+from md.wiring import tools
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = ["data=synthetic", "data.n_train=30", "data.n_test=4", "teacher=simulated", "teacher.n=4",
@@ -81,3 +82,17 @@ def test_downstream_keys_follow_their_own_settings_only(tmp_path):
     assert keys("execute.workers=2") == base  # how many workers judge changes no verdict
     other_mix = keys("mix=cot")
     assert other_mix[:2] == base[:2] and other_mix[2] != base[2]
+
+
+def own_loader(split: str, path: str | None = None, size: int = 3) -> list[Problem]:
+    """A user's loader, named by the data group's _target_."""
+    return [Problem(f"own-{split}-{i}", "own", split, f"What is {i} + 1?", float(i + 1))
+            for i in range(size)]
+
+
+def test_the_data_groups_target_is_the_loader_that_runs(tmp_path):
+    cfg = compose_train(tmp_path, "data._target_=test_pipeline.own_loader", "~data.n_train",
+                        "~data.n_test", "~data.seed", "+data.size=5", "data.max_test=2")
+    train_set = wiring.plan(cfg).train_problems()
+    assert [p.id for p in train_set] == [f"own-train-{i}" for i in range(5)]
+    assert len(tools.test_problems(cfg)) == 2  # the generic keys still apply after loading
