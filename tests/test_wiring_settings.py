@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,13 @@ from hydra import compose, initialize_config_dir
 
 from md.errors import MDError
 from md.lightning_glue import build_trainer
-from md.settings import InferenceSettings, MixSettings, TrainSettings
+from md.settings import (
+    ExtractSettings,
+    InferenceSettings,
+    MixSettings,
+    SandboxSettings,
+    TrainSettings,
+)
 from md.wiring import settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,3 +64,17 @@ def test_a_wrong_key_is_one_line_that_says_which(override, says):
 def test_settings_without_a_trainer_group_train_on_the_cpu_defaults():
     args = TrainSettings(trainer={"max_steps": 3}).trainer_args()
     assert args["max_steps"] == 3 and args["accelerator"] == "cpu" and not args["enable_progress_bar"]
+
+
+def test_the_dataclass_defaults_are_the_yaml_defaults():
+    """So a script's `MixSettings()` trains on what `python -m md.train` would: only the
+    differences md.settings documents (a test run has no warmup; the trainer group and the cache
+    path live in YAML; vLLM's engine settings default in md.infer_vllm) are allowed."""
+    cfg = compose_train()
+    assert settings.mix(cfg) == MixSettings()
+    assert settings.sandbox(cfg) == SandboxSettings()
+    yaml_inf = settings.inference(cfg)
+    assert dataclasses.replace(yaml_inf, vllm={}) == dataclasses.replace(InferenceSettings(), vllm={})
+    yaml_train = settings.train(cfg)
+    assert dataclasses.replace(yaml_train, trainer={}, warmup_steps=0) == TrainSettings(trainer={})
+    assert dataclasses.replace(settings.extract(cfg), cache_path=None) == ExtractSettings()
