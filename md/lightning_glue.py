@@ -14,8 +14,10 @@ data module restarts it at `global_step * accumulate`, and every micro-batch res
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -167,6 +169,20 @@ RESERVED = ("max_epochs", "use_distributed_sampler", "logger", "callbacks", "plu
             "default_root_dir")
 
 
+def check_trainer_args(trainer_args: Mapping[str, Any]) -> None:
+    """Every key is a lightning.Trainer argument md does not set itself; else one MDError line
+    (with a did-you-mean). md.wiring calls it when the config is read, before any stage runs."""
+    params = [p for p in inspect.signature(L.Trainer.__init__).parameters if p != "self"]
+    for key in trainer_args:
+        if key in RESERVED:
+            raise MDError(f"trainer.{key} is set by md.train itself (the step-driven loop); "
+                          "remove it from the trainer group")
+        if key not in params:
+            hint = difflib.get_close_matches(key, params, n=1)
+            raise MDError(f"trainer.{key} is not an argument of lightning.Trainer"
+                          + (f"; did you mean {hint[0]}?" if hint else ""))
+
+
 def build_trainer(out_dir: Path, trainer_args: dict[str, Any], *, has_val: bool, val_every: int,
                   ckpt_every: int, keep_checkpoints: int, logger: Any, callbacks: Sequence):
     """A Lightning Trainer driven by steps (the sampler is endless), saving adapter checkpoints.
@@ -176,10 +192,7 @@ def build_trainer(out_dir: Path, trainer_args: dict[str, Any], *, has_val: bool,
     """
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    clash = sorted(set(trainer_args) & set(RESERVED))
-    if clash:
-        raise MDError(f"trainer.{clash[0]} is set by md.train itself (the step-driven loop); "
-                      "remove it from the trainer group")
+    check_trainer_args(trainer_args)
     accumulate = int(trainer_args.get("accumulate_grad_batches", 1))
     # Lightning ranks checkpoints by a monitored value when it keeps k >= 2 of them (it refuses
     # monitor=None there); ranking by the step keeps the newest k.

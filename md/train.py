@@ -30,7 +30,8 @@ def main(cfg) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     settings, plan = wiring.settings.train(cfg), wiring.plan(cfg)
     check_settings(settings.loss_mode, settings.loss_lambda)
-    fsdp.check(settings.trainer_args().get("strategy"), settings.trainer_args().get("accelerator"))
+    trainer_args = settings.trainer_args()
+    fsdp.check(trainer_args.get("strategy"), trainer_args.get("accelerator"))
     given = cfg.train.examples
     preflight(cfg, plan, upstream=given is None, student=True, test=cfg.train.evaluate_after)
     examples = jsonl.read_all(given or pipeline.mixed(plan), MixedExample)

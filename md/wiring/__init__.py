@@ -9,7 +9,7 @@ md.checks and md.config) reads a DictConfig; an import-graph test holds the rest
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -25,12 +25,13 @@ def plan(cfg: DictConfig) -> Plan:
     return Plan(artifacts=Path(cfg.paths.artifacts), data=to_plain(cfg.data),
                 teacher=to_plain(cfg.teacher), extract=settings.extract(cfg),
                 sandbox=settings.sandbox(cfg), mix=settings.mix(cfg), seed=int(cfg.seed),
-                train_problems=partial(tools.train_problems, cfg),
+                train_problems=cache(partial(tools.train_problems, cfg)),  # loaded once
                 teacher_builder=partial(tools.teacher, cfg))
 
 
 def evaluation(cfg: DictConfig) -> EvaluationSetup:
     """The evaluation side of one run: inference settings, the sandbox, test problems, logger."""
     return EvaluationSetup(inference=settings.inference(cfg), sandbox=settings.sandbox(cfg),
-                           seed=int(cfg.seed), test_problems=partial(tools.test_problems, cfg),
+                           seed=int(cfg.seed),
+                           test_problems=cache(partial(tools.test_problems, cfg)),
                            logger_builder=partial(tools.logger, cfg))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 from typing import Any
 
 from omegaconf import DictConfig
@@ -75,25 +74,10 @@ def inference(cfg: DictConfig) -> InferenceSettings:
 def train(cfg: DictConfig) -> TrainSettings:
     """The train group (less TRAIN_ENTRY_KEYS), the loss group and the trainer group."""
     knobs = {k: v for k, v in to_plain(cfg.train).items() if k not in TRAIN_ENTRY_KEYS}
+    from md.lightning_glue import check_trainer_args  # imports lightning: only when training
+
     trainer = to_plain(cfg.trainer)
-    check_trainer_args(trainer)
+    check_trainer_args(trainer)  # before any stage runs, not when the Trainer is built
     return build(TrainSettings, "train", {**knobs, "trainer": trainer, "seed": cfg.seed,
                                           "loss_mode": cfg.loss.mode,
                                           "loss_lambda": cfg.loss.get("lambda")})
-
-
-def check_trainer_args(trainer: dict[str, Any]) -> None:
-    """Every key of the trainer group is a lightning.Trainer argument md does not set itself."""
-    import lightning as L
-
-    from md.lightning_glue import RESERVED
-
-    params = [p for p in inspect.signature(L.Trainer.__init__).parameters if p != "self"]
-    for key in trainer:
-        if key in RESERVED:
-            raise MDError(f"trainer.{key} is set by md.train itself (the step-driven loop); "
-                          "remove it from the trainer group")
-        if key not in params:
-            hint = difflib.get_close_matches(key, params, n=1)
-            raise MDError(f"trainer.{key} is not an argument of lightning.Trainer"
-                          + (f"; did you mean {hint[0]}?" if hint else ""))
