@@ -6,12 +6,13 @@
     python -m md.evaluate merge_shards=[DIR_0,DIR_1]            # a sharded evaluation, scored
 """
 
-from md import pipeline_evaluate, wiring
-from md.cli import stage_main
+from md.config import preflight as pf
+from md.config import wiring
+from md.config.builders import teacher
+from md.config.cli import stage_main
 from md.errors import MDError
+from md.pipeline import evaluation
 from md.stages.evaluate import print_metrics
-from md.wiring import preflight as pf
-from md.wiring.tools import teacher
 
 
 @stage_main("evaluate")
@@ -20,17 +21,17 @@ def main(cfg) -> None:
     setup = wiring.evaluation(cfg)
     if cfg.get("merge_shards"):
         pf.preflight(cfg, None, upstream=False, test=True)
-        metrics = pipeline_evaluate.merge_shards(setup, list(cfg.merge_shards), cfg.out_dir)
+        metrics = evaluation.merge_shards(setup, list(cfg.merge_shards), cfg.out_dir)
     elif cfg.get("few_shot"):
         pf.preflight(cfg, None, upstream=False, test=True)
         pf.teacher(cfg)
-        metrics = pipeline_evaluate.evaluate_few_shot(
+        metrics = evaluation.evaluate_few_shot(
             setup, teacher(cfg), cfg.out_dir, cache_path=cfg.extract.cache_path,
             budget_usd=cfg.teacher.get("budget_usd"), progress=cfg.extract.progress)
     else:
         students = _students(setup.inference.ensemble, cfg.student_dir)
         pf.preflight(cfg, None, upstream=False, test=True, students=students)
-        metrics = pipeline_evaluate.evaluate(setup, students, cfg.out_dir)
+        metrics = evaluation.evaluate(setup, students, cfg.out_dir)
     print_metrics(metrics, cfg.out_dir)
 
 

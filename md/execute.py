@@ -4,11 +4,12 @@
     python -m md.execute thoughts=thoughts.jsonl judged=judged.jsonl data=svamp
 """
 
-from md import pipeline, wiring
-from md.cli import stage_main
+from md import pipeline
+from md.config import groups, wiring
+from md.config.builders import required, train_problems
+from md.config.cli import stage_main
+from md.config.preflight import preflight
 from md.stages import execute
-from md.wiring.preflight import preflight
-from md.wiring.tools import required, train_problems
 
 
 @stage_main("execute")
@@ -22,7 +23,7 @@ def main(cfg) -> None:
     thoughts = required(cfg, "thoughts", "a Thought JSONL written by md.extract")
     judged = required(cfg, "judged", "where to write the JudgedThought JSONL")
     execute.print_summary(execute.run(thoughts, judged, train_problems(cfg),
-                                      wiring.settings.sandbox(cfg)))
+                                      groups.sandbox(cfg)))
     print(f"wrote {judged}")
 
 

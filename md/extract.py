@@ -8,9 +8,10 @@ The thoughts land in a hash-addressed folder under paths.artifacts (printed at t
 md.execute, md.mix and md.train find them.
 """
 
-from md import pipeline, wiring
-from md.cli import stage_main
-from md.wiring.preflight import preflight
+from md import pipeline
+from md.config import wiring
+from md.config.cli import stage_main
+from md.config.preflight import preflight
 
 
 @stage_main("extract")

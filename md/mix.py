@@ -6,12 +6,13 @@
 
 from pathlib import Path
 
-from md import pipeline, wiring
-from md.cli import stage_main
+from md import pipeline
+from md.config import wiring
+from md.config.builders import required, train_problems, wandb_run
+from md.config.cli import stage_main
+from md.config.preflight import preflight
 from md.mixing import stats
 from md.stages import mix
-from md.wiring.preflight import preflight
-from md.wiring.tools import required, train_problems, wandb_run
 
 
 @stage_main("mix")

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from md.cli import report_errors
+from md.config.cli import report_errors
 from md.errors import MDError
 from md.reporting import plots, tables
 from md.reporting.collect import collect

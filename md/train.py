@@ -6,32 +6,29 @@
     python -m md.train train.ckpt_path=runs/.../checkpoints/last.ckpt   # resume after a kill
 
 Reads top to bottom: settings -> checks -> training set (md.pipeline) -> student -> fit
-(md.stages.train) -> evaluation of the saved student (md.pipeline_evaluate), in the run folder.
+(md.stages.train) -> evaluation of the saved student (md.pipeline.evaluation), in the run folder.
 """
 
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 
-from md import fsdp, jsonl, pipeline, pipeline_evaluate, wiring
-from md.cli import stage_main
-from md.config import call, check_targets
-from md.loss import check_settings
+from md import jsonl, pipeline
+from md.config import groups, wiring
+from md.config.builders import logger
+from md.config.cli import stage_main
+from md.config.preflight import preflight
+from md.config.targets import call
+from md.pipeline import evaluation
 from md.stages import train
 from md.stages.evaluate import print_metrics
 from md.types import MixedExample
-from md.wiring.preflight import preflight
-from md.wiring.tools import logger
 
 
 @stage_main("train")
 def main(cfg) -> None:
-    check_targets(cfg)  # a misspelled builder key fails here, before any stage starts
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    settings, plan = wiring.settings.train(cfg), wiring.plan(cfg)
-    check_settings(settings.loss_mode, settings.loss_lambda)
-    trainer_args = settings.trainer_args()
-    fsdp.check(trainer_args.get("strategy"), trainer_args.get("accelerator"))
+    settings, plan = groups.train(cfg), wiring.plan(cfg)
     given = cfg.train.examples
     preflight(cfg, plan, upstream=given is None, student=True, test=cfg.train.evaluate_after)
     examples = jsonl.read_all(given or pipeline.mixed(plan), MixedExample)
@@ -43,7 +40,7 @@ def main(cfg) -> None:
     if result.rank != 0:  # only rank 0 evaluates and reports, once
         return
     if cfg.train.evaluate_after:
-        metrics = pipeline_evaluate.evaluate(wiring.evaluation(cfg), (result.student_dir,),
+        metrics = evaluation.evaluate(wiring.evaluation(cfg), (result.student_dir,),
                                              run_dir / "eval", log_dir=run_dir)
         print_metrics(metrics, run_dir / "eval")
     shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}

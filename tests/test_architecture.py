@@ -1,11 +1,13 @@
 """The layout's rules, read off the source with `ast` (function-level imports included):
 
-    entry points (python -m md.<stage>)  ─▶ md.wiring ─▶ md.pipeline ─▶ md.stages.* ─▶ libraries
+    entry points (python -m md.<stage>)  ─▶ md.config ─▶ md.pipeline ─▶ md.stages.* ─▶ libraries
 
 - no import cycle among md's modules;
-- nothing imports an entry point; a stage imports no other stage, no pipeline, no wiring;
+- nothing imports an entry point; a stage imports no other stage, no pipeline, no md.config
+  module but md.config.settings (the frozen dataclasses every layer takes);
 - only the entry layer (ENTRY_LAYER) imports omegaconf or hydra, so no config object travels
   below it;
+- the root of md/ keeps what users run and the leaves everyone imports (at most 12 modules);
 - no function takes more than 8 positional parameters (the rest are keyword-only).
 """
 
@@ -20,9 +22,12 @@ import pytest
 MD = Path(__file__).resolve().parent.parent / "md"
 ENTRY_POINTS = {"md.extract", "md.execute", "md.mix", "md.train", "md.evaluate", "md.report",
                 "md.data.__main__"}
-# what reads a composed config: the entry points, the command-line wrapper and its checks, the
-# config helpers and md.wiring (config -> settings and builders)
-ENTRY_LAYER = ENTRY_POINTS | {"md.cli", "md.checks", "md.config"}
+# md.config.settings is the one md.config module the layers below may import: plain frozen
+# dataclasses, no config object
+SETTINGS = "md.config.settings"
+# what reads a composed config: the entry points and md.config (command line, composition
+# checks, config -> settings and builders, preflight)
+MAX_ROOT_MODULES = 12
 MAX_POSITIONAL = 8
 
 
@@ -37,13 +42,19 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+ENTRY_LAYER = ENTRY_POINTS | {n for n in MODULES if n.startswith("md.config") and n != SETTINGS}
 
 
 def _imports(name: str, file: Path) -> tuple[set[str], set[str]]:
-    """(md modules `name` imports anywhere in its body, other top-level packages it imports)."""
+    """(md modules `name` imports anywhere in its body, other top-level packages it imports);
+    imports under `if TYPE_CHECKING:` are left out (annotations only, never run)."""
     package = name if file.name == "__init__.py" else name.rsplit(".", 1)[0]
     ours, theirs = set(), set()
-    for node in ast.walk(ast.parse(file.read_text())):
+    tree = ast.parse(file.read_text())
+    for block in ast.walk(tree):  # `if TYPE_CHECKING:` imports are for annotations, not run
+        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING"):
+            block.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -93,7 +104,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_graph_is_read_from_the_source():
     # function-level imports count: md.pipeline imports the stages inside its functions
     assert {"md.stages.extract", "md.stages.execute", "md.stages.mix"} <= GRAPH["md.pipeline"][0]
-    assert "md.pipeline" in GRAPH["md.wiring"][0]
+    assert "md.pipeline" in GRAPH["md.config.wiring"][0]
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
@@ -111,26 +122,26 @@ def test_nothing_imports_an_entry_point():
 @pytest.mark.parametrize("stage", sorted(n for n in MODULES if n.startswith("md.stages.")))
 def test_a_stage_knows_no_other_stage_pipeline_or_config(stage):
     ours, theirs = GRAPH[stage]
-    others = {n for n in ours if n.startswith(("md.stages.", "md.pipeline", "md.wiring"))}
+    others = {n for n in ours if n.startswith(("md.stages.", "md.pipeline")) or n in ENTRY_LAYER}
     assert not others, f"{stage} imports {others}"
     assert not theirs & {"omegaconf", "hydra"}
 
 
 def test_only_the_entry_layer_reads_config_objects():
     below = {name: theirs & {"omegaconf", "hydra"} for name, (_, theirs) in GRAPH.items()
-             if name not in ENTRY_LAYER and not name.startswith("md.wiring")}
+             if name not in ENTRY_LAYER}
     offenders = {name: sorted(pkgs) for name, pkgs in below.items() if pkgs}
     assert not offenders, f"config objects below the entry points: {offenders}"
     for name, file in MODULES.items():
-        if name not in ENTRY_LAYER and not name.startswith("md.wiring"):
+        if name not in ENTRY_LAYER:
             assert not re.search(r"\bDictConfig\b", file.read_text()), f"{name} mentions DictConfig"
 
 
 def test_nothing_below_the_entry_layer_imports_it():
     for name, (ours, _) in GRAPH.items():
-        if name in ENTRY_LAYER or name.startswith("md.wiring"):
+        if name in ENTRY_LAYER:
             continue
-        up = {n for n in ours if n in ENTRY_LAYER or n.startswith("md.wiring")}
+        up = {n for n in ours if n in ENTRY_LAYER}
         assert not up, f"{name} imports {up} (the entry layer)"
 
 
@@ -143,3 +154,10 @@ def test_no_function_takes_more_than_8_positional_parameters():
                 if positional > MAX_POSITIONAL:
                     long.append(f"{name}.{node.name} ({positional})")
     assert not long, "make the later parameters keyword-only (after *): " + ", ".join(long)
+
+
+def test_the_root_holds_only_entry_points_and_leaves():
+    root = sorted(p.name for p in MD.glob("*.py"))
+    assert len(root) <= MAX_ROOT_MODULES, f"{len(root)} modules in md/: {root}; give them a package"
+    stems = [p.stem for p in MD.rglob("*.py") if p.stem != "__init__"]
+    assert stems.count("preflight") == 1 and stems.count("settings") == 1, "one of each"

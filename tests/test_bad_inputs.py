@@ -19,10 +19,10 @@ from cli_run import md, one_error_line
 from train_settings import run
 
 from md.bench.examples import demo_examples
-from md.checkpoints import AtomicCheckpointIO, damage, intact_checkpoint
 from md.errors import MDError
 from md.fsio import write_text
 from md.models import build_student, save_student
+from md.training.checkpoints import AtomicCheckpointIO, damage, intact_checkpoint
 
 EXAMPLES = demo_examples(n_questions=8, seed=2)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]

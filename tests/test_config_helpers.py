@@ -1,4 +1,4 @@
-"""md.config: builder-signature checks, stable hashes, flattening; md.artifacts folders."""
+"""md.config.targets: builder-signature checks, stable hashes, flattening; md.pipeline.artifacts folders."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from md.artifacts import Artifact, content_hash
-from md.config import check_targets, flatten, to_plain
+from md.config.targets import check_targets, flatten, to_plain
 from md.errors import MDError
+from md.pipeline.artifacts import Artifact, content_hash
 
 
 def build_thing(size: int, lora_r: int = 8):  # a builder with flat arguments

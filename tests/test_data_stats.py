@@ -55,7 +55,7 @@ def test_every_data_config_composes_and_calls_its_loader():
     from hydra.utils import call, get_method
     from omegaconf import OmegaConf
 
-    from md.cli import CONFIG_DIR
+    from md.config.cli import CONFIG_DIR
     from md.data import GENERIC_KEYS, LOADERS
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):

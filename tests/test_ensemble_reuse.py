@@ -16,12 +16,14 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from md import wiring
+from md.config import wiring
+from md.config.builders import test_problems as load_test_problems
+from md.config.settings import CurveSettings, InferenceSettings
 from md.errors import MDError
-from md.pipeline_evaluate import evaluate as evaluate_students
+from md.pipeline.evaluation import evaluate as evaluate_students
 from md.sandbox import Sandbox
+from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
-from md.wiring.tools import test_problems as load_test_problems
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,8 +68,8 @@ def runs(tmp_path_factory, sandbox):
     golds = {p.question: p.answer for p in problems}
     students = {"cot": Scripted("cot", golds), "pot": Scripted("pot", golds)}
     for mix, student in students.items():
-        evaluate(problems, student, sandbox, n=3, temperature=0.7, out_dir=root / mix / "eval",
-                 draws=2)
+        evaluate(problems, Students.one(student), sandbox,
+                 InferenceSettings(paths=3, curves=CurveSettings(draws=2)), root / mix / "eval")
     return root, problems, students
 
 
@@ -76,8 +78,8 @@ def test_reused_ensemble_scores_what_sampling_again_scores(runs, sandbox, tmp_pa
     cfg = compose_eval("inference.reuse_paths=true")
     reused = evaluate_students(wiring.evaluation(cfg), (root / "cot" / "student", root / "pot" / "student"),
                                tmp_path / "reused")  # the student folders need not even exist
-    anew = evaluate(problems, students["cot"], sandbox, n=2, temperature=0.7,
-                    pot_student=students["pot"], out_dir=tmp_path / "anew", draws=2)
+    anew = evaluate(problems, Students(students["cot"], students["pot"]), sandbox,
+                    InferenceSettings(paths=2, curves=CurveSettings(draws=2)), tmp_path / "anew")
     assert reused["accuracy"] == anew["accuracy"]
     assert reused["accuracy"]["ensemble"] == reused["accuracy"]["cot"] == 1.0
     assert reused["accuracy"]["pot"] == reused["accuracy"]["greedy_pot"] == 1.0

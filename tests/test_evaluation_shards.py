@@ -2,7 +2,7 @@
 
 A real (tiny, random) HF student samples in every run, with per-question seeding; the shards
 are evaluated with md.evaluate.run into their own folders, as two SLURM array jobs would, and
-merged by md.pipeline_evaluate.merge_shards with the real sandbox.
+merged by md.pipeline.evaluation.merge_shards with the real sandbox.
 """
 
 from __future__ import annotations
@@ -13,18 +13,20 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from md import wiring
 from md.bench.tiny import tiny_student
+from md.config import wiring
+from md.config.builders import test_problems as load_test_problems
+from md.config.settings import CurveSettings, InferenceSettings
 from md.errors import MDError
 from md.evaluation import shards
-from md.infer import HFGenerator
-from md.pipeline_evaluate import merge_shards
+from md.inference.hf import HFGenerator
+from md.pipeline.evaluation import merge_shards
 from md.sandbox import Sandbox
+from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
-from md.wiring.tools import test_problems as load_test_problems
 
 REPO = Path(__file__).resolve().parent.parent
-SETTINGS = dict(n=3, temperature=0.9, draws=5, seed=0)
+SETTINGS = InferenceSettings(paths=3, temperature=0.9, curves=CurveSettings(draws=5), seed=0)
 
 
 def compose_eval():
@@ -50,11 +52,11 @@ def student():
 def test_two_shards_merged_equal_the_unsharded_run(tmp_path, sandbox, student):
     cfg = compose_eval()
     problems = load_test_problems(cfg)
-    whole = evaluate(problems, student, sandbox, out_dir=tmp_path / "whole", **SETTINGS)
+    whole = evaluate(problems, Students.one(student), sandbox, SETTINGS, tmp_path / "whole")
     dirs = []
     for k in (1, 0):  # shards finish in any order
         part = shards.select(problems, k, 2)
-        evaluate(part, student, sandbox, out_dir=tmp_path / f"shard{k}", **SETTINGS)
+        evaluate(part, Students.one(student), sandbox, SETTINGS, tmp_path / f"shard{k}")
         shards.mark(tmp_path / f"shard{k}", k, 2)
         dirs.append(tmp_path / f"shard{k}")
     merged = merge_shards(wiring.evaluation(cfg), dirs, tmp_path / "merged")
@@ -71,7 +73,7 @@ def test_two_shards_merged_equal_the_unsharded_run(tmp_path, sandbox, student):
 def test_a_missing_or_duplicated_shard_is_refused(tmp_path, sandbox, student):
     cfg = compose_eval()
     part = shards.select(load_test_problems(cfg), 0, 2)
-    evaluate(part, student, sandbox, out_dir=tmp_path / "a", **SETTINGS)
+    evaluate(part, Students.one(student), sandbox, SETTINGS, tmp_path / "a")
     shards.mark(tmp_path / "a", 0, 2)
     with pytest.raises(MDError, match=r"shards 0..K-1 of one run, got shards \[0\]"):
         merge_shards(wiring.evaluation(cfg), [tmp_path / "a"], tmp_path / "m")

@@ -7,9 +7,10 @@ import pytest
 
 from md import jsonl
 from md.bench.tiny import tiny_student
-from md.infer import HFGenerator
+from md.config.settings import CurveSettings, InferenceSettings, StopSettings
+from md.inference.hf import HFGenerator
 from md.sandbox import Sandbox
-from md.stages.evaluate import run
+from md.stages.evaluate import Students, run
 from md.types import Prediction, Problem
 
 
@@ -42,7 +43,8 @@ def sandbox():
 def test_tiny_student_every_method_table_and_plot(tmp_path, sandbox):
     model, tok = tiny_student(hidden=32, layers=1, seed=0)
     gen = HFGenerator(model, tok, batch_size=16, max_new_tokens=8)
-    metrics = run(PROBLEMS, gen, sandbox, n=3, temperature=0.7, out_dir=tmp_path, draws=4)
+    metrics = run(PROBLEMS, Students.one(gen), sandbox,
+                  InferenceSettings(paths=3, curves=CurveSettings(draws=4)), tmp_path)
     assert set(metrics["accuracy"]) == {"cot", "pot", "cot_w_pot", "cascade", "greedy_cot",
                                         "greedy_pot", "cot_flexible", "cot_w_pot_flexible"}
     preds = jsonl.read_all(tmp_path / "predictions.jsonl", Prediction)
@@ -59,8 +61,8 @@ def test_garbage_and_hostile_programs_and_ensemble(tmp_path, sandbox):
     cot = Scripted(["", "\x00\ufffd garbage", "So 3 + 2 = 5. The answer is 5."], [""])
     pot = Scripted([""], ["while True: pass", "import os; os.system('touch /tmp/x'); ans = 1",
                           "ans = 2 + ", "x = [1] * 10**10", "ans = 4"])
-    metrics = run(PROBLEMS, cot, sandbox, n=5, temperature=0.7, out_dir=tmp_path,
-                  pot_student=pot, draws=3, wandb_run=None)
+    metrics = run(PROBLEMS, Students(cot, pot), sandbox,
+                  InferenceSettings(paths=5, curves=CurveSettings(draws=3)), tmp_path)
     assert metrics["accuracy"]["ensemble"] == metrics["accuracy"]["cot_w_pot"]
     pred = jsonl.read_all(tmp_path / "predictions.jsonl", Prediction)[1]  # gold 3.0
     pot_status = [p.status for p in pred.paths if p.method == "pot" and not p.greedy]
@@ -88,8 +90,9 @@ class Recording(Scripted):
 
 def test_live_adaptive_samples_in_rounds_and_only_for_open_questions(tmp_path, sandbox):
     student = Recording()
-    metrics = run(PROBLEMS, student, sandbox, n=6, temperature=0.7, out_dir=tmp_path, draws=2,
-                  greedy=False, live_adaptive=True)
+    inference = InferenceSettings(paths=6, greedy=False, curves=CurveSettings(draws=2),
+                                  adaptive=StopSettings(live=True))
+    metrics = run(PROBLEMS, Students.one(student), sandbox, inference, tmp_path)
     live = metrics["adaptive_live"]
     assert student.calls[:2] == [(3, 6), (3, 6)]  # the fixed-N run: CoT, then PoT
     # Live: q1 and q2 are unanimous, so the beta rule stops them after 2 rounds (4 paths);
@@ -105,7 +108,7 @@ def test_evaluate_config_composes_and_rejects_unknown_keys():
     from hydra import compose, initialize_config_dir
     from hydra.errors import ConfigCompositionException
 
-    from md.cli import CONFIG_DIR
+    from md.config.cli import CONFIG_DIR
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("evaluate", overrides=["inference.paths=4", "student_dir=x"])

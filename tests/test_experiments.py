@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from md.config import check_targets
+from md.config.targets import check_targets
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "conf"

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from md.bench.examples import demo_examples
+from md.config.settings import TrainSettings
 from md.errors import MDError
-from md.fsdp import check, decoder_layers
 from md.models import build_student
+from md.training.fsdp import decoder_layers
 
 TINY = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
         "num_attention_heads": 4, "num_key_value_heads": 2}
@@ -29,15 +30,15 @@ def test_each_decoder_layer_is_a_wrapping_unit(tmp_path):
     assert decoder_layers(tiny(tmp_path).model) == {LlamaDecoderLayer}
     assert decoder_layers(tiny(tmp_path, "lora").model) == {LlamaDecoderLayer}  # under PEFT too
     with pytest.raises(MDError, match="runs only on CUDA GPUs"):
-        check("fsdp", "cpu")
-    check("ddp", "cpu")
+        TrainSettings(trainer={"strategy": "fsdp", "accelerator": "cpu"})
+    TrainSettings(trainer={"strategy": "ddp", "accelerator": "cpu"})
 
 
 @pytest.mark.gpu
 def test_full_fine_tuning_under_fsdp_saves_the_gathered_weights(tmp_path):
     from train_settings import run
 
-    from md.infer import load_hf
+    from md.inference.hf import load_hf
 
     student = tiny(tmp_path)
     before = {k: v.detach().clone() for k, v in student.model.state_dict().items()}

@@ -16,7 +16,7 @@ SETTINGS = {"gpu_memory_utilization": 0.3, "max_lora_rank": 8, "tensor_parallel_
 
 
 def save_tiny(tmp_path, name: str):
-    from md.models.builder import build_student, save_student
+    from md.models import build_student, save_student
 
     student = build_student("tiny", tiny=TINY, tokenizer_texts=["Question: 1 2 3", "ans = 3"],
                             vocab_size=512, workdir=str(tmp_path / f"w{name}"), lora_r=8,
@@ -26,8 +26,8 @@ def save_tiny(tmp_path, name: str):
 
 @pytest.mark.gpu
 def test_vllm_samples_with_the_lora_adapter(tmp_path):
-    from md.infer import build_generator
-    from md.infer_vllm import VLLMGenerator
+    from md.inference import build_generator
+    from md.inference.vllm_engine import VLLMGenerator
 
     gen = build_generator("vllm", str(save_tiny(tmp_path, "student")), max_new_tokens=8,
                           vllm=SETTINGS)
@@ -44,7 +44,7 @@ def test_an_ensemble_shares_one_engine_with_two_adapters(tmp_path):
     import json
     import shutil
 
-    from md.infer import build_generator
+    from md.inference import build_generator
 
     cot, pot = save_tiny(tmp_path, "cot"), save_tiny(tmp_path, "pot")
     shutil.rmtree(pot / "base")  # the PoT adapter names the CoT student's base, as two 7B

@@ -7,7 +7,9 @@ import torch
 
 from md.bench.tiny import tiny_student
 from md.errors import MDError
-from md.infer import HFGenerator, build_generator, load_hf, resolve_student
+from md.inference import build_generator
+from md.inference.hf import HFGenerator, load_hf
+from md.models.saved import resolve_student
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def test_cut_at_next_question():
 
 
 def test_saved_lora_student_round_trip(tmp_path):
-    from md.models.builder import build_student, save_student
+    from md.models import build_student, save_student
 
     tiny = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
             "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 4}
@@ -75,7 +77,7 @@ def test_bad_student_folders(tmp_path):
 def test_vllm_is_imported_only_when_selected(tmp_path):
     import sys
 
-    import md.infer  # noqa: F401
+    import md.inference.hf  # noqa: F401
 
     assert "vllm" not in sys.modules
     try:

@@ -1,4 +1,4 @@
-"""The MD loss (md/loss.py) against hand computations: weights, masking, shift and normaliser."""
+"""The MD loss (md/training/loss.py) against hand computations: weights, masking, shift and normaliser."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from md.errors import MDError
-from md.loss import IGNORE, METHOD_IDS, example_weight, md_loss, per_example_ce, weighted_loss
+from md.training.loss import (
+    IGNORE,
+    METHOD_IDS,
+    example_weight,
+    md_loss,
+    per_example_ce,
+    weighted_loss,
+)
 
 COT, POT = METHOD_IDS["cot"], METHOD_IDS["pot"]
 

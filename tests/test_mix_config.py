@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from md import jsonl, wiring
-from md.cli import CONFIG_DIR
+from md import jsonl
+from md.config import groups
+from md.config.cli import CONFIG_DIR
 from md.stages import mix
 from md.types import JudgedThought, MixedExample, Thought
 
@@ -33,7 +34,7 @@ def compose(name: str, overrides: list[str]):
 def test_every_mix_option_composes_and_maps_onto_run(variant):
     cfg = compose("mix", [f"mix={variant}"])
     assert cfg.mix.variant == variant and cfg.judged is None and cfg.out is None
-    settings = wiring.settings.mix(cfg)  # every key of the group is a MixSettings field
+    settings = groups.mix(cfg)  # every key of the group is a MixSettings field
     assert settings.variant == variant
     assert {k: getattr(settings, k) for k in cfg.mix} == dict(cfg.mix)
 

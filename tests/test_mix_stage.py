@@ -7,9 +7,9 @@ import json
 import pytest
 
 from md import jsonl
+from md.config.settings import MixSettings
 from md.errors import MDError
 from md.mixing import stats as mix_stats
-from md.settings import MixSettings
 from md.stages import mix
 from md.types import JudgedThought, MixedExample, Problem
 
@@ -149,9 +149,9 @@ def test_stats_are_logged_to_a_wandb_run(judged_file, tmp_path):
 
 
 def test_training_code_consumes_every_variant(judged_file, tmp_path):
-    batching = pytest.importorskip("md.batching")
-    from md.loss import example_weight
+    batching = pytest.importorskip("md.training.batching")
     from md.models.tokenizer import train_tokenizer
+    from md.training.loss import example_weight
 
     per_variant = {}
     for variant in ("md", "cot", "pot", "label"):

@@ -68,7 +68,7 @@ def test_lora_trains_adapter_and_freezes_base(student_id, tmp_path):
 
 
 def test_saved_student_reloads_with_the_same_outputs(tmp_path):
-    from md.infer import load_hf
+    from md.inference.hf import load_hf
 
     student = tiny("tiny-gpt2", tmp_path)
     result = train_steps(student, tmp_path, steps=2)

@@ -16,9 +16,9 @@ from train_settings import run as train_run
 from transformers import PreTrainedTokenizerFast
 
 from md.answers import extract_cot_answer, extract_label_answer
-from md.batching import encode
 from md.bench.examples import demo_examples
-from md.cli import CONFIG_DIR
+from md.config.cli import CONFIG_DIR
+from md.config.settings import CurveSettings, InferenceSettings, TrainSettings
 from md.evaluation import methods
 from md.models import build_student, save_student
 from md.models.whitespace import escape, needs_escape, unescape
@@ -26,9 +26,9 @@ from md.prompts import student_input
 from md.reporting.collect import describe
 from md.reporting.tables import accuracy_table
 from md.sandbox import Sandbox
-from md.settings import TrainSettings
-from md.stages.evaluate import run
+from md.stages.evaluate import Source, Students, run
 from md.stages.train import split
+from md.training.batching import encode
 from md.types import MixedExample, Problem
 from md.types import ReasoningPath as Sampled
 
@@ -79,8 +79,8 @@ def test_a_label_student_is_prompted_and_scored_as_label(tmp_path, sandbox):
             return gold[prompt]
 
     student = LabelStudent({})
-    metrics = run(PROBLEMS, student, sandbox, n=3, temperature=0.7, out_dir=tmp_path, label=True,
-                  draws=2)
+    metrics = run(PROBLEMS, Students.one(student, label=True), sandbox,
+                  InferenceSettings(paths=3, curves=CurveSettings(draws=2)), tmp_path)
     assert metrics["accuracy"] == {"label": 1.0, "greedy_label": 1.0}
     assert metrics["paths_used"]["label"] == "3"
     row = describe(tmp_path, metrics)
@@ -145,8 +145,9 @@ def test_mixed_vote_uses_the_first_ten_of_each_method(tmp_path, sandbox):
         cfg = compose("evaluate", overrides=["student_dir=x"])
     assert cfg.inference.vote_paths == 10 and cfg.inference.paths == 20
     student = Answers({"step by step.": ["The answer is 4."], "code step by step.": ["ans = 4"]})
-    metrics = run(PROBLEMS, student, sandbox, n=12, temperature=0.7, out_dir=tmp_path,
-                  vote_paths=10, draws=2)
+    metrics = run(PROBLEMS, Students.one(student), sandbox,
+                  InferenceSettings(paths=12, vote_paths=10, curves=CurveSettings(draws=2)),
+                  tmp_path)
     assert metrics["paths_used"]["cot_w_pot"] == "10+10" and metrics["paths_used"]["cot"] == "12"
     table = accuracy_table([describe(tmp_path, metrics)])
     assert "+CoT w/PoT: 10+10" in table and "+CoT: 12" in table
@@ -167,7 +168,7 @@ def test_every_training_question_is_trained_on_by_default():
 # --- 7. a QLoRA student is evaluated on its 4-bit base ------------------------------------------
 
 def test_qlora_student_is_evaluated_on_the_nf4_base_it_was_trained_on(tmp_path):
-    from md.infer import load_hf
+    from md.inference.hf import load_hf
 
     examples = demo_examples(n_questions=6)
     texts = [e.input for e in examples] + [e.target for e in examples]
@@ -210,9 +211,10 @@ def test_teacher_few_shot_through_the_client_is_scored_and_cached(tmp_path, sand
     assert all(p.status == "ok" and p.answer is not None for p in cot)  # "The answer is N."
     from md.stages.evaluate import score
 
-    metrics = score(PROBLEMS, paths, n=3, temperature=0.7, out_dir=tmp_path / "eval",
-                    vote_paths=10, students="few-shot", draws=2,
-                    info={"few_shot_model": teacher.model})
+    metrics = score(PROBLEMS, paths,
+                    InferenceSettings(paths=3, vote_paths=10, curves=CurveSettings(draws=2)),
+                    tmp_path / "eval",
+                    Source("few-shot", info={"few_shot_model": teacher.model}))
     row = describe(tmp_path / "eval", metrics)
     assert (row.student, row.mix) == ("gpt-3.5-turbo", "few-shot")
     assert "few-shot (not fine-tuned)" in accuracy_table([row])

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from md import jsonl, pipeline, wiring
-from md.config import call
+from md import jsonl, pipeline
+from md.config import builders, groups, wiring
+from md.config.targets import call
 from md.stages import train
 from md.types import MixedExample, Problem
-from md.wiring import tools
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = ["data=synthetic", "data.n_train=30", "data.n_test=4", "teacher=simulated", "teacher.n=4",
@@ -47,8 +47,8 @@ def test_a_lambda_sweep_reuses_the_thoughts_the_judging_and_the_mix(tmp_path):
         examples = jsonl.read_all(mixed, MixedExample)
         texts = [e.input for e in examples] + [e.target for e in examples]
         student = call(cfg.student, tokenizer_texts=texts, workdir=str(tmp_path / f"s{lam}"))
-        settings = wiring.settings.train(cfg)
-        assert settings.loss_lambda == lam and settings.loss_mode == "fixed"
+        settings = groups.train(cfg)
+        assert settings.loss.lambda_ == lam and settings.loss.mode == "fixed"
         result = train.run(examples, student, settings, out_dir=tmp_path / f"run{lam}")
         assert result.metrics["step"] == 1
     for stage in ("extract", "execute", "mix"):
@@ -95,4 +95,4 @@ def test_the_data_groups_target_is_the_loader_that_runs(tmp_path):
                         "~data.n_test", "~data.seed", "+data.size=5", "data.max_test=2")
     train_set = wiring.plan(cfg).train_problems()
     assert [p.id for p in train_set] == [f"own-train-{i}" for i in range(5)]
-    assert len(tools.test_problems(cfg)) == 2  # the generic keys still apply after loading
+    assert len(builders.test_problems(cfg)) == 2  # the generic keys still apply after loading

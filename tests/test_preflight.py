@@ -115,7 +115,7 @@ def test_hub_student_without_cache_offline_names_the_id(tmp_path, shared_data):
 def test_4bit_student_on_cpu_warns_and_goes_on(capsys):
     import torch
 
-    from md.preflight import warn_4bit_on_cpu
+    from md.config.preflight import warn_4bit_on_cpu
 
     warn_4bit_on_cpu("codellama-7b")
     err = capsys.readouterr().err
@@ -146,7 +146,7 @@ def test_a_bad_wandb_mode_in_the_environment_fails_before_any_work(tmp_path):
 
 
 def test_sweep_values_are_each_checked_and_globs_left_to_hydra():
-    from md.cli import jobs
+    from md.config.cli import jobs
 
     listed = list(jobs("train", ["student=glob(tiny-*)", "loss=fixed", "loss.lambda=0.1,0.2",
                                  "seed=0,1"], multirun=True))

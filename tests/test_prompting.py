@@ -1,7 +1,7 @@
 """Chat templates and stop strings: what the model sees is what it was trained on, once.
 
 A LLaMA-style template writes BOS itself; tokenising its output the plain way adds a second BOS.
-Training (md.batching.encode), the student's HF generation and the HF teacher all go through
+Training (md.training.batching.encode), the student's HF generation and the HF teacher all go through
 md.models.prompting, so these tests check the ids each of them really feeds the model.
 """
 
@@ -12,11 +12,11 @@ import re
 import pytest
 import torch
 
-from md.batching import encode
-from md.infer import HFGenerator
+from md.inference.hf import HFGenerator
 from md.models.prompting import chat_ids, prompt_ids
 from md.models.tokenizer import train_tokenizer
 from md.prompts import student_input
+from md.training.batching import encode
 from md.types import MixedExample
 
 LLAMA_STYLE = ("{{ bos_token }}{% for m in messages %}[INST] {{ m['content'] }} [/INST]"
@@ -80,7 +80,7 @@ def test_training_and_generation_feed_the_same_prompt_ids(student, monkeypatch):
 
 def test_generation_stops_at_the_stop_string_not_at_max_new_tokens(monkeypatch):
     """A row stops when it writes the stop string; the batch ends when every row has."""
-    import md.infer
+    import md.inference.hf
 
     model, tok = tiny()
     calls = []
@@ -88,7 +88,7 @@ def test_generation_stops_at_the_stop_string_not_at_max_new_tokens(monkeypatch):
     monkeypatch.setattr(model, "generate", lambda **kw: calls.append(real(**kw)) or calls[-1])
     gen = HFGenerator(model, tok, batch_size=2, max_new_tokens=40)
     prompt = student_input("Tom has 3 apples and buys 4. How many?", "cot")
-    monkeypatch.setattr(md.infer, "STOP", "\u2603never written\u2603")
+    monkeypatch.setattr(md.inference.hf, "STOP", "\u2603never written\u2603")
     (free,) = gen.greedy([prompt])  # what the random model writes when nothing stops it
     width = calls[-1].shape[1]
     # a stop string it is certain to write: its first plain lower-case word (byte-level tokens
@@ -100,7 +100,7 @@ def test_generation_stops_at_the_stop_string_not_at_max_new_tokens(monkeypatch):
         StopStringCriteria(tok, [stop])
     except ValueError:  # older transformers releases cannot map it onto this byte-level vocab
         pytest.skip(f"this transformers release cannot match the stop string {stop!r} in tokens")
-    monkeypatch.setattr(md.infer, "STOP", stop)
+    monkeypatch.setattr(md.inference.hf, "STOP", stop)
     gen = HFGenerator(model, tok, batch_size=2, max_new_tokens=40)  # reads STOP when built
     (cut,) = gen.greedy([prompt])
     assert cut == free.split(stop, 1)[0].strip()

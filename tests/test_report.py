@@ -20,13 +20,17 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from md import report
+from md.config.settings import CurveSettings, InferenceSettings
 from md.sandbox import Sandbox
+from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 from md.types import Problem
 
 REPO = Path(__file__).resolve().parent.parent
 PROBLEMS = [Problem(f"q{i}", "synthetic", "test", f"Tom has {i} apples and buys 2 more. How many?",
                     float(i + 2)) for i in range(4)]
+
+TWO_PATHS = InferenceSettings(paths=2, curves=CurveSettings(draws=2))
 
 
 class Scripted:
@@ -65,8 +69,8 @@ def trained_run(folder: Path, sandbox, overrides: list[str], cot_right: bool, po
     """A training run folder (config + student/ + eval/) as md.train then md.evaluate leave it."""
     save_config(folder, "train", ["experiment=smoke", *overrides])
     (folder / "student").mkdir()
-    evaluate(PROBLEMS, Scripted(cot_right, pot_right), sandbox, n=3, temperature=0.7,
-             out_dir=folder / "eval", draws=3)
+    evaluate(PROBLEMS, Students.one(Scripted(cot_right, pot_right)), sandbox,
+             InferenceSettings(paths=3, curves=CurveSettings(draws=3)), folder / "eval")
     return folder
 
 
@@ -102,12 +106,12 @@ def test_ood_and_ensemble_rows_are_labelled_by_the_trained_students(tmp_path, sa
     ood = tmp_path / "evals" / "ood"  # md.evaluate on its own: data is the TEST set
     save_config(ood, "evaluate", ["experiment=table2_ood", "data=svamp",
                                   f"student_dir={cot_run / 'student'}"])
-    evaluate(PROBLEMS, Scripted(True, True), sandbox, n=2, temperature=0.7, out_dir=ood, draws=2)
+    evaluate(PROBLEMS, Students.one(Scripted(True, True)), sandbox, TWO_PATHS, ood)
     ens = tmp_path / "evals" / "ensemble"
     save_config(ens, "evaluate", ["data=svamp", f"inference.ensemble=[{cot_run / 'student'},"
                                                 f"{pot_run / 'student'}]"])
-    evaluate(PROBLEMS, Scripted(True, False), sandbox, n=2, temperature=0.7, out_dir=ens,
-             pot_student=Scripted(False, True), draws=2)
+    evaluate(PROBLEMS, Students(Scripted(True, False), Scripted(False, True)), sandbox,
+             TWO_PATHS, ens)
     text, _ = report.build(report.parse([str(tmp_path / "evals"), "--methods", "cot_w_pot"]))
     table = rows(text)
     assert table["tiny-llama · CoT distillation · trained on synthetic"] == ["100.0"]

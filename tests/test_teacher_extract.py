@@ -13,8 +13,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from md import jsonl
-from md.cli import CONFIG_DIR
-from md.config import check_targets
+from md.config.cli import CONFIG_DIR
+from md.config.targets import check_targets
 from md.types import Thought
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Batching (md/batching.py): prompt masking, seq2seq targets, resumable length-grouped batches."""
+"""Batching (md/training/batching.py): prompt masking, seq2seq targets, resumable length-grouped batches."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import random
 
 import pytest
 
-from md.batching import (
+from md.bench.examples import demo_examples
+from md.models.tokenizer import train_tokenizer
+from md.stages.train import split
+from md.training.batching import (
     LengthGroupedSampler,
     collate,
     encode,
@@ -14,10 +17,7 @@ from md.batching import (
     lengths,
     target_text,
 )
-from md.bench.examples import demo_examples
-from md.loss import IGNORE, METHOD_IDS
-from md.models.tokenizer import train_tokenizer
-from md.stages.train import split
+from md.training.loss import IGNORE, METHOD_IDS
 
 EXAMPLES = demo_examples(n_questions=10, seed=2)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]

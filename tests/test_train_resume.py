@@ -10,8 +10,8 @@ import torch
 from train_settings import run
 
 from md.bench.examples import demo_examples
-from md.loggers import csv_logger
 from md.models import build_student
+from md.tracking.loggers import csv_logger
 
 EXAMPLES = demo_examples(n_questions=12, seed=3)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]

@@ -17,8 +17,8 @@ from wandb_records import read_wandb_records
 
 from md.bench.examples import demo_examples
 from md.errors import MDError
-from md.loggers import ablation_tags, wandb_logger
 from md.models import build_student
+from md.tracking.loggers import ablation_tags, wandb_logger
 
 EXAMPLES = demo_examples(n_questions=8, seed=1)
 TINY = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,

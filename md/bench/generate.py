@@ -26,7 +26,7 @@ import time
 import torch
 
 from md.bench.tiny import tiny_student
-from md.infer import HFGenerator
+from md.inference.hf import HFGenerator
 from md.prompts import student_input
 
 
@@ -70,8 +70,8 @@ def stop_bench(steps: int, questions: int, paths: int, new_tokens: int, repeats:
     import tempfile
 
     from md.bench.examples import demo_examples
+    from md.config.settings import TrainSettings
     from md.models import build_student
-    from md.settings import TrainSettings
     from md.stages.train import run
 
     examples = demo_examples(n_questions=max(questions, 32))

@@ -23,13 +23,13 @@ import lightning as L
 import torch
 import yaml
 
-from md.batching import LengthGroupedSampler, collate, encode, lengths
 from md.bench.examples import demo_examples
-from md.lightning_glue import lr_factor
-from md.loss import md_loss
+from md.config.settings import TrainSettings
 from md.models import build_student
-from md.settings import TrainSettings
 from md.stages.train import run
+from md.training.batching import LengthGroupedSampler, collate, encode, lengths
+from md.training.loss import md_loss
+from md.training.module import lr_factor
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "student" / "tiny-llama.yaml"
 SETTINGS = dict(lr=1e-3, warmup_steps=10, schedule="cosine", seed=0)

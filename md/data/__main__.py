@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Callable
 from functools import partial
 
-from md.cli import stage_main
+from md.config.builders import load_problems
+from md.config.cli import stage_main
 from md.data import answer_type
 from md.data.common import SPLITS
 from md.types import Problem
-from md.wiring.tools import load_problems
 
 TYPES = ("int", "float", "bool", "text")
 

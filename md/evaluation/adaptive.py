@@ -27,11 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from md.answers import answer_key, is_correct, majority_vote
+from md.config.settings import STOP_RULES
 from md.errors import MDError
 from md.evaluation.methods import answers, sampled
 from md.types import Answer, ReasoningPath
-
-RULES = ("fixed", "unchangeable", "beta")
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,9 @@ class StopRule:
     min_paths: int = 2  # never stop on fewer answers than this
 
     def __post_init__(self):
-        if self.rule not in RULES:
+        if self.rule not in STOP_RULES:
             raise MDError(f"inference.adaptive.rule={self.rule}: unknown adaptive rule; "
-                          f"choose one of {', '.join(RULES)}")
+                          f"choose one of {', '.join(STOP_RULES)}")
 
 
 def beta_confidence(v1: int, v2: int) -> float:

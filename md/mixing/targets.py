@@ -21,12 +21,11 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+from md.config.settings import MIX_VARIANTS
 from md.prompts import student_input
 from md.types import Answer, JudgedThought, MixedExample
 
 from .vote import Question
-
-VARIANTS = ("md", "cot", "pot", "label")
 
 
 def normalize_ws(text: str) -> str:
@@ -88,4 +87,4 @@ def examples(q: Question, variant: str, k: int | None, seed: int) -> Iterator[Mi
         yield MixedExample(p.id, "label", student_input(p.question, "label"),
                            " " + format_answer(p.answer), 1.0, 0, None)
     else:
-        raise ValueError(f"unknown mix variant {variant!r}; expected one of {VARIANTS}")
+        raise ValueError(f"unknown mix variant {variant!r}; expected one of {MIX_VARIANTS}")

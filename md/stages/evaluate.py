@@ -3,6 +3,8 @@
     python -m md.evaluate student_dir=runs/x/student data=svamp inference.paths=20
     python -m md.evaluate inference.ensemble=[runs/cot/student,runs/pot/student]
 
+    metrics = run(problems, Students.one(generator), sandbox, InferenceSettings(paths=4), "out")
+
 One sampling run (plus one greedy path per method) feeds every method of md.evaluation.methods
 (+CoT, +PoT, +CoT w/PoT, the N=2 cascade, greedy), the accuracy-vs-N curves and adaptive
 consistency replayed on the recorded paths. With `inference.ensemble=[A, B]` the CoT paths come
@@ -16,14 +18,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from md.config.settings import InferenceSettings
 from md.errors import MDError
 from md.evaluation import adaptive, curves, judge, methods, outputs
-from md.infer import Generator
+from md.inference import Generator
 from md.prompts import student_input
 from md.types import Prediction, Problem, ReasoningPath
 
@@ -68,6 +73,36 @@ def label_paths(problems: Sequence[Problem], gen: Generator, n: int, temperature
                               gen.greedy(inputs) if greedy else None)
 
 
+@dataclass(frozen=True)
+class Students:
+    """Who writes the paths: one student (cot is pot), or an ensemble's CoT and PoT students.
+
+    label: a label-fine-tuned student, prompted with the label trigger, its bare answers scored
+    as the `label` method."""
+
+    cot: Generator
+    pot: Generator
+    label: bool = False
+
+    @classmethod
+    def one(cls, student: Generator, label: bool = False) -> Students:
+        return cls(student, student, label)
+
+    @property
+    def kind(self) -> str:
+        return "single" if self.cot is self.pot else "ensemble"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What scored paths came from, as metrics.json says it: `single`, `ensemble` or `few-shot`
+    students, a label student, and extra facts (how the student was loaded, merged shards)."""
+
+    students: str = "single"
+    label: bool = False
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
 def summarize(preds: Sequence[Prediction], n: int, temperature: float, ensemble: bool) -> dict:
     """Accuracy per method, answer/execution rates and the cascade's cost."""
     q = max(len(preds), 1)
@@ -84,73 +119,68 @@ def summarize(preds: Sequence[Prediction], n: int, temperature: float, ensemble:
             "pot_status": dict(statuses["pot"]), "cascade_mean_paths": sum(used) / q}
 
 
-def run(problems: Sequence[Problem], student: Generator, sandbox: judge.Runner, *, n: int,
-        temperature: float, out_dir: str | Path, pot_student: Generator | None = None,
-        vote_paths: int | None = None, label: bool = False, greedy: bool = True,
-        draws: int = 50, ci: float = 0.95, stop: adaptive.StopRule | None = None,
-        round_size: int = 1, live_adaptive: bool = False, seed: int = 0, wandb_run=None,
-        info: dict | None = None) -> dict:
-    """Evaluate `student` (or the ensemble student + pot_student) on `problems`; returns metrics.
+def stop_rule(inference: InferenceSettings) -> adaptive.StopRule:
+    return adaptive.StopRule(inference.adaptive.rule, inference.adaptive.threshold)
 
-    vote_paths: CoT and PoT paths each in the +CoT w/PoT vote (None: all n); the paper's
-    Table 1 uses 10 + 10, while +CoT and +PoT vote over all n and the curves cover every
-    N <= n. label: the student was label-fine-tuned: it is prompted with the label trigger
-    and its bare answers are scored as the `label` method. Adaptive consistency is always
-    replayed on the recorded paths; with `live_adaptive` it is also run for real, sampling in
-    rounds (a second sampling run, timed against the first). info: extra facts for
-    metrics.json (how the student was loaded)."""
+
+def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
+        inference: InferenceSettings, out_dir: str | Path, wandb_run=None) -> dict:
+    """Evaluate `students` on `problems` as `inference` says; returns the metrics.
+
+    `inference.paths` paths per method are sampled (plus one greedy path each); the +CoT w/PoT
+    vote uses `inference.vote_paths` of each (the paper's Table 1: 10 + 10), while +CoT and
+    +PoT vote over all of them and the curves cover every N <= paths. Adaptive consistency is
+    always replayed on the recorded paths; with `inference.adaptive.live` it is also run for
+    real, sampling in rounds (a second sampling run, timed against the first)."""
     if not problems:
         raise MDError("no test problems to evaluate; check data= and data.max_test")
-    if n < 1:
-        raise MDError(f"inference.paths must be >= 1, got {n}")
-    stop = stop or adaptive.StopRule()  # beta at 0.95
-    torch.manual_seed(seed)
-    ensemble, pot_student = pot_student is not None, pot_student or student
+    n, temperature, label = inference.paths, inference.temperature, students.label
+    torch.manual_seed(inference.seed)
     start = time.perf_counter()
     if label:
-        path_lists = label_paths(problems, student, n, temperature, greedy)
+        path_lists = label_paths(problems, students.cot, n, temperature, inference.greedy)
     else:
-        path_lists = sampled_paths(problems, student, pot_student, n, temperature, sandbox)
+        path_lists = sampled_paths(problems, students.cot, students.pot, n, temperature, sandbox)
     fixed_seconds = time.perf_counter() - start
-    if greedy and not label:
-        greedy_lists = greedy_paths(problems, student, pot_student, sandbox)
+    if inference.greedy and not label:
+        greedy_lists = greedy_paths(problems, students.cot, students.pot, sandbox)
         path_lists = [s + g for s, g in zip(path_lists, greedy_lists, strict=True)]
-    facts = dict(info or {})
-    if live_adaptive and not label:
+    gens = [students.cot] if students.kind == "single" else [students.cot, students.pot]
+    facts: dict[str, Any] = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
+    if inference.adaptive.live and not label:
         start, golds = time.perf_counter(), [p.answer for p in problems]
-        used = adaptive.rounds(live_rounds(problems, student, pot_student, temperature, sandbox),
-                               len(problems), stop, n, "cot_w_pot", round_size)
+        used = adaptive.rounds(
+            live_rounds(problems, students.cot, students.pot, temperature, sandbox),
+            len(problems), stop_rule(inference), n, "cot_w_pot", inference.adaptive.round_size)
         facts["adaptive_live"] = {
-            **adaptive.compare(used, path_lists, golds, stop, n, "cot_w_pot"),
+            **adaptive.compare(used, path_lists, golds, stop_rule(inference), n, "cot_w_pot"),
             "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
-    return score(problems, path_lists, n=n, temperature=temperature, out_dir=out_dir,
-                 vote_paths=vote_paths, students="ensemble" if ensemble else "single",
-                 label=label, draws=draws, ci=ci, stop=stop, round_size=round_size, seed=seed,
-                 wandb_run=wandb_run, info=facts)
+    return score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
+                 wandb_run)
 
 
-def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPath]], *, n: int,
-          temperature: float, out_dir: str | Path, vote_paths: int | None = None,
-          students: str = "single", label: bool = False, draws: int = 50, ci: float = 0.95,
-          stop: adaptive.StopRule | None = None, round_size: int = 1, seed: int = 0,
-          wandb_run=None, info: dict | None = None) -> dict:
+def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPath]],
+          inference: InferenceSettings, out_dir: str | Path, source: Source = Source(),
+          wandb_run=None) -> dict:
     """Vote, score and report judged paths (a student's, an ensemble's or a few-shot model's):
     accuracy per method, curves, replayed adaptive consistency; writes `out_dir`, logs W&B."""
-    stop = stop or adaptive.StopRule()
+    n, vote_paths = inference.paths, inference.vote_paths
     preds = []
     for prob, paths in zip(problems, path_lists, strict=True):
         votes = methods.votes(paths, vote_paths)
         preds.append(Prediction(prob.id, prob.answer, tuple(paths), votes,
                                 methods.score(votes, prob.answer)))
-    metrics = summarize(preds, n, temperature, students == "ensemble")
-    metrics["students"] = students
-    metrics["paths_used"] = methods.paths_used(n, vote_paths, label)
-    metrics.update(info or {})
+    metrics = summarize(preds, n, inference.temperature, source.students == "ensemble")
+    metrics["students"] = source.students
+    metrics["paths_used"] = methods.paths_used(n, vote_paths, source.label)
+    metrics.update(source.info)
     golds = [p.answer for p in problems]
-    voted = "label" if label else "cot_w_pot"
-    curve = (curves.accuracy_curves([], [], n) if label
-             else curves.accuracy_curves(path_lists, golds, n, draws, seed, ci))
-    metrics["adaptive"] = adaptive.evaluate(path_lists, golds, stop, n, voted, round_size)
+    voted = "label" if source.label else "cot_w_pot"
+    curve = (curves.accuracy_curves([], [], n) if source.label
+             else curves.accuracy_curves(path_lists, golds, n, inference.curves.draws,
+                                         inference.seed, inference.curves.ci))
+    metrics["adaptive"] = adaptive.evaluate(path_lists, golds, stop_rule(inference), n, voted,
+                                            inference.adaptive.round_size)
     files = outputs.write_outputs(out_dir, preds, metrics, curve)
     if wandb_run is not None:
         outputs.log_wandb(wandb_run, metrics, preds, curve, files["plot"])

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from md import jsonl
+from md.config.settings import MIX_VARIANTS, MixSettings
+from md.data.ids import check_ids
 from md.errors import MDError
-from md.ids import check_ids
 from md.mixing import balance, plot, stats, targets
 from md.mixing.vote import Question, summarize
-from md.settings import MixSettings
 from md.types import JudgedThought, MixedExample, Problem
 
 MIXED = "mixed.jsonl"
@@ -76,8 +76,8 @@ def run(judged_path: str | Path, out_dir: str | Path, problems: Sequence[Problem
     seed: which of a question's correct paths are kept; wandb_run: where the statistics and the
     plot are logged as well (None: the files only)."""
     variant, paths_per_question = settings.variant, settings.paths_per_question
-    if variant not in targets.VARIANTS:
-        raise MDError(f"mix.variant={variant!r}; expected one of {', '.join(targets.VARIANTS)}")
+    if variant not in MIX_VARIANTS:
+        raise MDError(f"mix.variant={variant!r}; expected one of {', '.join(MIX_VARIANTS)}")
     if paths_per_question is not None and paths_per_question < 1:
         raise MDError(f"mix.paths_per_question={paths_per_question}: use an integer >= 1 or null (all)")
     qs = questions(judged_path, problems)

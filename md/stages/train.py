@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from md.config.settings import TrainSettings
 from md.errors import MDError
 from md.fsio import write_text
-from md.settings import TrainSettings
 from md.types import MixedExample
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,10 @@ def split(examples: Sequence[MixedExample], val_fraction: float):
 
 
 def _encode(examples, student, s: TrainSettings, what: str):
-    from md.batching import encode
-    from md.loss import example_weight
+    from md.training.batching import encode
+    from md.training.loss import example_weight
 
-    weights = [example_weight(e.method, e.qtype, e.weight, s.loss_mode, s.loss_lambda) * e.share
+    weights = [example_weight(e.method, e.qtype, e.weight, s.loss.mode, s.loss.lambda_) * e.share
                for e in examples]  # share: mean over a question's paths of a method (md.stages.mix)
     items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, s.max_length,
                           chat=student.chat_template)
@@ -71,14 +71,12 @@ def run(examples: Sequence[MixedExample], student, settings: TrainSettings = Tra
     val_examples: held-out examples; None takes `settings.val_fraction` of the questions from
     `examples` (default 0, as in the paper: every training question is trained on, no
     validation loss). ckpt_path: resume from this checkpoint. Always closes `logger`.
-    lineage: md.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
+    lineage: md.tracking.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
     logger they and the saved student are logged as artifacts.
     """
-    from md.loggers import finish
-    from md.loss import check_settings
+    from md.tracking.loggers import finish
 
     try:
-        check_settings(settings.loss_mode, settings.loss_lambda)
         result = _fit(examples, student, settings, Path(out_dir), logger, val_examples,
                       ckpt_path, callbacks)
         _log_lineage(logger, lineage, result.student_dir, student)
@@ -90,8 +88,8 @@ def run(examples: Sequence[MixedExample], student, settings: TrainSettings = Tra
 
 
 def _log_lineage(logger, used, student_dir: Path, student) -> None:
-    from md.lineage import log_lineage, student_files
-    from md.loggers import wandb_run_of
+    from md.tracking.lineage import log_lineage, student_files
+    from md.tracking.loggers import wandb_run_of
 
     wb = wandb_run_of(logger)
     if wb is not None and student_dir.exists():  # rank 0 saved it
@@ -103,10 +101,10 @@ def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_
     import lightning as L
     from lightning.pytorch.strategies import DDPStrategy
 
-    from md import fsdp
-    from md.checkpoints import intact_checkpoint
-    from md.lightning_glue import MDDataModule, MDModule, build_trainer
     from md.models import save_student
+    from md.training import fsdp
+    from md.training.checkpoints import intact_checkpoint
+    from md.training.module import MDDataModule, MDModule, build_trainer
 
     s = settings
     L.seed_everything(s.seed, verbose=False)

@@ -26,7 +26,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from md.errors import MDError
+from md.config.settings import Knob, check, count, knob
 from md.evaluation.adaptive import StopRule, should_stop
 from md.mixing.targets import normalize_ws
 from md.types import JudgedThought
@@ -38,17 +38,15 @@ RULES = ("unchangeable", "beta")
 class AdaptiveSampling:
     """When a prompt has been sampled enough (see the module docstring)."""
 
-    rule: str = "beta"
-    threshold: float = 0.95
-    round_size: int = 4
-    paths_per_question: int | None = 4
-    patience: int = 5
+    rule: str = knob("beta", Knob(str, "stop rule", choices=RULES))
+    threshold: float = knob(0.95, Knob(float, "stop once P(leader wins) >= this", low=0, high=1,
+                                       above=True))
+    round_size: int = knob(4, count("samples per prompt per round"))
+    paths_per_question: int | None = 4  # mix.paths_per_question (MixSettings checks it)
+    patience: int = knob(5, count("samples without a new distinct correct path"))
 
     def __post_init__(self):
-        if self.rule not in RULES:
-            raise MDError(f"extract.adaptive.rule={self.rule}: choose one of {', '.join(RULES)}")
-        if self.round_size < 1 or self.patience < 1:
-            raise MDError("extract.adaptive.round_size and .patience must be >= 1")
+        check(self, "extract.adaptive")
 
     def settled(self, judged: Sequence[JudgedThought], n: int) -> bool:
         """Whether a prompt with these judged samples (in sample order) of at most n can stop."""

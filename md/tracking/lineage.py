@@ -47,7 +47,7 @@ def mix_files(folder: str | Path, key: str, thoughts_key: str) -> ArtifactFiles:
 
 def student_files(folder: str | Path, finetune: str) -> ArtifactFiles:
     """Named by the folder, so the training and the evaluation run name the same artifact."""
-    from md.artifacts import content_hash
+    from md.pipeline.artifacts import content_hash
 
     folder = Path(folder)
     return ArtifactFiles(f"student-{content_hash(str(folder.resolve()))}", "model", (folder,),

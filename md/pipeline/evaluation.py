@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from md.settings import InferenceSettings, SandboxSettings
+from md.config.settings import InferenceSettings, SandboxSettings
 from md.types import Problem
 
 
 @dataclass(frozen=True)
 class EvaluationSetup:
-    """What every evaluation needs (md.wiring.evaluation builds it from the config).
+    """What every evaluation needs (md.config.wiring.evaluation builds it from the config).
 
     logger_builder(save_dir, stage): the run's experiment logger (W&B, CSV) or None."""
 
     inference: InferenceSettings
     sandbox: SandboxSettings
-    seed: int
     test_problems: Callable[[], list[Problem]]
     logger_builder: Callable[[Path | str, str], Any]
 
@@ -40,8 +39,8 @@ def evaluation_run(setup: EvaluationSetup, log_dir: Path | str) -> Iterator[tupl
     """(W&B run or None, sandbox, a callback that logs the final metrics); always finishes the
     logger, as failed when the evaluation raised."""
     from md.evaluation.outputs import flatten as flat_metrics
-    from md.loggers import finish, wandb_run_of
     from md.sandbox import Sandbox
+    from md.tracking.loggers import finish, wandb_run_of
 
     log, failed = setup.logger_builder(log_dir, "evaluate"), True
     wb = wandb_run_of(log)
@@ -58,12 +57,6 @@ def evaluation_run(setup: EvaluationSetup, log_dir: Path | str) -> Iterator[tupl
         finish(log, failed)
 
 
-def _stop_rule(inf: InferenceSettings):
-    from md.evaluation.adaptive import StopRule
-
-    return StopRule(inf.stop_rule, inf.stop_threshold)
-
-
 def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: Path | str,
              log_dir: Path | str | None = None) -> dict:
     """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems.
@@ -71,32 +64,26 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
     log_dir: where the W&B/CSV run lands (default out_dir); md.train passes its run folder, so
     every W&B run of a job sits in `<run dir>/wandb/`.
     """
-    from md import lineage as ln
     from md.evaluation import shards
-    from md.infer import build_generator, read_manifest
+    from md.inference import build_generator
+    from md.models.saved import read_manifest
     from md.stages import evaluate as stage
+    from md.tracking import lineage as ln
 
     inf = setup.inference
-    stop = _stop_rule(inf)  # a bad rule fails before the students load
     if len(students) == 2 and inf.reuse_paths:
         return _ensemble_from_saved(setup, students, out_dir, log_dir)
     problems = shards.select(setup.test_problems(), inf.shard, inf.shards)
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
-                            max_new_tokens=inf.max_new_tokens, seed=setup.seed,
+                            max_new_tokens=inf.max_new_tokens, seed=inf.seed,
                             quantized_base=inf.quantized_base,
                             seed_per_question=inf.seed_per_question or inf.shards > 1,
                             vllm=dict(inf.vllm))
             for s in students]
     label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
-    info = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
+    who = stage.Students(gens[0], gens[-1], label)
     with evaluation_run(setup, log_dir or out_dir) as (wb, sb, log_scalars):
-        metrics = stage.run(
-            problems, gens[0], sb, n=inf.paths, temperature=inf.temperature,
-            out_dir=out_dir, pot_student=gens[1] if len(gens) > 1 else None,
-            vote_paths=inf.vote_paths, label=label, greedy=inf.greedy,
-            draws=inf.curve_draws, ci=inf.curve_ci, stop=stop,
-            round_size=inf.round_size, live_adaptive=inf.live_adaptive,
-            seed=setup.seed, wandb_run=wb, info=info)
+        metrics = stage.run(problems, who, sb, inf, out_dir, wb)
         if wb is not None:
             used = [ln.student_files(s, _finetune_of(s)) for s in students]
             ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
@@ -138,11 +125,8 @@ def _score_saved(setup: EvaluationSetup, problems, paths, out_dir: Path | str,
 
     inf = setup.inference
     with evaluation_run(setup, log_dir) as (wb, _, log_scalars):
-        metrics = stage.score(problems, paths, n=inf.paths, temperature=inf.temperature,
-                              out_dir=out_dir, vote_paths=inf.vote_paths, students=students,
-                              draws=inf.curve_draws, ci=inf.curve_ci, stop=_stop_rule(inf),
-                              round_size=inf.round_size, seed=setup.seed, wandb_run=wb,
-                              info=info)
+        metrics = stage.score(problems, paths, inf, out_dir, stage.Source(students, info=info),
+                              wb)
         log_scalars(metrics)
     return metrics
 
@@ -159,23 +143,19 @@ def evaluate_few_shot(setup: EvaluationSetup, teacher, out_dir: Path | str, *,
     from md.stages import evaluate as stage
 
     inf = setup.inference
-    stop = _stop_rule(inf)
     problems = setup.test_problems()
     with evaluation_run(setup, out_dir) as (wb, sb, log_scalars):
         paths = teacher_paths(problems, teacher, n=inf.paths, sandbox=sb, cache_path=cache_path,
                               budget_usd=budget_usd, progress=progress)
-        metrics = stage.score(
-            problems, paths, n=inf.paths, temperature=float(teacher.params.get("temperature", 0)),
-            out_dir=out_dir, vote_paths=inf.vote_paths, students="few-shot",
-            draws=inf.curve_draws, ci=inf.curve_ci, stop=stop,
-            round_size=inf.round_size, seed=setup.seed, wandb_run=wb,
-            info={"few_shot_model": teacher.model})
+        as_sampled = replace(inf, temperature=float(teacher.params.get("temperature", 0)))
+        metrics = stage.score(problems, paths, as_sampled, out_dir,
+                              stage.Source("few-shot", info={"few_shot_model": teacher.model}), wb)
         log_scalars(metrics)
     return metrics
 
 
 def _finetune_of(student_dir: str | Path) -> str:
-    from md.infer import read_manifest
+    from md.models.saved import read_manifest
 
     default = "lora" if (Path(student_dir) / "adapter_config.json").exists() else "full"
     return str(read_manifest(student_dir).get("finetune", default))

@@ -11,7 +11,7 @@ exactly the settings that determine the output plus the upstream artifact's key,
 extracts, executes and mixes once and trains three students. The pipeline reads no config: the
 entry point hands it a `Plan` (settings, and builders for the teacher and the problems, called
 only when a stage must run), and it calls the stages (md.stages.*) with plain arguments. The
-evaluation end (students or a few-shot teacher on the test problems) is md.pipeline_evaluate.
+evaluation end (students or a few-shot teacher on the test problems) is md.pipeline.evaluation.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from md.artifacts import Artifact
-from md.settings import ExtractSettings, MixSettings, SandboxSettings
+from md.config.settings import ExtractSettings, MixSettings, SandboxSettings
+from md.pipeline.artifacts import Artifact
 from md.stages.mix import MIXED
 from md.types import Problem
 
@@ -39,7 +39,7 @@ THOUGHTS, JUDGED = "thoughts.jsonl", "judged.jsonl"
 
 @dataclass(frozen=True)
 class Plan:
-    """What the pipeline needs to find, or make, the training set of one run (md.wiring.plan).
+    """What the pipeline needs to find, or make, the training set of one run (md.config.wiring.plan).
 
     data and teacher: the groups' options as plain values (their artifact keys are taken from
     them); train_problems and teacher_builder are called only when a stage has to run.
@@ -161,7 +161,7 @@ def first_missing_stage(plan: Plan) -> str | None:
 
 def lineage(plan: Plan) -> list:
     """The W&B artifacts a student trained on the pipeline's mix was made from."""
-    from md import lineage as ln
+    from md.tracking import lineage as ln
 
     thoughts_art, mix_art = extract_artifact(plan), mix_artifact(plan)
     used = []

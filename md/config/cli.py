@@ -6,7 +6,7 @@
 
 Before Hydra starts, the command line is parsed as Hydra parses it (`--cfg job`, `-m` and the
 other flags included) and the config of every job it would run is composed once and checked
-(`md.checks`). A bad override, a mistyped value or an unwritable folder is reported as one line,
+(`md.config.checks`). A bad override, a mistyped value or an unwritable folder is reported as one line,
 for a single run, a `--cfg job` and each job of a `-m` sweep alike:
 
     error: student=codelama: no such option; did you mean codellama? (choose one of ...)
@@ -31,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from md.errors import MDError
 
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
@@ -106,10 +106,10 @@ def _config_sweeps(config_name: str, overrides: list[str], given: set[str]) -> l
 
 
 def check_job(config_name: str, overrides: list[str], multirun: bool) -> DictConfig:
-    """Compose one job's config and run every check of md.checks on it."""
+    """Compose one job's config and run every check of md.config.checks on it."""
     from hydra.core.hydra_config import HydraConfig
 
-    from md import checks
+    from md.config import checks
 
     cfg = _compose(config_name, overrides, hydra_config=True)
     HydraConfig.instance().set_config(cfg)  # so ${hydra:...} values resolve, as in the job

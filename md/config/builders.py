@@ -18,7 +18,7 @@ from typing import Any
 from hydra.utils import get_object
 from omegaconf import DictConfig
 
-from md.config import call, flatten, to_plain
+from md.config.targets import call, flatten, to_plain
 from md.errors import MDError
 from md.types import Problem
 
@@ -74,7 +74,7 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None =
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from md.loggers import ablation_tags, run_name
+    from md.tracking.loggers import ablation_tags, run_name
 
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
     choices = dict(hydra.runtime.choices) if hydra else {}
@@ -94,7 +94,7 @@ def wandb_run(cfg: DictConfig, save_dir: str, stage: str, name: str) -> Iterator
     if not str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
         yield None
         return
-    from md.loggers import finish
+    from md.tracking.loggers import finish
 
     built, failed = logger(cfg, save_dir, stage, name=name), True
     try:

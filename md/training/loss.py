@@ -29,16 +29,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from md.config.settings import LOSS_MODES
 from md.errors import MDError
 
 IGNORE = -100  # label of positions that carry no loss (prompt tokens, padding)
-MODES = ("adaptive", "fixed", "equal")
 METHOD_IDS = {"cot": 0, "pot": 1, "label": 2}
-
-
-def check_settings(mode: str, lam: float | None) -> None:
-    """Raise MDError for a loss mode / λ that `example_weight` would reject, before any work."""
-    example_weight("pot", 3, 1.0, mode, lam)
 
 
 def example_weight(method: str, qtype: int, weight: float, mode: str, lam: float | None) -> float:
@@ -53,7 +48,7 @@ def example_weight(method: str, qtype: int, weight: float, mode: str, lam: float
         if qtype != 3:
             return float(weight)
         return lam if method == "pot" else 1.0 - lam
-    raise MDError(f"unknown loss mode {mode!r}; expected one of {', '.join(MODES)}")
+    raise MDError(f"unknown loss mode {mode!r}; expected one of {', '.join(LOSS_MODES)}")
 
 
 def per_example_ce(logits: torch.Tensor, labels: torch.Tensor, shift: bool) -> torch.Tensor:

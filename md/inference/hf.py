@@ -1,42 +1,25 @@
-"""Sampling reasoning paths from a student: batched HF `generate`, or vLLM on a GPU.
-
-A generator turns prompts into texts; it knows nothing about CoT, PoT or answers:
-
-    gen = build_generator(engine="hf", student_dir="runs/x/student", batch_size=32)
-    texts = gen.sample(prompts, n=20, temperature=0.7)   # list (per prompt) of 20 strings
-    best = gen.greedy(prompts)                            # one string per prompt
+"""Batched sampling with HF `generate` (decoder-only or encoder-decoder students).
 
 HFGenerator decodes many sequences per `generate` call (prompts x `num_return_sequences`,
-KV cache on). VLLMGenerator (`inference.engine=vllm`, md.infer_vllm) imports vllm only when
-built, and serves LoRA adapters through `LoRARequest`; vllm is not a default dependency
-(`pip install md[vllm]`).
-Generation stops at the next "\nQuestion:" (HF: a stop string checked during generation, so a
-batch costs its longest real path, not max_new_tokens) and the text is cut there, because small
-students often run on into a new made-up question, whose numbers would pollute answer extraction.
+KV cache on). Generation stops at the next "\nQuestion:" (a stop string checked during
+generation, so a batch costs its longest real path, not max_new_tokens) and the text is cut
+there, because small students often run on into a new made-up question, whose numbers would
+pollute answer extraction.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
 from md.errors import MDError
 from md.models.prompting import padded, prompt_ids
+from md.models.saved import check_folder, read_manifest, resolve_student
 from md.models.whitespace import needs_escape, unescape
 from md.prompts import STOP, until_next_question
-
-
-class Generator(Protocol):
-    """What evaluation needs from a student: sampled and greedy completions of prompts."""
-
-    def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]: ...
-
-    def greedy(self, prompts: Sequence[str]) -> list[str]: ...
 
 
 class HFGenerator:
@@ -135,31 +118,6 @@ class HFGenerator:
         return [row[0] for row in self.sample(prompts, 1, 0.0)]
 
 
-def resolve_student(student_dir: str | Path) -> tuple[str, str | None]:
-    """(base model, adapter folder or None) for a saved student folder (md.models.save_student).
-
-    A folder with `adapter_config.json` is a PEFT adapter; its base is the `base/` subfolder
-    when there is one (tiny students), else the adapter's `base_model_name_or_path` (a local
-    folder or a hub id). Any other folder is a full HF model.
-    """
-    d = Path(student_dir)
-    if not d.is_dir():
-        raise MDError(f"student folder {d} does not exist; train first (python -m md.train) "
-                      "or set student_dir=<folder with a saved model>")
-    cfg = d / "adapter_config.json"
-    if not cfg.exists():
-        return str(d), None
-    if (d / "base").is_dir():
-        return str(d / "base"), str(d)
-    try:
-        base = json.loads(cfg.read_text())["base_model_name_or_path"]
-    except (KeyError, TypeError, ValueError):
-        base = None
-    if not isinstance(base, str) or not base:
-        raise MDError(f"{cfg} names no base model; save the base model to {d / 'base'}")
-    return base, str(d)
-
-
 def load_hf(student_dir: str | Path, device: str = "cpu", quantized_base: bool = True):
     """(model, tokenizer, how the base was loaded) of a saved student, its LoRA adapter applied.
 
@@ -167,7 +125,6 @@ def load_hf(student_dir: str | Path, device: str = "cpu", quantized_base: bool =
     trained on, unless quantized_base=False (then bf16 on GPU, fp32 on CPU)."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from md.models.files import check_folder
 
     base, adapter = resolve_student(student_dir)
     for folder in {base, adapter} - {None}:
@@ -193,47 +150,3 @@ def load_hf(student_dir: str | Path, device: str = "cpu", quantized_base: bool =
         model = PeftModel.from_pretrained(model, adapter)
     has_tok = adapter and (Path(adapter) / "tokenizer_config.json").exists()
     return model.eval(), AutoTokenizer.from_pretrained(adapter if has_tok else base), loaded
-
-
-def read_manifest(student_dir: str | Path) -> dict:
-    """A saved student's md_student.json ({} when it has none: a plain HF folder)."""
-    try:
-        manifest = json.loads((Path(student_dir) / "md_student.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return manifest if isinstance(manifest, dict) else {}
-
-
-def build_generator(engine: str, student_dir: str, *, batch_size: int = 32, max_new_tokens: int = 256,
-                    device: str = "auto", seed: int = 0, quantized_base: bool = True,
-                    seed_per_question: bool = False, vllm: dict | None = None) -> Generator:
-    """The configured sampling engine for a saved student (`inference.engine`: hf | vllm).
-    seed_per_question: each question's paths seeded on their own (HFGenerator.seed_per_prompt),
-    so a question's paths are the same whichever shard of the test set it is evaluated in.
-    vllm: the engine settings (`inference.vllm`: gpu_memory_utilization, max_lora_rank,
-    tensor_parallel_size, max_model_len); students on one base share one engine (md.infer_vllm)."""
-    if engine == "hf":
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, tok, loaded = load_hf(student_dir, device, quantized_base)
-        gen = HFGenerator(model, tok, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                          chat=bool(read_manifest(student_dir).get("chat_template")),
-                          seed_per_prompt=seed if seed_per_question else None)
-        gen.base_weights = loaded
-        return gen
-    if engine == "vllm":
-        from md.infer_vllm import VLLMGenerator
-
-        if seed_per_question:
-            raise MDError("inference.seed_per_question (and sharded evaluation) needs "
-                          "inference.engine=hf; vLLM batches every question together")
-        manifest = read_manifest(student_dir)
-        if manifest.get("chat_template"):
-            raise MDError("inference.engine=vllm does not render the chat template this student "
-                          "was trained with; use inference.engine=hf")
-        base, adapter = resolve_student(student_dir)
-        quant = manifest.get("quantization") if quantized_base else None
-        return VLLMGenerator(base, adapter, max_new_tokens, seed=seed,
-                             escaped=bool(manifest.get("whitespace_escape")),
-                             four_bit=bool(quant), **(vllm or {}))
-    raise MDError(f"unknown inference.engine {engine!r}; expected hf or vllm")

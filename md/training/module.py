@@ -26,12 +26,11 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from md.batching import Encoded, LengthGroupedSampler, collate, eval_batches, lengths
-from md.checkpoints import AtomicCheckpointIO
+from md.config.settings import SCHEDULES
 from md.errors import MDError
-from md.loss import LossParts, md_loss
-
-SCHEDULES = ("cosine", "linear", "constant")
+from md.training.batching import Encoded, LengthGroupedSampler, collate, eval_batches, lengths
+from md.training.checkpoints import AtomicCheckpointIO
+from md.training.loss import LossParts, md_loss
 
 
 class MDDataModule(L.LightningDataModule):
@@ -171,7 +170,7 @@ RESERVED = ("max_epochs", "use_distributed_sampler", "logger", "callbacks", "plu
 
 def check_trainer_args(trainer_args: Mapping[str, Any]) -> None:
     """Every key is a lightning.Trainer argument md does not set itself; else one MDError line
-    (with a did-you-mean). md.wiring calls it when the config is read, before any stage runs."""
+    (with a did-you-mean). md.config.wiring calls it when the config is read, before any stage runs."""
     params = [p for p in inspect.signature(L.Trainer.__init__).parameters if p != "self"]
     for key in trainer_args:
         if key in RESERVED:

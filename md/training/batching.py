@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
-from md.loss import IGNORE, METHOD_IDS
 from md.models.prompting import prompt_ids
 from md.models.whitespace import escape, needs_escape
+from md.training.loss import IGNORE, METHOD_IDS
 from md.types import MixedExample
 
 

@@ -4,7 +4,7 @@ Lightning's FSDPStrategy, configured for HF decoders: each decoder layer (the mo
 `_no_split_modules`, e.g. LlamaDecoderLayer) is its own FSDP unit, so a rank holds whole layers
 only while it computes them; the student is saved from a full state dict gathered on rank 0
 (every rank takes part in the gather), in the same format as any other student. Lightning runs
-FSDP only on CUDA: on a CPU, `check` refuses it in one line, before any stage starts.
+FSDP only on CUDA: on a CPU, TrainSettings refuses it in one line, before any stage starts.
 """
 
 from __future__ import annotations
@@ -12,13 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from md.errors import MDError
-
-
-def check(strategy: Any, accelerator: str) -> None:
-    """One clear line instead of Lightning's traceback, for FSDP where it cannot run."""
-    if strategy == "fsdp" and accelerator == "cpu":
-        raise MDError("trainer=fsdp runs only on CUDA GPUs (Lightning's FSDP strategy); on a CPU "
-                      "use trainer=ddp trainer.accelerator=cpu trainer.precision=32-true")
 
 
 def decoder_layers(model) -> set[type]:

@@ -1,0 +1,121 @@
+"""Checks on a composed config, run before Hydra starts a job: nothing has been spent yet.
+
+`md.config.cli` composes the command line's config (every job of a `-m` sweep, and under `--cfg job`)
+and calls `check_config`, which raises `MDError` with one line on the first problem:
+
+    error: inference.paths=-1: must be an integer >= 1 (sampled paths per method)
+    error: student.lora_r='abc': expected an integer (an option of md.models.builder.build_student)
+    error: teacher.path is not set: teacher=replay needs teacher.path=<...>; see conf/teacher/replay.yaml
+    error: teacher=simulated renders thoughts only for data=synthetic ...
+    error: paths.artifacts /x/file: /x/file is a file, not a folder; point paths.artifacts at ...
+
+What it checks, in order: values that must be set (`???`), builder keys and their types
+(`md.config.targets.check_targets`), the few typed knobs no settings class holds (`KNOBS`),
+every settings object of the job (md.config.groups.of_job: each md.config.settings class checks
+its own values), the teacher against the data, W&B's mode (WANDB_MODE included), and that the
+artifact and run folders can be written. What needs the world (files, keys, servers, weights)
+is `md.config.preflight`, run once the job starts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from md.config import groups
+from md.config.settings import Knob, count, flag
+from md.config.targets import check_targets
+from md.errors import MDError
+from md.tracking.loggers import MODES as WANDB_MODES
+
+# The typed knobs no settings class holds (md.config.settings checks the rest when
+# md.config.groups builds them): the run's seed, what follows training, the extract.adaptive
+# switch, and the groups whose builder signature types them but cannot say their ranges.
+KNOBS: dict[str, Knob] = {
+    "seed": Knob(int, "the run's seed"),
+    "train.evaluate_after": flag("evaluate the saved student"),
+    "extract.adaptive.enabled": flag("sample the teacher in rounds, stop when settled"),
+    "logger.mode": Knob(str, "W&B mode; null: $WANDB_MODE", choices=WANDB_MODES, optional=True),
+    "teacher.n": count("samples per method per question"),
+    "teacher.temperature": Knob(float, "sampling temperature", low=0),
+    "teacher.max_tokens": count("new tokens per sample"),
+    "teacher.concurrency": count("requests in flight"),
+    "teacher.budget_usd": Knob(float, "dollar cap", low=0, optional=True),
+    "student.lora_r": count("LoRA rank"),
+    "student.lora_alpha": Knob(float, "LoRA scaling", low=0, above=True),
+    "student.lora_dropout": Knob(float, "LoRA dropout", low=0, high=1),
+    "data.train_fraction": Knob(float, "share of the training split", low=0, high=1, above=True),
+    "data.max_train": Knob(int, "cap on training problems", low=1, optional=True),
+    "data.max_test": Knob(int, "cap on test problems", low=1, optional=True),
+}
+
+REAL_DATA_TEACHERS = ("teacher=openai (needs OPENAI_API_KEY), openai_compatible, hf, replay or "
+                      "published")
+
+
+def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) -> None:
+    """Every check of the module docstring, in order; MDError on the first problem."""
+    check_missing(cfg, choices)
+    check_targets(cfg)
+    check_knobs(cfg)
+    groups.of_job(cfg)  # every settings object of the job, built: each checks its own values
+    check_teacher_for_data(cfg)
+    if str(OmegaConf.select(cfg, "logger._target_", default="")).endswith("wandb_logger"):
+        from md.tracking.loggers import resolve_mode
+
+        resolve_mode(cfg.logger.get("mode"))  # a bad WANDB_MODE fails now, not after training
+    if OmegaConf.select(cfg, "paths.artifacts") is not None:
+        check_writable(cfg.paths.artifacts, "paths.artifacts",
+                       "point paths.artifacts at a writable folder")
+    if run_dir is not None:
+        check_writable(run_dir, "the run folder", "set paths.runs (or hydra.run.dir) to a writable folder")
+
+
+def check_knobs(cfg: DictConfig, knobs: dict[str, Knob] = KNOBS) -> None:
+    for key, knob in knobs.items():
+        if OmegaConf.select(cfg, key, default="<absent>") == "<absent>":
+            continue  # e.g. loss.lambda outside loss=fixed
+        value = OmegaConf.select(cfg, key)
+        problem = knob.problem(value)
+        if problem:
+            raise MDError(f"{key}={value!r}: {problem}" if isinstance(value, str)
+                          else f"{key}={value}: {problem}")
+
+
+def check_missing(cfg: DictConfig, choices: dict[str, Any]) -> None:
+    """A `???` value left unset: name the key and the option file that asks for it."""
+    for key in sorted(OmegaConf.missing_keys(cfg)):
+        group = key.split(".")[0]
+        choice = choices.get(group)
+        where = f"; see conf/{group}/{choice}.yaml" if choice else ""
+        needs = f"{group}={choice} needs it" if choice else "it has no default"
+        raise MDError(f"{key} is not set: {needs} ({key}=...){where}")
+
+
+def check_teacher_for_data(cfg: DictConfig) -> None:
+    """The simulated teacher renders thoughts from synthetic gold steps: nothing else has them."""
+    target = str(OmegaConf.select(cfg, "teacher._target_", default=""))
+    dataset = OmegaConf.select(cfg, "data.name", default="synthetic")
+    if target.endswith("build_simulated_teacher") and dataset != "synthetic":
+        raise MDError(f"teacher=simulated renders thoughts only for data=synthetic (from their "
+                      f"gold steps); on data={dataset} use {REAL_DATA_TEACHERS}")
+
+
+def check_writable(path: str | os.PathLike, name: str, fix: str) -> None:
+    """`path` (a folder, made later if absent) can be created and written; MDError names it."""
+    folder = Path(path).expanduser()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise MDError(f"{name} {path}: {existing} is a file, not a folder; {fix}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".md-write-check.", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise MDError(f"{name} {path}: cannot write in {existing} ({e.strerror}); {fix}") from None

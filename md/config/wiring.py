@@ -1,0 +1,36 @@
+"""From a composed config to what the pipeline and the stages take: the entry points' one helper.
+
+    plan = wiring.plan(cfg)              # md.pipeline.Plan: settings + builders, no config
+    setup = wiring.evaluation(cfg)       # md.pipeline.evaluation.EvaluationSetup
+
+Only the entry points (`python -m md.<stage>`) import this package, and only it (with md.config.cli,
+md.config.checks and md.config.targets) reads a DictConfig; an import-graph test holds the rest to that.
+"""
+
+from __future__ import annotations
+
+from functools import cache, partial
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from md.config import builders, groups
+from md.config.targets import to_plain
+from md.pipeline import Plan
+from md.pipeline.evaluation import EvaluationSetup
+
+
+def plan(cfg: DictConfig) -> Plan:
+    """The training side of one run: what the pipeline keys its artifacts on and builds them with."""
+    return Plan(artifacts=Path(cfg.paths.artifacts), data=to_plain(cfg.data),
+                teacher=to_plain(cfg.teacher), extract=groups.extract(cfg),
+                sandbox=groups.sandbox(cfg), mix=groups.mix(cfg), seed=int(cfg.seed),
+                train_problems=cache(partial(builders.train_problems, cfg)),  # loaded once
+                teacher_builder=partial(builders.teacher, cfg))
+
+
+def evaluation(cfg: DictConfig) -> EvaluationSetup:
+    """The evaluation side of one run: inference settings, the sandbox, test problems, logger."""
+    return EvaluationSetup(inference=groups.inference(cfg), sandbox=groups.sandbox(cfg),
+                           test_problems=cache(partial(builders.test_problems, cfg)),
+                           logger_builder=partial(builders.logger, cfg))
