@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_run import md, one_error_line
+from cli_run import md, md_here, one_error_line
 from train_settings import run
 
 from md.bench.examples import demo_examples
@@ -45,7 +45,7 @@ def gsm8k_folder(tmp_path: Path, shared_data: Path, train_lines: list[str] | byt
 
 def test_binary_data_file_is_named(tmp_path, shared_data):
     folder = gsm8k_folder(tmp_path, shared_data, b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary")
-    line = one_error_line(md(tmp_path, "data=gsm8k", f"data.path={folder}"))
+    line = one_error_line(md_here(tmp_path, "data=gsm8k", f"data.path={folder}"))
     assert f"{folder / 'train.jsonl'}:1: not UTF-8 text" in line
     assert not (tmp_path / "art").exists()
 
@@ -56,13 +56,13 @@ def test_record_without_a_field_names_the_field_and_line(tmp_path, shared_data):
     del broken["answer"]
     lines[99] = json.dumps(broken)
     folder = gsm8k_folder(tmp_path, shared_data, lines)
-    line = one_error_line(md(tmp_path, "data=gsm8k", f"data.path={folder}"))
+    line = one_error_line(md_here(tmp_path, "data=gsm8k", f"data.path={folder}"))
     assert line.endswith('train.jsonl:100: not a GSM8K record (missing "answer")'), line
 
 
 def test_empty_training_split_is_refused(tmp_path, shared_data):
     folder = gsm8k_folder(tmp_path, shared_data, [])
-    line = one_error_line(md(tmp_path, "data=gsm8k", f"data.path={folder}"))
+    line = one_error_line(md_here(tmp_path, "data=gsm8k", f"data.path={folder}"))
     assert "data=gsm8k: the train split has 0 problems" in line
     assert not (tmp_path / "art").exists()
 
@@ -75,7 +75,7 @@ def test_svamp_text_answer_is_refused(tmp_path, shared_data):
     index = split["train"][0]
     records[index]["Answer"] = "abc"
     (folder / "SVAMP.json").write_text(json.dumps(records))
-    line = one_error_line(md(tmp_path, "data=svamp", f"data.path={folder}"))
+    line = one_error_line(md_here(tmp_path, "data=svamp", f"data.path={folder}"))
     assert f"record {index}: problem {records[index]['ID']} has answer 'abc', which is not a number" in line
 
 
@@ -86,7 +86,7 @@ def test_truncated_safetensors_in_evaluate_is_named(tmp_path):
     for victim in (folder / "adapter_model.safetensors", folder / "base" / "model.safetensors"):
         good = victim.read_bytes()
         victim.write_bytes(good[: len(good) // 2])
-        line = one_error_line(md(tmp_path, f"student_dir={folder}", "data.max_test=2",
+        line = one_error_line(md_here(tmp_path, f"student_dir={folder}", "data.max_test=2",
                                  stage="evaluate"))
         assert f"{victim}: truncated or corrupt" in line
         victim.write_bytes(good)
@@ -97,7 +97,7 @@ def test_truncated_safetensors_in_evaluate_is_named(tmp_path):
 def test_artifacts_path_that_is_a_file(tmp_path):
     file = tmp_path / "artifacts.txt"
     file.write_text("not a folder")
-    line = one_error_line(md(tmp_path, artifacts=file))
+    line = one_error_line(md_here(tmp_path, artifacts=file))
     assert f"paths.artifacts {file}: {file} is a file, not a folder" in line
 
 

@@ -11,7 +11,7 @@ import socket
 
 import pytest
 import yaml
-from cli_run import md, one_error_line
+from cli_run import md, md_here, one_error_line
 
 STUDENTS = ["llama2", "codellama", "mistral", "t5", "gpt2"]
 
@@ -36,7 +36,7 @@ def test_paper_command_without_a_key_is_one_line(tmp_path, shared_data):
 def test_with_a_key_and_no_network_one_line_about_the_api(tmp_path, shared_data):
     # A proxy nobody listens on is what "no network" looks like to every HTTP client here.
     proxy = f"http://127.0.0.1:{free_port()}"
-    out = md(tmp_path, "student=codellama", "data=gsm8k", f"data.path={shared_data / 'gsm8k'}",
+    out = md_here(tmp_path, "student=codellama", "data=gsm8k", f"data.path={shared_data / 'gsm8k'}",
              env={"OPENAI_API_KEY": "sk-test", "HTTPS_PROXY": proxy, "https_proxy": proxy})
     line = one_error_line(out)
     assert "https://api.openai.com/v1 is not reachable" in line
@@ -45,7 +45,7 @@ def test_with_a_key_and_no_network_one_line_about_the_api(tmp_path, shared_data)
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_student_families_compose_for_the_paper_setting(tmp_path, student):
-    out = md(tmp_path, "--cfg", "job", f"student={student}", "data=gsm8k")
+    out = md_here(tmp_path, "--cfg", "job", f"student={student}", "data=gsm8k")
     assert out.returncode == 0, out.stderr[-2000:]
     cfg = yaml.safe_load(out.stdout)
     teacher = cfg["teacher"]
@@ -55,9 +55,9 @@ def test_student_families_compose_for_the_paper_setting(tmp_path, student):
 
 
 def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
-    synthetic = md(tmp_path, "--cfg", "job")
+    synthetic = md_here(tmp_path, "--cfg", "job")
     assert synthetic.returncode == 0 and "build_simulated_teacher" in synthetic.stdout
-    line = one_error_line(md(tmp_path, "data=svamp", "teacher=simulated"))
+    line = one_error_line(md_here(tmp_path, "data=svamp", "teacher=simulated"))
     assert line.startswith("error: teacher=simulated renders thoughts only for data=synthetic")
     assert "teacher=openai" in line and "replay" in line
 
@@ -80,7 +80,7 @@ def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
     (["-m", "--cfg", "job", "loss=fixed"], "only one of --run, -m/--multirun, --cfg"),
 ])
 def test_bad_values_fail_at_composition(tmp_path, args, needle):
-    line = one_error_line(md(tmp_path, *args))
+    line = one_error_line(md_here(tmp_path, *args))
     assert needle in line, line
     assert not (tmp_path / "art").exists() and not (tmp_path / "runs").exists()  # Hydra never started
 
@@ -88,14 +88,14 @@ def test_bad_values_fail_at_composition(tmp_path, args, needle):
 # --- preflight in order: data, key, server, weights, 4-bit ------------------------------------
 
 def test_missing_data_files_name_data_path(tmp_path):
-    line = one_error_line(md(tmp_path, "data=gsm8k", f"data.path={tmp_path / 'nowhere'}"))
+    line = one_error_line(md_here(tmp_path, "data=gsm8k", f"data.path={tmp_path / 'nowhere'}"))
     assert "expected train.jsonl, test.jsonl in" in line and "data.path=" in line
     assert not (tmp_path / "art").exists()
 
 
 def test_unreachable_compatible_server_is_one_line(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    line = one_error_line(md(tmp_path, "teacher=openai_compatible", f"teacher.base_url={url}",
+    line = one_error_line(md_here(tmp_path, "teacher=openai_compatible", f"teacher.base_url={url}",
                              stage="extract"))
     assert f"teacher.base_url={url} is not reachable" in line and "start the server" in line
     assert not (tmp_path / "art").exists()
@@ -104,7 +104,7 @@ def test_unreachable_compatible_server_is_one_line(tmp_path):
 def test_hub_student_without_cache_offline_names_the_id(tmp_path, shared_data):
     thoughts = tmp_path / "thoughts.jsonl"
     thoughts.write_text("")
-    line = one_error_line(md(tmp_path, "student=codellama", "data=svamp",
+    line = one_error_line(md_here(tmp_path, "student=codellama", "data=svamp",
                              f"data.path={shared_data / 'svamp'}", "teacher=replay",
                              f"teacher.path={thoughts}"))
     assert "student.pretrained=codellama/CodeLlama-7b-hf" in line
@@ -127,20 +127,20 @@ def test_4bit_student_on_cpu_warns_and_goes_on(capsys):
 
 
 def test_a_failed_preflight_loses_nothing_and_the_cache_is_reused(tmp_path):
-    first = md(tmp_path, "data.n_train=12", "teacher.n=2", stage="extract")
+    first = md_here(tmp_path, "data.n_train=12", "teacher.n=2", stage="extract")
     assert first.returncode == 0, first.stderr[-2000:]
     (thoughts,) = (tmp_path / "art" / "extract").glob("*/thoughts.jsonl")
     stamp = thoughts.stat().st_mtime_ns
-    line = one_error_line(md(tmp_path, "data.n_train=12", "teacher.n=2", "student=codellama"))
+    line = one_error_line(md_here(tmp_path, "data.n_train=12", "teacher.n=2", "student=codellama"))
     assert "student.pretrained=codellama/CodeLlama-7b-hf" in line
     assert thoughts.stat().st_mtime_ns == stamp and not (tmp_path / "art" / "execute").exists()
-    again = md(tmp_path, "data.n_train=12", "teacher.n=2", stage="mix")
+    again = md_here(tmp_path, "data.n_train=12", "teacher.n=2", stage="mix")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "extract:" not in again.stdout and thoughts.stat().st_mtime_ns == stamp
 
 
 def test_a_bad_wandb_mode_in_the_environment_fails_before_any_work(tmp_path):
-    line = one_error_line(md(tmp_path, "logger=wandb", env={"WANDB_MODE": "onlne"}))
+    line = one_error_line(md_here(tmp_path, "logger=wandb", env={"WANDB_MODE": "onlne"}))
     assert line == "error: WANDB_MODE='onlne'; expected one of offline, online, disabled"
     assert not (tmp_path / "art").exists()
 

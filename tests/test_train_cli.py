@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import md_here
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
     ],
 )
 def test_user_errors_are_one_error_line(tmp_path, overrides, needle):
-    out = md_train(tmp_path, *overrides)
+    out = md_here(tmp_path, *overrides)
     assert out.returncode == 2, out.stderr[-2000:]
     lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and needle in lines[0], out.stderr[-2000:]
