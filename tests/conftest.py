@@ -48,3 +48,62 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# --- shared fixtures ----------------------------------------------------------------------------
+
+CONFIG_DIR = str(REPO / "conf")
+
+
+def compose_config(name: str, *overrides: str, hydra_config: bool = False):
+    """The composed config of `python -m md.<name> OVERRIDES`, as the entry point sees it."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(name, overrides=list(overrides), return_hydra_config=hydra_config)
+
+
+@pytest.fixture
+def composed():
+    """compose_config as a fixture: `composed("train", "mix=cot")`."""
+    return compose_config
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One real sandbox (md.sandbox.Sandbox: isolated, privilege-dropped workers) for the
+    session: starting its workers costs more than most tests that use it."""
+    from md.sandbox import Sandbox
+
+    with Sandbox(workers=2, timeout_s=2.0, memory_mb=256) as sb:
+        yield sb
+
+
+@pytest.fixture
+def fake_openai(monkeypatch):
+    """Start the fault-injecting OpenAI-compatible server (tests/openai_server.py) on 127.0.0.1:
+    `server = fake_openai(batch_polls=2)`; OPENAI_API_KEY is set for the test, and every server
+    started is stopped after it."""
+    from openai_server import FakeOpenAI
+
+    started = []
+
+    def start(key: str = "sk-test", **options):
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        agree = options.pop("agree", False)
+        server = FakeOpenAI(**options)
+        server.agree = agree or server.agree
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_llama():
+    """A random 2-layer LLaMA and its tokenizer, built in code (md.bench.tiny), shared."""
+    from md.bench.tiny import tiny_student
+
+    return tiny_student(hidden=32, layers=1, seed=0)

@@ -116,6 +116,7 @@ def read_only(folder: Path) -> list[str]:
     return ["unshare", "--mount", "sh", "-c", script, "sh"]
 
 
+@pytest.mark.slow  # each in a mount namespace of its own (unshare), a process per case
 @pytest.mark.parametrize("which", ["artifacts", "runs"])
 def test_read_only_folders_are_one_line(tmp_path, which):
     folder = tmp_path / which

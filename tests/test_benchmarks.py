@@ -33,6 +33,7 @@ BENCHES = [
 ]
 
 
+@pytest.mark.slow  # each benchmark trains or samples a tiny student in a process of its own
 @pytest.mark.parametrize(("module", "args", "needles"), BENCHES, ids=[b[0] for b in BENCHES])
 def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, module, args, needles):
     argv = [a.replace("{tmp}", str(tmp_path / "work")) for a in args]

@@ -21,7 +21,6 @@ from md.config.builders import test_problems as load_test_problems
 from md.config.settings import CurveSettings, InferenceSettings
 from md.errors import MDError
 from md.pipeline.evaluation import evaluate as evaluate_students
-from md.sandbox import Sandbox
 from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 
@@ -52,12 +51,6 @@ def compose_eval(*overrides: str):
         return compose("evaluate", overrides=["data=synthetic", "data.max_test=4",
                                               "inference.paths=2", "inference.curves.draws=2",
                                               "logger=none", "out_dir=see-the-call", *overrides])
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,13 @@
 them: label fine-tuning scored as its own method, programs that survive T5's tokenizer, the
 10 + 10 mixed vote, every training question trained on, QLoRA students evaluated on their 4-bit
 base, and the few-shot rows above the students (the teacher, base models). Upsampling and the
-per-question normalisation of the loss are tested in test_mix.py and test_loss.py."""
+per-question normalisation of the loss are tested in test_mix.py and test_training_loss.py."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 from hydra import compose, initialize_config_dir
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from train_settings import run as train_run
@@ -25,7 +24,6 @@ from md.models.whitespace import escape, needs_escape, unescape
 from md.prompts import student_input
 from md.reporting.collect import describe
 from md.reporting.tables import accuracy_table
-from md.sandbox import Sandbox
 from md.stages.evaluate import Source, Students, run
 from md.stages.train import split
 from md.training.batching import encode
@@ -38,12 +36,6 @@ TINY = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_
         "num_attention_heads": 2, "num_key_value_heads": 1}
 PROGRAM = ("apples = 4\nbought = 2\ntotal = 0\nfor k in range(bought):\n    if k >= 0:\n"
            "        total += 1\nans = apples + total")
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2, timeout_s=2.0, memory_mb=256) as sb:
-        yield sb
 
 
 class Answers:

@@ -21,7 +21,6 @@ from omegaconf import OmegaConf
 
 from md import report
 from md.config.settings import CurveSettings, InferenceSettings
-from md.sandbox import Sandbox
 from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 from md.types import Problem
@@ -49,12 +48,6 @@ class Scripted:
 
     def greedy(self, prompts):
         return [self._text(p) for p in prompts]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
-        yield sb
 
 
 def save_config(folder: Path, stage: str, overrides: list[str]) -> None:

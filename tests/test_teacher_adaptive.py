@@ -22,6 +22,7 @@ from openai_server import FakeOpenAI
 
 from md import jsonl
 from md.answers import majority_vote
+from md.config.settings import ExtractSettings
 from md.errors import MDError
 from md.stages.execute import judge as judge_thoughts
 from md.stages.extract import run
@@ -36,14 +37,6 @@ PRICES = {"gpt-test": {"input": 1.0, "output": 2.0}}
 def problems(k: int) -> list[Problem]:
     return [Problem(f"p{i}", "synthetic", "train", f"Ann has {i} pens and buys 3. How many?",
                     i + 3.0) for i in range(k)]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    from md.sandbox import Sandbox
-
-    with Sandbox(workers=1) as sb:
-        yield sb
 
 
 def judge_with(sandbox, probs):
@@ -77,12 +70,8 @@ def test_the_exact_rule_never_changes_a_voted_answer():
 
 
 @pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    s = FakeOpenAI()
-    s.agree = True  # a confident teacher: every prompt settles in a few rounds
-    yield s.start()
-    s.stop()
+def server(fake_openai):
+    return fake_openai(agree=True)  # a confident teacher: every prompt settles in a few rounds
 
 
 def teacher(server, **kw):
@@ -104,14 +93,13 @@ def asked(server) -> Counter:
 def test_adaptive_then_full_asks_exactly_for_the_missing_samples(server, sandbox, tmp_path):
     probs, cache = problems(6), tmp_path / "cache.sqlite"
     rule = AdaptiveSampling(round_size=4, patience=4)
-    a = run(probs, teacher(server), tmp_path / "a.jsonl", cache_path=cache, adaptive=rule,
-            judge=judge_with(sandbox, probs), progress=False)
+    a = run(probs, teacher(server), tmp_path / "a.jsonl", ExtractSettings(cache_path=cache, adaptive=rule, progress=False), judge=judge_with(sandbox, probs))
     first = asked(server)
     thoughts = jsonl.read_all(tmp_path / "a.jsonl", Thought)
     assert a.complete and len(thoughts) == sum(first.values()) < 6 * 2 * 12  # stopped early
     assert set(first.values()) == {1}
     server.requests.clear()
-    run(probs, teacher(server), tmp_path / "b.jsonl", cache_path=cache, progress=False)
+    run(probs, teacher(server), tmp_path / "b.jsonl", ExtractSettings(cache_path=cache, progress=False))
     second = asked(server)
     assert set(second.values()) == {1} and not set(first) & set(second)
     assert len(first) + len(second) == 6 * 2 * 12  # together: every sample exactly once
@@ -121,16 +109,13 @@ def test_adaptive_then_full_asks_exactly_for_the_missing_samples(server, sandbox
 def test_the_budget_cap_holds_across_rounds(server, sandbox, tmp_path):
     probs = problems(6)
     with pytest.raises(MDError, match="budget_usd"):
-        run(probs, teacher(server, budget_usd=0.004, max_tokens=100), tmp_path / "t.jsonl",
-            cache_path=tmp_path / "c.sqlite", adaptive=AdaptiveSampling(),
-            judge=judge_with(sandbox, probs), progress=False)
+        run(probs, teacher(server, budget_usd=0.004, max_tokens=100), tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite", adaptive=AdaptiveSampling(), progress=False), judge=judge_with(sandbox, probs))
     assert not (tmp_path / "t.jsonl").exists()
 
 
 def test_dry_run_prints_the_expected_saving(server, tmp_path, capsys):
     rule = AdaptiveSampling()
-    run(problems(3), teacher(server), tmp_path / "t.jsonl", dry_run=True, adaptive=rule,
-        progress=False)
+    run(problems(3), teacher(server), tmp_path / "t.jsonl", ExtractSettings(dry_run=True, adaptive=rule, progress=False))
     out = capsys.readouterr().out
     assert "expected saving about" in out and "majority 95% / 80% / 60% of the time" in out
     assert not server.requests
@@ -141,6 +126,7 @@ def test_dry_run_prints_the_expected_saving(server, tmp_path, capsys):
 
 DRIVER = """
 import sys
+from md.config.settings import ExtractSettings
 from md.stages.execute import judge
 from md.stages.extract import run
 from md.sandbox import Sandbox
@@ -154,8 +140,8 @@ t = build_openai_teacher(model="gpt-test", n=12, base_url=sys.argv[1], concurren
                          prices={"gpt-test": {"input": 1, "output": 2}})
 by_id = {p.id: p for p in probs}
 with Sandbox(workers=1) as sb:
-    run(probs, t, sys.argv[2], cache_path=sys.argv[3], progress=False,
-        adaptive=AdaptiveSampling(round_size=4, patience=4),
+    rule = AdaptiveSampling(round_size=4, patience=4)
+    run(probs, t, sys.argv[2], ExtractSettings(cache_path=sys.argv[3], progress=False, adaptive=rule),
         judge=lambda ts: judge(by_id, ts, sb, progress=False))
 """
 
@@ -199,9 +185,7 @@ def test_batch_mode_runs_each_round_as_one_batch(monkeypatch, sandbox, tmp_path)
         probs = problems(4)
         t = build_openai_teacher(model="gpt-test", n=12, base_url=server.url, mode="batch",
                                  prices=PRICES, backoff_s=0.01)
-        s = run(probs, t, tmp_path / "t.jsonl", cache_path=tmp_path / "c.sqlite",
-                batch_poll_s=0.02, adaptive=AdaptiveSampling(round_size=4, patience=4),
-                judge=judge_with(sandbox, probs), progress=False)
+        s = run(probs, t, tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite", batch_poll_s=0.02, adaptive=AdaptiveSampling(round_size=4, patience=4), progress=False), judge=judge_with(sandbox, probs))
     finally:
         server.stop()
     thoughts = jsonl.read_all(tmp_path / "t.jsonl", Thought)

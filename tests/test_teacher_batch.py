@@ -4,10 +4,11 @@ several batch files was open), never creates a batch twice, and finds its batch 
 from __future__ import annotations
 
 import pytest
-from openai_server import FakeOpenAI, reply_text
+from openai_server import reply_text
 from test_teacher_client import PRICES, problems
 
 from md import jsonl
+from md.config.settings import ExtractSettings
 from md.errors import MDError
 from md.stages.extract import run
 from md.teacher.openai_client import build_openai_teacher
@@ -15,11 +16,8 @@ from md.types import Thought
 
 
 @pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    s = FakeOpenAI(batch_polls=2).start()
-    yield s
-    s.stop()
+def server(fake_openai):
+    return fake_openai(batch_polls=2)
 
 
 def batch_teacher(server):
@@ -27,9 +25,10 @@ def batch_teacher(server):
                                 prices=PRICES, max_retries=2, backoff_s=0.01)
 
 
-def extract(server, tmp_path, **kw):
-    return run(problems(4), batch_teacher(server), tmp_path / "t.jsonl",
-               cache_path=tmp_path / "c.sqlite", batch_poll_s=0.02, progress=False, **kw)
+def extract(server, tmp_path, **knobs):
+    settings = ExtractSettings(cache_path=tmp_path / "c.sqlite", batch_poll_s=0.02, progress=False,
+                               **knobs)
+    return run(problems(4), batch_teacher(server), tmp_path / "t.jsonl", settings)
 
 
 def check_output(server, tmp_path):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from openai_server import FakeOpenAI, reply_text
 
 from md import jsonl
+from md.config.settings import ExtractSettings
 from md.errors import MDError
 from md.stages.extract import run
 from md.teacher.cache import Cache
@@ -34,17 +36,13 @@ def teacher(server: FakeOpenAI, **kw):
 
 
 @pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET-1234")
-    s = FakeOpenAI().start()
-    yield s
-    s.stop()
+def server(fake_openai):
+    return fake_openai(key="sk-test-SECRET-1234")
 
 
 def test_params_reach_server_and_thoughts_match(server, tmp_path):
     out = tmp_path / "thoughts.jsonl"
-    s = run(problems(3), teacher(server, top_p=0.9), out, cache_path=tmp_path / "c.sqlite",
-            progress=False)
+    s = run(problems(3), teacher(server, top_p=0.9), out, ExtractSettings(cache_path=tmp_path / "c.sqlite", progress=False))
     assert s.complete and s.thoughts == 3 * 2 * 3 and s.requests_sent == 6
     assert len(server.requests) == 6
     for body in server.requests:
@@ -65,14 +63,14 @@ def test_params_reach_server_and_thoughts_match(server, tmp_path):
 
 def test_rerun_sends_nothing_and_raising_n_asks_only_new_samples(server, tmp_path, monkeypatch):
     cache = tmp_path / "c.sqlite"
-    run(problems(2), teacher(server), tmp_path / "a.jsonl", cache_path=cache, progress=False)
+    run(problems(2), teacher(server), tmp_path / "a.jsonl", ExtractSettings(cache_path=cache, progress=False))
     before = len(server.requests)
-    s = run(problems(2), teacher(server), tmp_path / "b.jsonl", cache_path=cache, progress=False)
+    s = run(problems(2), teacher(server), tmp_path / "b.jsonl", ExtractSettings(cache_path=cache, progress=False))
     assert len(server.requests) == before and s.requests_sent == 0 and s.thoughts == 12
-    run(problems(2), teacher(server), tmp_path / "c.jsonl", n=5, cache_path=cache, progress=False)
+    run(problems(2), replace(teacher(server), n=5), tmp_path / "c.jsonl", ExtractSettings(cache_path=cache, progress=False))
     assert [b["n"] for b in server.requests[before:]] == [2, 2, 2, 2]  # samples 3 and 4 only
     monkeypatch.delenv("OPENAI_API_KEY")  # everything cached: no key needed
-    s = run(problems(2), teacher(server), tmp_path / "d.jsonl", n=5, cache_path=cache)
+    s = run(problems(2), replace(teacher(server), n=5), tmp_path / "d.jsonl", ExtractSettings(cache_path=cache))
     assert s.thoughts == 20 and s.requests_sent == 0
 
 
@@ -80,8 +78,7 @@ def test_injected_faults_are_retried(server, tmp_path):
     server.faults = ["429", "500", "timeout", "malformed", "bad_shape", "429"]
     server.timeout_sleep = 1.0
     t = teacher(server, timeout_s=0.3, concurrency=1, max_retries=8)
-    s = run(problems(2), t, tmp_path / "t.jsonl", cache_path=tmp_path / "c.sqlite",
-            progress=False)
+    s = run(problems(2), t, tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite", progress=False))
     assert s.complete and s.thoughts == 12
     assert t.retries_done == 6 and len(server.answered) == 4
 
@@ -89,8 +86,7 @@ def test_injected_faults_are_retried(server, tmp_path):
 def test_retry_after_is_honoured(server, tmp_path):
     server.faults, server.retry_after = ["429"], "1"
     start = time.monotonic()
-    run(problems(1), teacher(server, concurrency=1), tmp_path / "t.jsonl",
-        cache_path=tmp_path / "c.sqlite", progress=False)
+    run(problems(1), teacher(server, concurrency=1), tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite", progress=False))
     assert time.monotonic() - start >= 1.0  # backoff_s=0.01 alone would wait ~10 ms
 
 
@@ -99,33 +95,29 @@ def test_faults_that_never_clear_stop_with_a_clear_error_and_keep_the_rest(serve
     server.faults = [None] * 5  # five good answers, then the server breaks for good
     server.always = "500"
     with pytest.raises(MDError, match="failed 4 times.*HTTP 500.*5 of 10 requests answered"):
-        run(problems(5), teacher(server, concurrency=1), tmp_path / "t.jsonl",
-            cache_path=cache_path, progress=False)
+        run(problems(5), teacher(server, concurrency=1), tmp_path / "t.jsonl", ExtractSettings(cache_path=cache_path, progress=False))
     assert not (tmp_path / "t.jsonl").exists()
     cache = Cache(cache_path)
     rows = cache.db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
     assert rows == 5 * 3  # every completed request is kept
     server.always = None
-    s = run(problems(5), teacher(server), tmp_path / "t.jsonl", cache_path=cache_path,
-            progress=False)
+    s = run(problems(5), teacher(server), tmp_path / "t.jsonl", ExtractSettings(cache_path=cache_path, progress=False))
     assert s.requests_sent == 5 and s.thoughts == 30
 
 
 def test_budget_smaller_than_estimate_stops_before_exceeding(server, tmp_path):
     t = teacher(server, max_tokens=64, concurrency=2)
-    dry = run(problems(20), t, tmp_path / "t.jsonl", dry_run=True, progress=False)
+    dry = run(problems(20), t, tmp_path / "t.jsonl", ExtractSettings(dry_run=True, progress=False))
     budget = dry.estimate.usd_max / 3
-    s = run(problems(20), t, tmp_path / "t.jsonl", budget_usd=budget, allow_partial=True,
-            cache_path=tmp_path / "c.sqlite", progress=False)
+    s = run(problems(20), replace(t, budget_usd=budget), tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite", progress=False), allow_partial=True)
     assert s.stopped == "budget" and not s.complete and 0 < s.requests_sent < 40
     assert s.spent_usd <= budget
     with pytest.raises(MDError, match="budget_usd.*reached.*raise the budget"):
-        run(problems(20), t, tmp_path / "t.jsonl", budget_usd=budget,
-            cache_path=tmp_path / "fresh.sqlite", progress=False)
+        run(problems(20), replace(t, budget_usd=budget), tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "fresh.sqlite", progress=False))
 
 
 def test_dry_run_prints_requests_tokens_dollars(server, tmp_path, capsys):
-    s = run(problems(4), teacher(server, n=20), tmp_path / "t.jsonl", dry_run=True)
+    s = run(problems(4), teacher(server, n=20), tmp_path / "t.jsonl", ExtractSettings(dry_run=True))
     out = capsys.readouterr().out
     assert "8 requests for 160 samples" in out and "estimated cost: about $" in out
     assert "prompt +" in out and not server.requests and s.estimate.usd > 0
@@ -133,17 +125,15 @@ def test_dry_run_prints_requests_tokens_dollars(server, tmp_path, capsys):
 
 def test_no_key_no_cache_is_one_clear_error(server, tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
-    with pytest.raises(MDError, match="needs an API key: set the environment variable "
-                                      "OPENAI_API_KEY"):
-        run(problems(1), teacher(server), tmp_path / "t.jsonl", cache_path=tmp_path / "c.sqlite")
+    with pytest.raises(MDError, match="teacher=gpt-test needs an API key: set OPENAI_API_KEY"):
+        run(problems(1), teacher(server), tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite"))
 
 
 def test_key_never_logged(server, tmp_path, capsys, caplog):
     caplog.set_level(logging.DEBUG)
     server.always = "500"
     with pytest.raises(MDError) as err:
-        run(problems(1), teacher(server, max_retries=1), tmp_path / "t.jsonl",
-            cache_path=tmp_path / "c.sqlite")
+        run(problems(1), teacher(server, max_retries=1), tmp_path / "t.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite"))
     seen = capsys.readouterr()
     text = seen.out + seen.err + caplog.text + str(err.value) + repr(teacher(server))
     assert "SECRET" not in text
@@ -178,8 +168,7 @@ def test_server_ignoring_n_keeps_every_choice_and_asks_only_for_the_rest(server,
     server.max_choices = 1
     out = tmp_path / "t.jsonl"
     with caplog.at_level(logging.WARNING):
-        s = run(problems(3), teacher(server, n=4, concurrency=2), out,
-                cache_path=tmp_path / "c.sqlite", progress=False)
+        s = run(problems(3), teacher(server, n=4, concurrency=2), out, ExtractSettings(cache_path=tmp_path / "c.sqlite", progress=False))
     thoughts = jsonl.read_all(out, Thought)
     assert s.complete and len(thoughts) == 3 * 2 * 4
     assert len(server.requests) == len(thoughts)  # one request per sample, none repeated
@@ -191,7 +180,7 @@ def test_server_ignoring_n_keeps_every_choice_and_asks_only_for_the_rest(server,
     assert len(ignored) == 1
     # the same server in a later run of this process: n is not even tried
     before = len(server.requests)
-    run(problems(1), teacher(server, n=2), tmp_path / "u.jsonl", progress=False)
+    run(problems(1), teacher(server, n=2), tmp_path / "u.jsonl", ExtractSettings(progress=False))
     assert all("n" not in b for b in server.requests[before:])
     openai_client.IGNORES_N.discard(server.url)
 
@@ -205,7 +194,7 @@ def json_key(body: dict) -> str:
 def test_stop_string_inside_the_text_is_cut(server, tmp_path):
     server.echo_stop = True
     out = tmp_path / "t.jsonl"
-    run(problems(2), teacher(server, n=2, stop=["\nQuestion:"]), out, progress=False)
+    run(problems(2), teacher(server, n=2, stop=["\nQuestion:"]), out, ExtractSettings(progress=False))
     for t in jsonl.read_all(out, Thought):
         assert "Question:" not in t.text and "Made-up" not in t.text
         assert t.text.startswith("Reply ")
@@ -214,7 +203,7 @@ def test_stop_string_inside_the_text_is_cut(server, tmp_path):
 def test_missing_usage_is_estimated_and_marked(server, tmp_path):
     server.usage = False
     out = tmp_path / "t.jsonl"
-    s = run(problems(2), teacher(server, n=2), out, progress=False)
+    s = run(problems(2), teacher(server, n=2), out, ExtractSettings(progress=False))
     firsts = [t for t in jsonl.read_all(out, Thought) if t.usage]
     assert firsts and all(t.usage["estimated"] == 1 and t.usage["completion_tokens"] > 0
                           and t.usage["prompt_tokens"] > 0 for t in firsts)
@@ -226,19 +215,18 @@ def test_identical_samples_at_positive_temperature_warn_once(server, tmp_path, c
 
     server.max_choices = 1  # every request answers choice 0: the same text each time
     with caplog.at_level(logging.WARNING):
-        run(problems(2), teacher(server, n=3, supports_n=False), tmp_path / "t.jsonl",
-            progress=False)
+        run(problems(2), teacher(server, n=3, supports_n=False), tmp_path / "t.jsonl", ExtractSettings(progress=False))
     warned = [r.getMessage() for r in caplog.records if "repeat another sample" in r.getMessage()]
     assert len(warned) == 1 and "67%" in warned[0] and "temperature 0.7" in warned[0]  # 2 of 3
     caplog.clear()
     server.max_choices = None  # distinct samples: no warning
     with caplog.at_level(logging.WARNING):
-        run(problems(2), teacher(server, n=3), tmp_path / "u.jsonl", progress=False)
+        run(problems(2), teacher(server, n=3), tmp_path / "u.jsonl", ExtractSettings(progress=False))
     assert not [r for r in caplog.records if "repeat another sample" in r.getMessage()]
     openai_client.IGNORES_N.discard(server.url)
 
 
 def test_no_http_info_line_per_request(server, tmp_path, caplog):
     with caplog.at_level(logging.INFO):
-        run(problems(2), teacher(server, n=2), tmp_path / "t.jsonl", progress=False)
+        run(problems(2), teacher(server, n=2), tmp_path / "t.jsonl", ExtractSettings(progress=False))
     assert not [r for r in caplog.records if "HTTP Request" in r.getMessage()]

@@ -9,6 +9,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from md import jsonl
+from md.config.settings import ExtractSettings
 from md.errors import MDError
 from md.stages.extract import run
 from md.teacher import hf as hf_mod
@@ -49,14 +50,14 @@ def test_hf_teacher_batched_generate_and_cache(tiny_model_dir, tmp_path, monkeyp
     monkeypatch.setattr(hf_mod.HFTeacher, "_generate",
                         lambda self, prompts: calls.append(len(prompts)) or real(self, prompts))
     out, cache = tmp_path / "t.jsonl", tmp_path / "c.sqlite"
-    s = run(PROBLEMS, t, out, cache_path=cache, progress=False)
+    s = run(PROBLEMS, t, out, ExtractSettings(cache_path=cache, progress=False))
     assert s.complete and s.thoughts == 3 * 2 * 3
     assert max(calls) == 4 and sum(calls) == 18  # 18 samples, 4 rows per generate call
     thoughts = jsonl.read_all(out, Thought)
     assert {t.model for t in thoughts} == {str(tiny_model_dir)}
     assert sum(t.usage.get("completion_tokens", 0) for t in thoughts) > 0
     calls.clear()
-    again = run(PROBLEMS, t, tmp_path / "t2.jsonl", cache_path=cache, progress=False)
+    again = run(PROBLEMS, t, tmp_path / "t2.jsonl", ExtractSettings(cache_path=cache, progress=False))
     assert again.thoughts == 18 and not calls  # all from the cache
     assert jsonl.read_all(tmp_path / "t2.jsonl", Thought) == thoughts
 
@@ -72,13 +73,12 @@ def test_replay_round_trip_and_missing(tmp_path):
                     {"prompt_tokens": 5, "completion_tokens": 7})
             for p in PROBLEMS for m in ("cot", "pot") for i in range(4)]
     jsonl.write(src, rows)
-    s = run(PROBLEMS, build_replay_teacher(str(src), n=4), tmp_path / "out.jsonl",
-            cache_path=tmp_path / "c.sqlite", progress=False)
+    s = run(PROBLEMS, build_replay_teacher(str(src), n=4), tmp_path / "out.jsonl", ExtractSettings(cache_path=tmp_path / "c.sqlite", progress=False))
     back = jsonl.read_all(tmp_path / "out.jsonl", Thought)
     assert s.thoughts == 24 and [(t.problem_id, t.method, t.sample_index, t.text) for t in back] \
         == [(t.problem_id, t.method, t.sample_index, t.text) for t in rows]
     assert not (tmp_path / "c.sqlite").exists()  # the file is the cache
     with pytest.raises(MDError, match="no cot thought #4 for problem p0"):
-        run(PROBLEMS, build_replay_teacher(str(src), n=5), tmp_path / "o.jsonl", progress=False)
+        run(PROBLEMS, build_replay_teacher(str(src), n=5), tmp_path / "o.jsonl", ExtractSettings(progress=False))
     with pytest.raises(MDError, match="no thoughts file at"):
         run(PROBLEMS, build_replay_teacher(str(tmp_path / "none.jsonl")), tmp_path / "o.jsonl")

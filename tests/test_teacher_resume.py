@@ -28,13 +28,14 @@ REPO = Path(__file__).resolve().parent.parent
 CONCURRENCY = 8
 DRIVER = """
 import sys
+from md.config.settings import ExtractSettings
 from md.data.synthetic import load
 from md.stages.extract import run
 from md.teacher.openai_client import build_openai_teacher
 problems = load("train", n_train=250)
 t = build_openai_teacher(model="gpt-test", n=2, base_url=sys.argv[1], concurrency={c},
                          backoff_s=0.01, recover_in_flight={recover}, prices={{"gpt-test": {{"input": 1, "output": 2}}}})
-run(problems, t, sys.argv[2], cache_path=sys.argv[3], progress=False)
+run(problems, t, sys.argv[2], ExtractSettings(cache_path=sys.argv[3], progress=False))
 """
 
 

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from md import answers
+from md.config.settings import ExtractSettings
 from md.data.synthetic import load
 from md.errors import MDError
 from md.stages.extract import run
@@ -47,7 +48,7 @@ def extracted(tmp_path_factory):
 
     problems = load("train", n_train=240)
     out = tmp_path_factory.mktemp("sim") / "thoughts.jsonl"
-    s = run(problems, build_simulated_teacher(n=8), out, progress=False)
+    s = run(problems, build_simulated_teacher(n=8), out, ExtractSettings(progress=False))
     thoughts = jsonl.read_all(out, Thought)
     return problems, thoughts, s, judge(problems, thoughts)
 
@@ -115,4 +116,4 @@ def test_compare_problem_renders_labels():
 def test_real_benchmark_problem_is_a_clear_error(tmp_path):
     p = Problem("g1", "gsm8k", "train", "How many?", 3.0)
     with pytest.raises(MDError, match="only writes thoughts for synthetic problems"):
-        run([p], build_simulated_teacher(), tmp_path / "t.jsonl", progress=False)
+        run([p], build_simulated_teacher(), tmp_path / "t.jsonl", ExtractSettings(progress=False))

@@ -21,6 +21,7 @@ def md_train(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # the whole pipeline through the real CLI
 def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
     out = md_train(tmp_path, "trainer.max_steps=4", "train.val_every=2", "train.ckpt_every=2",
                    "train.val_fraction=0.2", "trainer.enable_progress_bar=false", "logger=csv",

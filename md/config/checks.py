@@ -30,6 +30,7 @@ from md.config import groups
 from md.config.settings import Knob, count, flag
 from md.config.targets import check_targets
 from md.errors import MDError
+from md.teacher.base import TEACHER_MODES
 from md.tracking.loggers import MODES as WANDB_MODES
 
 # The typed knobs no settings class holds (md.config.settings checks the rest when
@@ -41,6 +42,7 @@ KNOBS: dict[str, Knob] = {
     "extract.adaptive.enabled": flag("sample the teacher in rounds, stop when settled"),
     "logger.mode": Knob(str, "W&B mode; null: $WANDB_MODE", choices=WANDB_MODES, optional=True),
     "teacher.n": count("samples per method per question"),
+    "teacher.mode": Knob(str, "one request per prompt, or the Batch API", choices=TEACHER_MODES),
     "teacher.temperature": Knob(float, "sampling temperature", low=0),
     "teacher.max_tokens": count("new tokens per sample"),
     "teacher.concurrency": count("requests in flight"),

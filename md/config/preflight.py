@@ -32,6 +32,7 @@ from omegaconf import DictConfig
 from md import pipeline
 from md.config import builders
 from md.errors import MDError
+from md.teacher.base import missing_key
 
 OPENAI_URL = "https://api.openai.com/v1"
 HUB_URL = "https://huggingface.co"
@@ -43,9 +44,7 @@ CPU_TOKENS_PER_S_135M = 130
 def check_teacher_key(teacher: str, key_env: str, require_key: bool) -> None:
     """The API key the teacher reads is set (the key itself is never read from config)."""
     if require_key and not os.environ.get(key_env):
-        raise MDError(f"teacher={teacher} needs an API key: set {key_env} (never put a key in "
-                      "config); or use teacher=openai_compatible teacher.base_url=<your server>, "
-                      "or teacher=replay teacher.path=<thoughts.jsonl>")
+        raise MDError(missing_key(teacher, key_env))
 
 
 def check_reachable(base_url: str | None, local: bool) -> None:

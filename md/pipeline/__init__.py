@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +94,10 @@ def thoughts(plan: Plan, dry_run: bool = False) -> Path:
         if teacher.model == "simulated":
             print("note: teacher=simulated is a SIMULATION: thoughts are rendered from synthetic "
                   "gold solutions with a seeded error model; no language model is asked")
-        x = plan.extract
         problems = plan.train_problems()
         with _round_judge(plan, problems, dry_run) as judge:
-            summary = extract.run(problems, teacher, out, dry_run=dry_run,
-                                  cache_path=x.cache_path, batch_poll_s=x.batch_poll_s,
-                                  batch_wait_s=x.batch_wait_s, progress=x.progress,
-                                  adaptive=x.adaptive, judge=judge)
+            summary = extract.run(problems, teacher, out, replace(plan.extract, dry_run=dry_run),
+                                  judge=judge)
         if summary.complete:
             print(f"extract: {summary.thoughts} thoughts ({summary.requests_sent} requests sent, "
                   f"${summary.spent_usd:.4f} spent) -> {out}")

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from md import jsonl
+from md.config.settings import ExtractSettings
 from md.errors import MDError
 from md.teacher import plan as planning
-from md.teacher.adaptive import AdaptiveSampling, expected_saving_line
+from md.teacher.adaptive import expected_saving_line
+from md.teacher.base import TEACHER_MODES
 from md.teacher.batch import run_batch
 from md.teacher.cache import Cache
 from md.teacher.engine import FillResult, fill
@@ -42,24 +44,23 @@ class ExtractSummary:
     out_path: str | None
 
 
-def run(problems: list[Problem], teacher, out_path: str | Path, *, n: int | None = None,
-        dry_run: bool = False, budget_usd: float | None = None, mode: str | None = None,
-        cache_path: str | Path | None = None, batch_poll_s: float = 30.0,
-        batch_wait_s: float | None = None, allow_partial: bool = False,
-        progress: bool = True, adaptive: AdaptiveSampling | None = None,
-        judge: Judge | None = None) -> ExtractSummary:
-    """Extract thoughts for `problems` into `out_path`; n/budget_usd/mode default to the teacher's.
+def run(problems: list[Problem], teacher, out_path: str | Path,
+        settings: ExtractSettings = ExtractSettings(), *, judge: Judge | None = None,
+        allow_partial: bool = False) -> ExtractSummary:
+    """Extract the teacher's thoughts for `problems` into `out_path`, as `settings` says.
 
-    A run that stops early (budget reached, batch still running) keeps everything in the cache
-    and raises MDError, unless allow_partial=True, which returns the summary (complete=False).
-    cache_path=None keeps the cache in memory (tests); stages pass the shared SQLite file.
-    adaptive: sample in rounds and stop each prompt once settled (md.teacher.adaptive); each
-    round's new thoughts are judged with `judge` (md.stages.execute.judge, with a sandbox).
+    The teacher says how many samples (`teacher.n`), the budget (`teacher.budget_usd`) and the
+    mode (online or batch). A run that stops early (budget reached, batch still running) keeps
+    everything in the cache and raises MDError, unless allow_partial=True, which returns the
+    summary (complete=False). `settings.cache_path=None` keeps the cache in memory (tests); the
+    pipeline passes the shared SQLite file. `settings.adaptive`: sample in rounds and stop each
+    prompt once settled (md.teacher.adaptive); each round's new thoughts are judged with `judge`
+    (md.stages.execute.judge, with a sandbox).
     """
-    n = int(n if n is not None else teacher.n)
-    budget = budget_usd if budget_usd is not None else teacher.budget_usd
-    mode = mode or teacher.mode
-    if n < 1 or mode not in ("online", "batch"):
+    n, budget, mode = int(teacher.n), teacher.budget_usd, teacher.mode
+    dry_run, cache_path, adaptive = settings.dry_run, settings.cache_path, settings.adaptive
+    poll_s, wait_s, progress = settings.batch_poll_s, settings.batch_wait_s, settings.progress
+    if n < 1 or mode not in TEACHER_MODES:
         raise MDError(f"need teacher.n >= 1 and teacher.mode online|batch, got {n} and {mode!r}")
     if not problems:
         raise MDError("no problems to extract thoughts for; check data and extract.max_problems")
@@ -81,12 +82,11 @@ def run(problems: list[Problem], teacher, out_path: str | Path, *, n: int | None
             return _summary(prompt_list, reqs, FillResult(), est, False, "dry_run", None)
         counts = None
         if adaptive is None:
-            result = _ask(reqs, teacher, cache, budget, mode, batch_poll_s, batch_wait_s, progress)
+            result = _ask(reqs, teacher, cache, budget, mode, poll_s, wait_s, progress)
         else:
             def ask(round_reqs, spent):
                 left = None if budget is None else budget - spent
-                return _ask(round_reqs, teacher, cache, left, mode, batch_poll_s, batch_wait_s,
-                            progress)
+                return _ask(round_reqs, teacher, cache, left, mode, poll_s, wait_s, progress)
 
             counts, result = run_rounds(prompt_list, teacher, cache, n, adaptive,
                                         _need(judge), ask, progress)

@@ -26,6 +26,15 @@ from md.types import Problem
 
 CHARS_PER_TOKEN = 4.0  # rough English/code average; dry-run estimates say "about"
 
+TEACHER_MODES = ("online", "batch")  # teacher.mode: one request per prompt, or the Batch API
+
+
+def missing_key(teacher: str, key_env: str) -> str:
+    """The one wording of a missing API key (preflight and the client alike)."""
+    return (f"teacher={teacher} needs an API key: set {key_env} (never put a key in config); or "
+            "use teacher=openai_compatible teacher.base_url=<your server>, or teacher=replay "
+            "teacher.path=<thoughts.jsonl>")
+
 
 @dataclass(frozen=True)
 class Request:

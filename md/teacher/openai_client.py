@@ -31,7 +31,15 @@ import httpx2
 import openai
 
 from md.errors import MDError
-from md.teacher.base import Completion, Request, cut_at_stop, estimate_tokens, price_of
+from md.teacher.base import (
+    TEACHER_MODES,
+    Completion,
+    Request,
+    cut_at_stop,
+    estimate_tokens,
+    missing_key,
+    price_of,
+)
 from md.teacher.cache import request_tag
 from md.teacher.retry import TRANSIENT, backoff, describe, retryable
 
@@ -101,11 +109,7 @@ class OpenAITeacher:
     def check_ready(self) -> None:
         """Fail early, in one line, if no key is set (never echoes the key itself)."""
         if self.require_key and not os.environ.get(self.api_key_env):
-            raise MDError(
-                f"teacher {self.model!r} needs an API key: set the environment variable "
-                f"{self.api_key_env} (keys are never read from config), or run offline with "
-                "teacher=simulated, or teacher=replay with a thoughts file"
-            )
+            raise MDError(missing_key(self.model, self.api_key_env))
 
     @property
     def client(self) -> openai.AsyncOpenAI:
@@ -242,7 +246,7 @@ def build_openai_teacher(model: str, *, temperature: float = 0.7, top_p: float =
                          http_backend: str = "aiohttp",
                          recover_in_flight: bool = False) -> OpenAITeacher:
     """Builder for conf/teacher/openai.yaml and openai_compatible.yaml (flat arguments)."""
-    if mode not in ("online", "batch"):
+    if mode not in TEACHER_MODES:
         raise MDError(f"teacher.mode must be 'online' or 'batch', got {mode!r}")
     price_in, price_out = price_of(prices, model)
     params = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,

@@ -96,7 +96,6 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
             ckpt_path=str(tmp_path / "nope.ckpt"))
 
 
-
 @pytest.mark.parametrize("keep, kept", [(2, [5, 6]), (1, [6]), (-1, [1, 2, 3, 4, 5, 6])])
 def test_keep_checkpoints_keeps_exactly_the_newest_k(tmp_path, keep, kept):
     result = run(EXAMPLES, student(tmp_path / "s"), out_dir=tmp_path / "run", max_steps=TOTAL,

@@ -1,6 +1,6 @@
 """The vLLM engine on tiny saved students with LoRA adapters (GPU only; skipped otherwise).
 
-Run on a CUDA box with vllm installed: pytest tests/test_gpu_vllm.py -m gpu
+Run on a CUDA box with vllm installed: pytest tests/test_inference_vllm_gpu.py -m gpu
 """
 
 import pytest

@@ -49,6 +49,7 @@ def cli(run_dir: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # three CLI processes, each judging in a sandbox
 def test_clis_judge_and_mix_synthetic_problems(tmp_path):
     from md.data import load
 

@@ -9,7 +9,6 @@ from md import jsonl
 from md.bench.tiny import tiny_student
 from md.config.settings import CurveSettings, InferenceSettings, StopSettings
 from md.inference.hf import HFGenerator
-from md.sandbox import Sandbox
 from md.stages.evaluate import Students, run
 from md.types import Prediction, Problem
 
@@ -32,12 +31,6 @@ class Scripted:
 
 PROBLEMS = [Problem(f"q{i}", "synthetic", "test", f"Tom has {i} apples and buys 2 more. How many?",
                     float(i + 2)) for i in range(3)]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
-        yield sb
 
 
 def test_tiny_student_every_method_table_and_plot(tmp_path, sandbox):

@@ -99,6 +99,7 @@ def artifacts_of(records):
             and r.artifact.type != "run_table"}  # wandb's own wrappers of logged tables
 
 
+@pytest.mark.slow  # a 2-job sweep through the real CLI
 def test_sweep_runs_are_found_by_the_documented_sync_and_show_their_lineage(tmp_path):
     small = ["experiment=smoke", "logger=wandb", "trainer.max_steps=2", "data.max_test=2",
              "inference.paths=1", "inference.max_new_tokens=8", "inference.greedy=false"]
