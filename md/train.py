@@ -41,7 +41,7 @@ def main(cfg) -> None:
         return
     if cfg.train.evaluate_after:
         metrics = evaluation.evaluate(wiring.evaluation(cfg), (result.student_dir,),
-                                             run_dir / "eval", log_dir=run_dir)
+                                      run_dir / "eval", log_dir=run_dir)
         print_metrics(metrics, run_dir / "eval")
     shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}
     print(f"student saved to {result.student_dir}\ntraining metrics: {shown}")

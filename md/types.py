@@ -106,7 +106,7 @@ class MixedExample:
     data-mix does not type questions (cot, pot and label distillation).
     weight is the method's weight in its question's loss (1, or 1-λ / λ for type 3); share
     splits it over the question's kept paths of that method (1/m for m paths, times one
-    dataset-wide constant), so Eq. 2-4 hold exactly whatever the path counts (md.mix.build).
+    dataset-wide constant), so Eq. 2-4 hold exactly whatever the path counts (md.stages.mix.build).
     """
 
     problem_id: str

@@ -75,7 +75,7 @@ def sandbox():
     session: starting its workers costs more than most tests that use it."""
     from md.sandbox import Sandbox
 
-    with Sandbox(workers=2, timeout_s=2.0, memory_mb=256) as sb:
+    with Sandbox(workers=2, timeout_s=1.0, memory_mb=256) as sb:
         yield sb
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import md_here
 
 from md import jsonl
 from md.config import groups
@@ -76,6 +77,6 @@ def test_cli_without_paths_runs_the_pipeline_and_half_given_paths_are_one_error_
     assert done.returncode == 0, done.stderr
     (mixed,) = (tmp_path / "art" / "mix").glob(f"*/{mix.MIXED}")  # extract -> execute -> mix
     assert jsonl.read_all(mixed, MixedExample) and (mixed.parent / mix.STATS_PNG).exists()
-    half = cli(tmp_path, "md.mix", f"judged={tmp_path / 'j.jsonl'}")
+    half = md_here(tmp_path, f"judged={tmp_path / 'j.jsonl'}", stage="mix")
     assert half.returncode == 2
     assert half.stderr.strip().splitlines()[-1].startswith("error: no out= given")

@@ -45,3 +45,10 @@ def test_artifact_folder_is_addressed_by_config(tmp_path):
     a.prepare()
     assert json.loads((a.dir / "config.json").read_text()) == [{"k": 1}]
     assert not a.has("mixed.jsonl")
+
+
+def test_a_target_that_moved_is_told_its_new_spelling():
+    cfg = OmegaConf.create({"logger": {"_target_": "md.loggers.csv_logger"}})
+    with pytest.raises(MDError, match=r"logger._target_: md.loggers moved to md.tracking.loggers; "
+                                      r"write _target_: md.tracking.loggers.csv_logger"):
+        check_targets(cfg)

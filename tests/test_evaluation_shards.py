@@ -1,7 +1,7 @@
 """Sharded evaluation: two shards merged give exactly the metrics of one unsharded run.
 
 A real (tiny, random) HF student samples in every run, with per-question seeding; the shards
-are evaluated with md.evaluate.run into their own folders, as two SLURM array jobs would, and
+are evaluated with md.stages.evaluate.run into their own folders, as two SLURM array jobs would, and
 merged by md.pipeline.evaluation.merge_shards with the real sandbox.
 """
 

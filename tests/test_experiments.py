@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import md_here
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
@@ -120,7 +121,7 @@ def _md(stage: str, *args: str, cwd: Path, timeout: int = 600) -> subprocess.Com
 
 @pytest.mark.parametrize("bad", ["trainer.max_stepz=1", "studentt=x", "experiment=tabel1"])
 def test_an_unknown_key_or_option_is_one_clear_error(tmp_path, bad):
-    out = _md("train", "-m", "experiment=smoke", bad, cwd=tmp_path, timeout=120)
+    out = md_here(tmp_path, "-m", "experiment=smoke", bad)
     assert out.returncode != 0
     assert bad.split("=")[0].split(".")[-1] in out.stderr or "tabel1" in out.stderr
     assert "Traceback" not in out.stderr

@@ -1,7 +1,7 @@
 """md.report on real run folders: side-by-side rows, OOD / ensemble labels, plots, clear errors.
 
 The fast tests build run folders the way the stages do (a composed config in `.hydra/`, then
-md.evaluate.run with the real sandbox) from students whose answers are scripted, so every
+md.stages.evaluate.run with the real sandbox) from students whose answers are scripted, so every
 cell's expected value is known. The slow test trains and evaluates the two runs of a real
 `-m` sweep over loss.lambda and reports them.
 """

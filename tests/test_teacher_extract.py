@@ -3,12 +3,10 @@ composes and builds (its keys are the builder's arguments)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_run import md_here
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -22,13 +20,9 @@ TEACHERS = ("openai", "openai_compatible", "simulated", "replay", "hf")
 
 
 def extract(tmp_path: Path, *overrides: str, key: str | None = None):
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    env.update(MD_ARTIFACTS=str(tmp_path / "art"), PYTHONPATH=str(REPO))
-    if key:
-        env["OPENAI_API_KEY"] = key
-    cmd = [sys.executable, "-m", "md.extract", *overrides,
-           f"hydra.run.dir={tmp_path / 'run'}", "extract.progress=false"]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    """`python -m md.extract OVERRIDES` (in this process: cli_run.md_here), no key unless given."""
+    return md_here(tmp_path, *overrides, "extract.progress=false", stage="extract",
+                   env={"OPENAI_API_KEY": key} if key else None)
 
 
 def test_offline_simulated_run(tmp_path):

@@ -86,7 +86,7 @@ class StepTimer(L.Callback):
 
 
 def lightning_loop(student, examples, steps, batch_size, device, out_dir):
-    """(tokens, seconds) per step of md.train.run on the same batches."""
+    """(tokens, seconds) per step of md.stages.train.run on the same batches."""
     meter = StepTimer()
     trainer = {"max_steps": steps, "log_every_n_steps": 10,
                "accelerator": "gpu" if device == "cuda" else "cpu"}

@@ -48,6 +48,12 @@ def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
 # Keys that sit beside a builder's own options but are read by the pipeline, not the builder:
 # a display name, and the data group's subset selection (md.data.load_split).
 PIPELINE_KEYS = ("name", "train_fraction", "max_train", "max_test")
+# Modules that moved into role packages (md 0.2): a user's own config that still names the old
+# module is told the new spelling in one line.
+MOVED = {"md.loggers": "md.tracking.loggers", "md.lineage": "md.tracking.lineage",
+         "md.loss": "md.training.loss", "md.lightning_glue": "md.training.module",
+         "md.infer": "md.inference", "md.infer_vllm": "md.inference.vllm_engine",
+         "md.settings": "md.config.settings", "md.preflight": "md.config.preflight"}
 
 
 def check_targets(cfg: DictConfig, ignore: tuple[str, ...] = PIPELINE_KEYS) -> None:
@@ -57,6 +63,10 @@ def check_targets(cfg: DictConfig, ignore: tuple[str, ...] = PIPELINE_KEYS) -> N
         try:
             fn = get_object(target)
         except Exception as e:  # ImportError, AttributeError, ...
+            module, _, name = str(target).rpartition(".")
+            if module in MOVED:
+                raise MDError(f"{path}._target_: {module} moved to {MOVED[module]}; write "
+                              f"_target_: {MOVED[module]}.{name}") from None
             raise MDError(f"{path}._target_: cannot import {target} ({e})") from None
         params = inspect.signature(fn).parameters
         hints = _type_hints(fn)

@@ -2,7 +2,7 @@
 
 A thoughts file extracted for another dataset (or another split) shares no, or only some,
 problem ids with the loaded problems; judging it would silently drop or mistype questions.
-Both `md.execute` and `md.mix` call `check_ids` first and stop with one clear MDError.
+Both md.stages.execute and md.stages.mix call `check_ids` first and stop with one clear MDError.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def csv_logger(save_dir: str, name: str = "csv", group: str | None = None,
 def no_logger(save_dir: str | None = None, group: str | None = None,
               job_type: str | None = None, tags: Sequence[str] = (),
               config: dict[str, Any] | None = None) -> None:
-    """No experiment logging (metrics still come back from `md.train.run`)."""
+    """No experiment logging (metrics still come back from `md.stages.train.run`)."""
     return None
 
 

@@ -3,7 +3,7 @@
 Every training example is one (question, path) pair with a weight:
     types 1, 2:  CoT and PoT paths weight 1             L_1,2 = L_path_CoT + L_path_PoT   (Eq. 2)
     type 3:      CoT (1 - λ), PoT λ                     L_3 = (1-λ) L_CoT + λ L_PoT       (Eq. 4)
-times the example's `share`, 1/m for the m kept paths of its question and method (md.mix.build),
+times the example's `share`, 1/m for the m kept paths of its question and method (md.stages.mix.build),
 so L_CoT and L_PoT are each the mean over that question's paths of the method and a question's
 loss is exactly Eq. 2 or Eq. 4 whatever the path counts; L = L_1,2 + L_3.
 
@@ -18,7 +18,7 @@ share of CoT vs PoT. The batch loss is Σ_i w_i ℓ_i / B, with B the number of 
 batch, not Σ w_i: length-grouped batches often hold only CoT or only PoT paths, and dividing by
 Σ w_i would rescale such a batch of λ-down-weighted paths back to full strength, undoing λ.
 Σ w_i ℓ_i / B is then an unbiased estimate of the paper's L over the data, up to one constant
-for the whole dataset (md.mix.build scales the shares to mean 1), which changes no ratio
+for the whole dataset (md.stages.mix.build scales the shares to mean 1), which changes no ratio
 between questions or methods.
 """
 
