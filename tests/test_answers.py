@@ -127,9 +127,11 @@ TABLE = [
     ("arith", "(3, 5)", None),
     # --- is_correct
     ("correct", ("3/4", 0.75), True),
-    ("correct", (1 / 3 + 1e-6, 1 / 3), True),
+    ("correct", (1 / 3 + 1e-9, 1 / 3), True),  # float noise
+    ("correct", (1 / 3 + 1e-6, 1 / 3), False),  # 0.333334 is another number (exact rule)
     ("correct", (0.333, 1 / 3), False),
-    ("correct", (0.0, 1e-7), True),
+    ("correct", (0.0, 1e-7), False),
+    ("correct", (3.0000000000000004, 3), True),
     ("correct", (1088, "1,088"), True),
     ("correct", ("9 (apples)", 9), True),
     ("correct", (True, "yes"), True),
@@ -251,3 +253,13 @@ def test_random_token_soup_never_raises() -> None:
 def test_docstring_examples_hold(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_numbers_are_judged_exactly():
+    # benchmark answers are exact: a near miss of an integer is wrong, however close
+    assert not A.is_correct(120006, 120000) and not A.is_correct(100009, 100000)
+    assert not A.is_correct(999999999, 1e9) and not A.is_correct(1234.51, 1234.5)
+    # float noise of a program, and other spellings of the same number, still count
+    assert A.is_correct(0.1 * 30, 3) and A.is_correct(1e12 + 1e-3, 1e12)
+    assert A.is_correct("1,234.50", 1234.5) and A.is_correct(0.5, "1/2")
+    assert A.is_correct(0.3333333, "1/3") and not A.is_correct(0.333, "1/3")

@@ -115,7 +115,9 @@ def _alive(pid: int) -> bool:
 
 
 def test_real_codex_svamp_programs_reproduce_published_accuracy(shared_data):
-    """999 code-davinci-002 PoT programs for SVAMP: README reports 85.2% (851/999 recomputed)."""
+    """999 code-davinci-002 PoT programs for SVAMP: README reports 85.2% (851/999 recomputed with
+    a tolerance); judged exactly (md.answers.is_correct) 848/999 = 84.9%: the difference is near
+    misses such as 1,538,754 for 1,538,832 kids, which a relative 1e-4 once let through."""
     lines = (shared_data / CODEX).read_text().splitlines()
     records = [r for r in map(json.loads, lines) if "generated" in r]  # 3 header lines dropped
     gold = json.loads((shared_data / "svamp" / "SVAMP.json").read_text())
@@ -128,7 +130,7 @@ def test_real_codex_svamp_programs_reproduce_published_accuracy(shared_data):
     correct = sum(is_correct(r.answer, g["Answer"]) for r, g in zip(results, gold, strict=False))
     print(f"\ncodex svamp: {correct}/999 = {correct / 9.99:.2f}% in {done - ready:.2f} s "
           f"({999 / (done - ready):.0f} programs/s; pool start {ready - start:.2f} s)")
-    assert abs(100 * correct / 999 - 85.2) <= 0.2
+    assert 847 <= correct <= 848  # 848 exactly; one slack for a timeout on a loaded machine
     assert sum(r.status == "ok" for r in results) >= 995
 
 

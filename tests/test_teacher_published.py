@@ -1,8 +1,10 @@
 """teacher=published on the real files: Codex PoT and PaLM CoT for SVAMP (../shared/data).
 
 Imported through the teacher and judged by the project's own executor (the real sandbox) and
-judge, the published outputs must give the published accuracies: Codex PoT 85.2% on its 999
-problems, PaLM CoT 74.4% on the 800 training rationales of the distilling-step-by-step split.
+judge, the published outputs must give the published accuracies: Codex PoT 84.9% on its 999
+problems (85.2% as its repository judged it, with a tolerance; see md.answers.canonical), PaLM
+CoT 74.1% on the 800 training rationales of the distilling-step-by-step split (74.4%
+recounted with a tolerance).
 Files that do not align with the data are refused in one line naming the file.
 """
 
@@ -58,8 +60,12 @@ def test_imported_outputs_reproduce_the_published_accuracies(judged_all, shared_
     print(f"\npublished SVAMP judged here: Codex PoT {pot_acc:.1%} of {len(pot)}, "
           f"PaLM CoT {cot_acc:.1%} of {len(cot_800)} train rationales")
     assert len(pot) == 999 and len(ids_800) == len(cot_800) == 800
-    assert abs(pot_acc - 0.852) <= 0.002
-    assert abs(cot_acc - 0.744) <= 0.002
+    # judged exactly (md.answers.is_correct): Codex 848/999 = 84.9% (its repository reports
+    # 85.2%, judged with a tolerance that passed two near misses), PaLM 593/800 = 74.1% (74.4%
+    # recounted in ../shared/data/README.md, with the same tolerance: 1,538,910 for 1,538,832
+    # kids and 1,201,587 for 1,201,565 passed it)
+    assert round(pot_acc * 999) in (847, 848)  # 848; one slack for a timeout under load
+    assert round(cot_acc * 800) == 593
 
 
 def test_sample_counts_follow_the_files(judged_all, svamp):
