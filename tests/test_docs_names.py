@@ -15,7 +15,7 @@ from md.config.targets import MOVED
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = re.compile(r"(?<![\w./-])md(?:\.[A-Za-z_]\w*)+")
-SOURCES = sorted([*(REPO / "md").rglob("*.py"), *(REPO / "conf").rglob("*.yaml"),
+SOURCES = sorted([*(REPO / "md").rglob("*.py"), *(REPO / "md" / "conf").rglob("*.yaml"),
                   REPO / "README.md", *(REPO / "experiments").glob("*")])
 
 

@@ -1,4 +1,4 @@
-"""Every conf/experiment/*.yaml composes with every stage, its sweep grid names real options,
+"""Every md/conf/experiment/*.yaml composes with every stage, its sweep grid names real options,
 its header documents its command, its settings survive composition, and bad keys fail cleanly.
 
 The slow test runs each experiment for real in fast-dev mode: its command with every grid
@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from md.config.targets import check_targets
 
 REPO = Path(__file__).resolve().parent.parent
-CONF = REPO / "conf"
+CONF = REPO / "md" / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 # Every primary config built on base.yaml (the ones that can take experiment=...).
 STAGES = sorted(p.stem for p in CONF.glob("*.yaml")

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_slurm_preset_is_a_job_array_with_one_task_per_gpu():
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=4",
                                           "trainer=ddp", "trainer.devices=4"],
                       return_hydra_config=True)

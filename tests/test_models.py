@@ -15,13 +15,13 @@ from md.errors import MDError
 from md.models import build_student
 from md.models.tokenizer import train_tokenizer
 
-REPO_CONF = Path(__file__).resolve().parent.parent / "conf" / "student"
+REPO_CONF = Path(__file__).resolve().parent.parent / "md" / "conf" / "student"
 EXAMPLES = demo_examples(n_questions=12, seed=0)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]
 
 
 def tiny(student_id: str, tmp_path, **overrides):
-    """Build a tiny student from its conf/student YAML, as `python -m md.train` would."""
+    """Build a tiny student from its md/conf/student YAML, as `python -m md.train` would."""
     cfg = yaml.safe_load((REPO_CONF / f"{student_id}.yaml").read_text())
     cfg.pop("_target_")
     cfg.update(seed=0, **overrides)

@@ -105,7 +105,7 @@ def test_sweep_runs_are_found_by_the_documented_sync_and_show_their_lineage(tmp_
              "inference.paths=1", "inference.max_new_tokens=8", "inference.greedy=false"]
     out = md_train(tmp_path, "-m", *small, "loss=fixed", "loss.lambda=0.25,0.75")
     assert out.returncode == 0, out.stderr[-3000:]
-    # the command conf/logger/wandb.yaml and the README give: find ... -name 'offline-run-*'
+    # the command md/conf/logger/wandb.yaml and the README give: find ... -name 'offline-run-*'
     found = subprocess.run(["find", str(tmp_path / "runs" / "smoke"), "-type", "d", "-name",
                             "offline-run-*"], capture_output=True, text=True).stdout.split()
     assert len(found) == 4, found  # 2 jobs x (train, evaluate)

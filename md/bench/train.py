@@ -3,7 +3,7 @@
     python -m md.bench.train                       # tiny-llama, CPU, 60 timed steps, 2 rounds
     python -m md.bench.train --steps 200 --batch-size 16 --device cuda
 
-Both loops train the same freshly built student (conf/student/tiny-llama.yaml, same seed) on the
+Both loops train the same freshly built student (md/conf/student/tiny-llama.yaml, same seed) on the
 same length-grouped batches (one sampler, same seed), with AdamW, the same LR schedule and
 gradient clipping. Each step is timed end to end (from the previous step's end: data, collate,
 forward, backward, optimizer, hooks, logging), after `warmup` steps; model building and Trainer
@@ -31,7 +31,7 @@ from md.training.batching import LengthGroupedSampler, collate, encode, lengths
 from md.training.loss import md_loss
 from md.training.module import lr_factor
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "student" / "tiny-llama.yaml"
+CONF = Path(__file__).resolve().parents[1] / "conf" / "student" / "tiny-llama.yaml"
 SETTINGS = dict(lr=1e-3, warmup_steps=10, schedule="cosine", seed=0)
 
 

@@ -13,13 +13,20 @@ for a single run, a `--cfg job` and each job of a `-m` sweep alike:
     error: train.max_steps is not a config key; did you mean trainer.max_steps?
 
 `MDError` raised inside a stage gets the same courtesy: one `error: <message>` line and exit
-status 2, no traceback. The wrapper also pins `version_base="1.3"` and the config folder.
+status 2, no traceback. The wrapper also pins `version_base="1.3"` and the config folder:
+md's own (md/conf, inside the package), with the user's folder searched first when given
+(`--config-dir DIR`, or $MD_CONFIG_DIR), so a student, dataset or experiment of one's own is a
+YAML file in that folder:
+
+    MD_CONFIG_DIR=~/md-conf python -m md.train student=my-model    # ~/md-conf/student/my-model.yaml
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -31,7 +38,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from md.errors import MDError
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+# md's configs ship inside the package (md/conf), so an installed md finds them from any folder
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+USER_CONFIG_ENV = "MD_CONFIG_DIR"  # a folder of the user's own configs, searched first
 
 
 def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
@@ -58,12 +67,26 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
     if sum(map(bool, (args.run, args.multirun, args.cfg, args.shell_completion))) > 1:
         raise MDError("only one of --run, -m/--multirun, --cfg and --shell-completion at a time; "
                       "to see a sweep job's config, run that job with --cfg job (no -m)")
-    name = args.config_name or config_name
-    for job in jobs(name, list(args.overrides), args.multirun):
-        check_job(name, job, args.multirun)
+    name, user = args.config_name or config_name, user_config_dir(args.config_dir)
+    for job in jobs(name, list(args.overrides), args.multirun, user):
+        check_job(name, job, args.multirun, user)
 
 
-def jobs(config_name: str, overrides: list[str], multirun: bool) -> Iterator[list[str]]:
+def user_config_dir(given: str | None) -> str | None:
+    """The user's own config folder, searched before md's (`--config-dir DIR`, else
+    $MD_CONFIG_DIR): students, data, experiments of their own, md left untouched."""
+    folder = given or os.environ.get(USER_CONFIG_ENV) or None
+    if folder is None:
+        return None
+    where = "--config-dir" if given else f"${USER_CONFIG_ENV}"
+    if not Path(folder).expanduser().is_dir():
+        raise MDError(f"{where}={folder}: no such folder; point it at your own config folder "
+                      "(laid out like md/conf: student/, data/, experiment/ ...)")
+    return str(Path(folder).expanduser().resolve())
+
+
+def jobs(config_name: str, overrides: list[str], multirun: bool,
+         user: str | None = None) -> Iterator[list[str]]:
     """The override lists to check: one run, or for a sweep each value of each swept key once
     (the other keys at their first value), so a sweep of k values costs k compositions."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -79,7 +102,8 @@ def jobs(config_name: str, overrides: list[str], multirun: bool) -> Iterator[lis
     sweeps = [s for s in swept if s[2]]  # a glob(...) is left out: Hydra's sweeper checks it
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     sweeps += _config_sweeps(config_name, fixed + [f"{k}={v[0]}" for _, k, v in sweeps],
-                             {k for _, k, _ in sweeps} | {o.get_key_element() for o in parsed})
+                             {k for _, k, _ in sweeps} | {o.get_key_element() for o in parsed},
+                             user)
     first = [f"{key}={values[0]}" for _, key, values in sweeps]
     yield fixed + first
     for i, (_, key, values) in enumerate(sweeps):
@@ -94,24 +118,26 @@ def _values(override) -> list[str]:
         return []
 
 
-def _config_sweeps(config_name: str, overrides: list[str], given: set[str]) -> list:
+def _config_sweeps(config_name: str, overrides: list[str], given: set[str],
+                   user: str | None) -> list:
     """Sweeps an experiment declares in `hydra.sweeper.params` (not overridden on the line)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    cfg = _compose(config_name, overrides, hydra_config=True)
+    cfg = _compose(config_name, overrides, hydra_config=True, user=user)
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
     lines = [f"{k}={v}" for k, v in params.items() if k not in given]
     parsed = OverridesParser.create().parse_overrides(lines)
     return [(o.input_line, o.get_key_element(), _values(o) or [str(o.value())]) for o in parsed]
 
 
-def check_job(config_name: str, overrides: list[str], multirun: bool) -> DictConfig:
+def check_job(config_name: str, overrides: list[str], multirun: bool,
+              user: str | None = None) -> DictConfig:
     """Compose one job's config and run every check of md.config.checks on it."""
     from hydra.core.hydra_config import HydraConfig
 
     from md.config import checks
 
-    cfg = _compose(config_name, overrides, hydra_config=True)
+    cfg = _compose(config_name, overrides, hydra_config=True, user=user)
     HydraConfig.instance().set_config(cfg)  # so ${hydra:...} values resolve, as in the job
     choices = dict(cfg.hydra.runtime.choices)
     node = "hydra.sweep.dir" if multirun else "hydra.run.dir"
@@ -125,14 +151,15 @@ def check_job(config_name: str, overrides: list[str], multirun: bool) -> DictCon
     return cfg
 
 
-def _compose(config_name: str, overrides: list[str], hydra_config: bool = False) -> DictConfig:
-    from hydra import compose, initialize_config_dir
+def _compose(config_name: str, overrides: list[str], hydra_config: bool = False,
+             user: str | None = None) -> DictConfig:
+    """The composed config, as Hydra's job will see it: the user's folder first, then md's."""
+    from hydra import compose
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import MissingConfigException
 
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        with _search_path(user):
             return compose(config_name, overrides=overrides, return_hydra_config=hydra_config)
     except MissingConfigException as e:
         raise MDError(_missing_option(e, overrides)) from None
@@ -140,10 +167,28 @@ def _compose(config_name: str, overrides: list[str], hydra_config: bool = False)
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
         unknown = re.match(r"Could not override '([^']+)'", lines[0])
         if unknown and len(lines) > 1 and lines[1].startswith("To append"):
-            raise MDError(_unknown_key(unknown.group(1), config_name, overrides)) from None
+            raise MDError(_unknown_key(unknown.group(1), config_name, overrides, user)) from None
         raise MDError("; ".join(lines[:2])) from None
     finally:
         GlobalHydra.instance().clear()
+
+
+@contextlib.contextmanager
+def _search_path(user: str | None) -> Iterator[None]:
+    """Hydra initialised on md's config folder, with `user`'s folder before it (what
+    `--config-dir` does for Hydra's own job)."""
+    from hydra import version
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    version.setbase("1.3")
+    search_path = create_config_search_path(CONFIG_DIR)
+    if user is not None:
+        search_path.prepend("command-line", f"file://{user}")
+    Hydra.create_main_hydra2(task_name="md", config_search_path=search_path)
+    yield
 
 
 def _first_lines(e: Exception) -> str:
@@ -151,11 +196,11 @@ def _first_lines(e: Exception) -> str:
     return "; ".join(lines[:2])
 
 
-def _unknown_key(key: str, config_name: str, overrides: list[str]) -> str:
+def _unknown_key(key: str, config_name: str, overrides: list[str], user: str | None) -> str:
     """`train.max_stepz is not a config key; did you mean train.max_steps?` (any group)."""
     rest = [o for o in overrides if o.split("=")[0] != key]
     try:
-        known = _leaf_keys(_compose(config_name, rest))
+        known = _leaf_keys(_compose(config_name, rest, user=user))
     except MDError:
         known = []
     leaf = key.split(".")[-1]
@@ -201,6 +246,11 @@ def stage_main(config_name: str) -> Callable[[Callable[[DictConfig], object]], C
 
         @functools.wraps(fn)
         def main() -> object:
+            given = any(a in ("--config-dir", "-cd") or a.startswith("--config-dir=")
+                        for a in sys.argv[1:])
+            if not given and os.environ.get(USER_CONFIG_ENV):  # Hydra's job searches it too
+                folder = report_errors(user_config_dir)(None)
+                sys.argv[1:1] = [f"--config-dir={folder}"]
             report_errors(check_command_line)(config_name, sys.argv[1:])
             return hydra_main()
 

@@ -89,7 +89,7 @@ def check_weights(key: str, pretrained: str) -> None:
     if reason is not None:
         raise MDError(f"{key}={pretrained}: not in the local Hugging Face cache and the hub "
                       f"cannot be reached ({reason}); download it where there is network "
-                      f"(huggingface-cli download {pretrained}) or set {key}=/local/folder")
+                      f"(hf download {pretrained}) or set {key}=/local/folder")
 
 
 def _looks_local(pretrained: str) -> bool:

@@ -8,7 +8,7 @@ A generator turns prompts into texts; it knows nothing about CoT, PoT or answers
 
 `md.inference.hf` holds HFGenerator; `md.inference.vllm_engine` holds VLLMGenerator
 (`inference.engine=vllm`), which imports vllm only when built and serves LoRA adapters through
-`LoRARequest`; vllm is not a default dependency (`pip install md[vllm]`).
+`LoRARequest`; vllm is not a default dependency (`pip install 'mixed-distillation[vllm]'`).
 """
 
 from __future__ import annotations

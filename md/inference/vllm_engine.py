@@ -9,7 +9,7 @@ gpu_memory_utilization, max_lora_rank, tensor_parallel_size, max_model_len.
 A QLoRA student (trained on a 4-bit NF4 base) is served on vLLM's bitsandbytes 4-bit loading of
 the same base, as with the HF engine, so its adapter sees the weights it was trained against;
 `base_weights` records which base was used ("bitsandbytes 4-bit (as trained)" or the dtype).
-vllm is imported only here, only when a generator is built (`pip install md[vllm]`, CUDA only).
+vllm is imported only here, only when a generator is built (`pip install 'mixed-distillation[vllm]'`, CUDA only).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def engine_for(base_model: str, *, lora: bool, four_bit: bool, seed: int,
     try:
         from vllm import LLM
     except ImportError:
-        raise MDError("inference.engine=vllm needs vllm: pip install 'md[vllm]' "
+        raise MDError("inference.engine=vllm needs vllm: pip install 'mixed-distillation[vllm]' "
                       "(CUDA only), or use inference.engine=hf") from None
     key = (base_model, lora, four_bit, seed, gpu_memory_utilization, max_lora_rank,
            tensor_parallel_size, max_model_len)
