@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,3 +50,16 @@ def test_parallel_preset_runs_two_trainings_at_once(tmp_path):
     evaluations = sorted((tmp_path / "runs").glob("**/eval/metrics.json"))
     assert len(evaluations) == 2
     assert all(json.loads(p.read_text())["questions"] == 6 for p in evaluations)
+
+
+def test_the_slurm_preset_requeues_a_timed_out_job_that_resumes():
+    """A job past its time limit is requeued (submitit's max_num_timeout) and reruns the same
+    job in the same run folder, where train.ckpt_path=auto resumes from its newest checkpoint
+    (tests/test_training_resume.py runs that resume)."""
+    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+    assert cfg.hydra.launcher.max_num_timeout >= 1 and cfg.hydra.launcher.timeout_min == 1440
+    assert cfg.train.ckpt_path == "auto"
+    base = OmegaConf.load(REPO / "md" / "conf" / "base.yaml")
+    sweep = OmegaConf.to_container(base.hydra.sweep, resolve=False)
+    assert sweep["subdir"] == "${hydra:job.num}"  # a job's folder is the same on requeue

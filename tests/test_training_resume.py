@@ -103,3 +103,21 @@ def test_keep_checkpoints_keeps_exactly_the_newest_k(tmp_path, keep, kept):
     steps = sorted(int(p.stem.removeprefix("step")) for p in result.checkpoint_dir.glob("step*.ckpt"))
     assert steps == kept
     assert (result.checkpoint_dir / "last.ckpt").exists()
+
+
+def test_auto_resumes_a_killed_run_in_its_own_folder_and_starts_fresh_elsewhere(tmp_path, capsys):
+    """train.ckpt_path=auto (the YAML default): what a SLURM job requeued after its time limit
+    runs, in the same run folder."""
+    full_student, full = train(tmp_path, "full")
+    with pytest.raises(Killed):
+        train(tmp_path, "killed", callbacks=[KillAfter(K)])
+    resumed_student, resumed = train(tmp_path, "killed", ckpt_path="auto")
+    assert "resuming from" in capsys.readouterr().err
+    assert resumed.metrics["step"] == TOTAL
+    got = history(tmp_path / "killed")
+    assert sorted(got) == list(range(TOTAL))  # steps 1..K from the killed run, K+1.. resumed
+    a = {n: p for n, p in full_student.model.named_parameters() if p.requires_grad}
+    b = dict(resumed_student.model.named_parameters())
+    assert all(torch.allclose(a[n], b[n], atol=1e-6) for n in a)
+    _, fresh = train(tmp_path, "fresh", ckpt_path="auto")  # nothing to resume: from step 0
+    assert fresh.metrics["step"] == TOTAL and sorted(history(tmp_path / "fresh")) == list(range(TOTAL))

@@ -70,7 +70,8 @@ def run(examples: Sequence[MixedExample], student, settings: TrainSettings = Tra
 
     val_examples: held-out examples; None takes `settings.val_fraction` of the questions from
     `examples` (default 0, as in the paper: every training question is trained on, no
-    validation loss). ckpt_path: resume from this checkpoint. Always closes `logger`.
+    validation loss). ckpt_path: resume from this checkpoint; "auto" from the newest intact one in
+    `out_dir`/checkpoints, if any (md.training.checkpoints.resume_from). Always closes `logger`.
     lineage: md.tracking.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
     logger they and the saved student are logged as artifacts.
     """
@@ -103,13 +104,13 @@ def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_
 
     from md.models import save_student
     from md.training import fsdp
-    from md.training.checkpoints import intact_checkpoint
+    from md.training.checkpoints import resume_from
     from md.training.module import MDDataModule, MDModule, build_trainer
 
     s = settings
     L.seed_everything(s.seed, verbose=False)
-    if ckpt_path:
-        ckpt_path = str(intact_checkpoint(ckpt_path))
+    resumed = resume_from(ckpt_path, out_dir / "checkpoints")  # "auto": this run's newest
+    ckpt_path = str(resumed) if resumed else None
     if val_examples is None:
         examples, val_examples = split(examples, s.val_fraction)
     items = _encode(examples, student, s, "train")

@@ -45,6 +45,27 @@ def damage(path: str | Path) -> str | None:
     return f"bad CRC in {bad}" if bad else None
 
 
+def resume_from(ckpt_path: str | None, folder: str | Path) -> Path | None:
+    """The checkpoint a run resumes from: None (a fresh start), `ckpt_path` checked by
+    `intact_checkpoint`, or for `auto` the newest intact checkpoint in `folder` (the run's own
+    checkpoints/), None when there is none."""
+    if not ckpt_path:
+        return None
+    if ckpt_path != "auto":
+        return intact_checkpoint(ckpt_path)
+    folder = Path(folder)
+    found = sorted(folder.glob("*.ckpt"), key=lambda p: (p.name == "last.ckpt", p.stat().st_mtime),
+                   reverse=True) if folder.is_dir() else []
+    for candidate in found:
+        if damage(candidate) is None:
+            print(f"resuming from {candidate} (train.ckpt_path=auto)", file=sys.stderr)
+            return candidate
+    if found:
+        print(f"warning: no intact checkpoint in {folder}; training from the start",
+              file=sys.stderr)
+    return None
+
+
 def intact_checkpoint(path: str | Path) -> Path:
     """`path` if intact; else the newest intact `.ckpt` in its folder (with a warning line)."""
     path = Path(path)
