@@ -65,6 +65,20 @@ def completion(body: dict, max_choices: int | None = None, echo_stop: bool = Fal
                if usage else {})}
 
 
+def refusal(param: str | None) -> dict:
+    """OpenAI's 400 error for a parameter this model does not take (its current wording)."""
+    if param == "max_tokens":
+        return {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                "model. Use 'max_completion_tokens' instead.", "type": "invalid_request_error",
+                "param": "max_tokens", "code": "unsupported_parameter"}
+    if param is not None:
+        return {"message": f"Unsupported value: '{param}' does not support this value with this "
+                "model. Only the default value is supported.", "type": "invalid_request_error",
+                "param": param, "code": "unsupported_value"}
+    return {"message": "Invalid 'messages': the request is malformed.",
+            "type": "invalid_request_error", "param": "messages", "code": None}
+
+
 class FakeOpenAI:
     def __init__(self, latency: float = 0.0, retry_after: str = "0", timeout_sleep: float = 2.0,
                  batch_polls: int = 1):
@@ -86,6 +100,10 @@ class FakeOpenAI:
         self.echo_stop = False  # return the stop string (and what follows) inside the text
         self.usage = True  # False: no usage block, as some servers
         self.agree = False  # True: all samples of a prompt give the same answer
+        # params a model refuses, answered 400 as OpenAI does: "max_tokens" (reasoning models
+        # take max_completion_tokens), "temperature" (only the default), ...
+        self.refuse: set[str] = set()
+        self.reject_all = False  # every chat request is a 400 nothing can fix
 
     # --- chat -----------------------------------------------------------------------------
     async def chat(self, request: web.Request) -> web.StreamResponse:
@@ -94,6 +112,9 @@ class FakeOpenAI:
         self.counts["chat"] += 1
         if self.latency:
             await asyncio.sleep(self.latency)
+        refused = next((k for k in sorted(self.refuse) if k in body), None)
+        if refused is not None or self.reject_all:
+            return web.json_response({"error": refusal(refused)}, status=400)
         fault = self.faults.pop(0) if self.faults else self.always
         if fault == "429":
             return web.json_response({"error": {"message": "rate limited", "type": "requests"}},

@@ -230,3 +230,34 @@ def test_no_http_info_line_per_request(server, tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         run(problems(2), teacher(server, n=2), tmp_path / "t.jsonl", ExtractSettings(progress=False))
     assert not [r for r in caplog.records if "HTTP Request" in r.getMessage()]
+
+
+# --- the teacher API as it is now: parameters a model refuses -------------------------------
+
+def test_a_model_that_refuses_max_tokens_gets_max_completion_tokens(server, tmp_path, capsys):
+    server.refuse = {"max_tokens"}
+    t = teacher(server)
+    s = run(problems(3), t, tmp_path / "t.jsonl", ExtractSettings(progress=False))
+    assert s.complete and s.thoughts == 3 * 2 * 3
+    warned = [ln for ln in capsys.readouterr().err.splitlines() if "max_completion_tokens" in ln]
+    assert len(warned) == 1 and "gpt-test" in warned[0]
+    answered = server.answered
+    assert answered and all("max_completion_tokens" in b and "max_tokens" not in b for b in answered)
+    assert len(server.requests) - len(answered) <= 4  # the 400s of requests already in flight
+
+
+def test_a_model_that_refuses_temperature_samples_at_its_default(server, tmp_path, capsys):
+    server.refuse = {"temperature"}
+    s = run(problems(2), teacher(server, concurrency=1), tmp_path / "t.jsonl",
+            ExtractSettings(progress=False))
+    assert s.complete and len(server.requests) == len(server.answered) + 1  # one 400, learnt
+    assert "does not take temperature" in capsys.readouterr().err
+    assert all("temperature" not in b for b in server.answered)
+
+
+def test_any_other_400_is_one_line_and_no_retry(server, tmp_path):
+    server.reject_all = True
+    with pytest.raises(MDError, match=r"answered HTTP 400: .*malformed"):
+        run(problems(2), teacher(server, concurrency=1), tmp_path / "t.jsonl",
+            ExtractSettings(progress=False))
+    assert len(server.requests) == 1  # not retried

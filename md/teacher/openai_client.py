@@ -31,6 +31,7 @@ import httpx2
 import openai
 
 from md.errors import MDError
+from md.teacher import dialect
 from md.teacher.base import (
     TEACHER_MODES,
     Completion,
@@ -139,8 +140,10 @@ class OpenAITeacher:
         return list(await asyncio.gather(*(self._one(r) for r in reqs)))
 
     def body(self, req: Request, online: bool = True) -> dict[str, Any]:
-        """The chat-completions request body (online=False: a line of a Batch API input file)."""
-        body = {"model": self.model, "messages": list(req.messages), **self.params}
+        """The chat-completions request body (online=False: a line of a Batch API input file),
+        in the dialect this model was found to take (md.teacher.dialect)."""
+        params = dialect.speak(self.params, self.server, self.model)
+        body = {"model": self.model, "messages": list(req.messages), **params}
         if self.asked_n(req) > 1:
             body["n"] = self.asked_n(req)
         if online and self.recover_in_flight:  # see md.teacher.recover
@@ -186,10 +189,18 @@ class OpenAITeacher:
                         "front)", self.server, got, asked)
 
     async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Await `call()`, retrying transient failures; MDError once retries run out."""
-        for attempt in range(self.max_retries + 1):
+        """Await `call()`, retrying transient failures; MDError once retries run out. A 400
+        about a parameter the model does not take is learnt once (md.teacher.dialect) and the
+        request sent again at once; any other 400 is one line, no retry."""
+        attempt, learnt = 0, 0
+        while True:
             try:
                 return await call()
+            except openai.BadRequestError as e:
+                if learnt < len(dialect.PARAMS) and dialect.learn(e.body, self.server, self.model):
+                    learnt += 1
+                    continue
+                raise MDError(describe(e, self)) from None
             except (openai.APIStatusError, *TRANSIENT) as e:
                 if not retryable(e):
                     raise MDError(describe(e, self)) from None
@@ -198,7 +209,7 @@ class OpenAITeacher:
                                   f"{describe(e, self)}") from None
                 self.retries_done += 1
                 await asyncio.sleep(backoff(attempt, e, self.backoff_s, self.max_backoff_s))
-        raise AssertionError("unreachable")
+                attempt += 1
 
 
 def http_client(backend: str, timeout_s: float):
