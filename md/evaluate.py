@@ -13,12 +13,14 @@ from md.config.cli import stage_main
 from md.errors import MDError
 from md.pipeline import evaluation
 from md.stages.evaluate import print_metrics
+from md.tracking import provenance
 
 
 @stage_main("evaluate")
 def main(cfg) -> None:
     """Evaluate a trained student (or an ensemble of two, or the teacher) on the test split."""
     setup = wiring.evaluation(cfg)
+    provenance.write(cfg.out_dir)
     if cfg.get("merge_shards"):
         pf.preflight(cfg, None, upstream=False, test=True)
         metrics = evaluation.merge_shards(setup, list(cfg.merge_shards), cfg.out_dir)

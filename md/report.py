@@ -48,6 +48,9 @@ def build(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
     parts = ["# Results", ""]
     if runs:
         parts += ["## Accuracy (%)", "", tables.accuracy_table(runs, methods), ""]
+        teachers = sorted({r.teacher for r in runs if r.teacher})
+        if teachers:
+            parts += ["Teacher: " + "; ".join(teachers) + ".", ""]
     if mixes:
         parts += ["## Teacher thought types (Fig. 1), share of questions (%)", "",
                   tables.types_table(mixes), ""]

@@ -22,6 +22,7 @@ from md.config.targets import call
 from md.pipeline import evaluation
 from md.stages import train
 from md.stages.evaluate import print_metrics
+from md.tracking import provenance
 from md.types import MixedExample
 
 
@@ -39,6 +40,7 @@ def main(cfg) -> None:
                        lineage=pipeline.lineage(plan) if given is None else ())
     if result.rank != 0:  # only rank 0 evaluates and reports, once
         return
+    provenance.write(run_dir, teacher=pipeline.teacher_of(plan) if given is None else None)
     if cfg.train.evaluate_after:
         metrics = evaluation.evaluate(wiring.evaluation(cfg), (result.student_dir,),
                                       run_dir / "eval", log_dir=run_dir)

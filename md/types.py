@@ -75,9 +75,12 @@ class Thought:
     method: Method
     sample_index: int
     text: str
-    model: str
+    model: str  # the model asked for (teacher.model), an alias such as gpt-3.5-turbo
     params: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
+    # what answered, as the API says: the dated `model` an alias resolved to (aliases move:
+    # gpt-3.5-turbo-0613, the paper's, was retired in 2024) and the `system_fingerprint`
+    served: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,14 @@ def request_id(body: dict) -> str:
                                      sort_keys=True).encode()).hexdigest()[:16]
 
 
+FINGERPRINT = "fp_md_fake_1"  # what OpenAI calls the backend configuration that answered
+
+
+def dated(alias: str) -> str:
+    """The dated snapshot an alias resolves to, as OpenAI answers (gpt-4o -> gpt-4o-2024-08-06)."""
+    return f"{alias}-2026-01-15"
+
+
 def completion(body: dict, max_choices: int | None = None, echo_stop: bool = False,
                usage: bool = True, agree: bool = False) -> dict:
     n = min(int(body.get("n") or 1), max_choices or 1_000_000)
@@ -55,7 +63,8 @@ def completion(body: dict, max_choices: int | None = None, echo_stop: bool = Fal
         texts = [f"{t}{body['stop'][0]} Made-up next question?" for t in texts]
     prompt_tokens = len(json.dumps(body.get("messages", []))) // 4
     return {"id": f"chatcmpl-{request_id(body)}", "object": "chat.completion",
-            "created": int(time.time()), "model": body.get("model", "?"),
+            "created": int(time.time()), "model": dated(body.get("model", "?")),
+            "system_fingerprint": FINGERPRINT,
             "choices": [{"index": i, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": t}}
                         for i, t in enumerate(texts)],

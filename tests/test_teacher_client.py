@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -261,3 +262,26 @@ def test_any_other_400_is_one_line_and_no_retry(server, tmp_path):
         run(problems(2), teacher(server, concurrency=1), tmp_path / "t.jsonl",
             ExtractSettings(progress=False))
     assert len(server.requests) == 1  # not retried
+
+
+def test_a_thought_records_the_dated_model_and_fingerprint_that_answered(server, tmp_path):
+    from openai_server import FINGERPRINT, dated
+
+    out = tmp_path / "t.jsonl"
+    run(problems(2), teacher(server), out, ExtractSettings(cache_path=tmp_path / "c.sqlite",
+                                                          progress=False))
+    thoughts = jsonl.read_all(out, Thought)
+    assert {t.model for t in thoughts} == {"gpt-test"}  # what was asked for, an alias
+    assert all(t.served == {"model": dated("gpt-test"), "system_fingerprint": FINGERPRINT}
+               for t in thoughts)
+    # a run trained on them records it (md.train writes this), and md.report names it
+    from md.reporting.collect import teacher_of
+    from md.tracking.provenance import served_by, write
+
+    facts = json.loads(write(tmp_path / "run", teacher=served_by(out)).read_text())
+    assert facts["teacher"] == {"asked": ["gpt-test"],
+                                "served": {f"{dated('gpt-test')} ({FINGERPRINT})": 12}}
+    assert facts["md"] and facts["python"] and "torch" in facts["libraries"]
+    assert facts["device"]["kind"] in ("cpu", "cuda") and set(facts["git"] or {}) <= {"commit", "dirty"}
+    assert teacher_of(tmp_path / "run" / "eval") == \
+        f"gpt-test (answered by {dated('gpt-test')} ({FINGERPRINT}))"

@@ -40,6 +40,10 @@ def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
     assert list((tmp_path / "artifacts" / "mix").glob("*/mixed.jsonl"))  # upstream stages ran
     evaluation = json.loads((run / "eval" / "metrics.json").read_text())
     assert evaluation["questions"] == 3 and "cot_w_pot" in evaluation["accuracy"]
+    facts = json.loads((run / "provenance.json").read_text())  # what produced these numbers
+    assert facts["git"]["commit"] and isinstance(facts["git"]["dirty"], bool)
+    assert facts["md"] and facts["python"] and {"torch", "transformers"} <= set(facts["libraries"])
+    assert facts["device"]["kind"] == "cpu" and facts["teacher"]["asked"] == ["simulated"]
 
 
 @pytest.mark.parametrize(

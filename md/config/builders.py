@@ -83,7 +83,9 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None =
     if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
         swept = swept_keys(sys.argv[1:], dict(hydra.sweeper.get("params") or {}) if hydra else {})
         extra["name"] = name or run_name(task, swept, stage)
-    config = {**flatten(cfg), "overrides": " ".join(task)}
+    from md.tracking.provenance import collect
+
+    config = {**flatten(cfg), "overrides": " ".join(task), **flatten({"provenance": collect()})}
     return call(cfg.logger, save_dir=str(save_dir), group=cfg.experiment_name, job_type=stage,
                 tags=ablation_tags(choices, cfg.loss.get("lambda")), config=config, **extra)
 

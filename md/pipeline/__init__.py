@@ -156,6 +156,15 @@ def first_missing_stage(plan: Plan) -> str | None:
     return "execute" if extract_artifact(plan).has(THOUGHTS) else "extract"
 
 
+def teacher_of(plan: Plan) -> dict | None:
+    """The model asked and the dated models that answered, read off the thoughts the run's
+    training set was made from (md.tracking.provenance.served_by); None before extraction."""
+    from md.tracking.provenance import served_by
+
+    art = extract_artifact(plan)
+    return served_by(art.file(THOUGHTS)) if art.has(THOUGHTS) else None
+
+
 def lineage(plan: Plan) -> list:
     """The W&B artifacts a student trained on the pipeline's mix was made from."""
     from md.tracking import lineage as ln

@@ -40,6 +40,7 @@ class Run:
     accuracy: dict[str, float] = field(default_factory=dict)
     paths_used: dict[str, str] = field(default_factory=dict)  # method -> "20", "10+10", "1"
     curves: dict | None = None
+    teacher: str = ""          # who wrote the training thoughts: "asked (served as dated, ...)"
 
 
 def _get(cfg: dict | None, key: str, default: Any = None) -> Any:
@@ -106,7 +107,21 @@ def describe(folder: Path, metrics: dict) -> Run:
         accuracy={k: float(v) for k, v in metrics["accuracy"].items()},
         paths_used=dict(metrics.get("paths_used") or {}),
         curves=_read_json(folder / "curves.json"),
+        teacher=teacher_of(Path(student_dir).parent if student_dir else folder),
     )
+
+
+def teacher_of(folder: Path) -> str:
+    """The teacher named in the nearest provenance.json at or above `folder` (written by
+    md.train, md.tracking.provenance): the model asked and the dated models that answered."""
+    for parent in (folder, *folder.parents):
+        facts = _read_json(parent / "provenance.json")
+        if isinstance(facts, dict):
+            teacher = facts.get("teacher") or {}
+            asked = ", ".join(teacher.get("asked") or [])
+            served = ", ".join(teacher.get("served") or {})
+            return f"{asked} (answered by {served})" if asked and served else asked
+    return ""
 
 
 def _read_json(path: Path) -> Any:

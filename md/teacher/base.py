@@ -57,6 +57,8 @@ class Completion:
 
     texts: tuple[str, ...]
     usage: dict[str, int] = field(default_factory=dict)
+    # what the API says answered: the dated `model` an alias resolved to, `system_fingerprint`
+    served: dict[str, str] = field(default_factory=dict)
 
 
 def estimate_tokens(text: str) -> int:

@@ -174,7 +174,8 @@ def _merge_line(raw: str, lines: dict, teacher, cache: Cache, result: FillResult
     except (ValueError, KeyError, TypeError, AttributeError):
         result.failed_lines += 1  # left uncached: the next run resubmits it
         return
-    cache.put(line["key"], teacher.model, tuple(line["indices"]), comp.texts, comp.usage)
+    cache.put(line["key"], teacher.model, tuple(line["indices"]), comp.texts, comp.usage,
+              comp.served)
     p, c = comp.usage["prompt_tokens"], comp.usage["completion_tokens"]
     result.requests_sent += 1
     result.samples += len(line["indices"])

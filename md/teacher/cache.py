@@ -22,7 +22,7 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
     prompt_key TEXT NOT NULL, sample_index INTEGER NOT NULL, model TEXT NOT NULL,
-    text TEXT NOT NULL, usage TEXT NOT NULL, created REAL NOT NULL,
+    text TEXT NOT NULL, usage TEXT NOT NULL, created REAL NOT NULL, served TEXT,
     PRIMARY KEY (prompt_key, sample_index));
 CREATE TABLE IF NOT EXISTS in_flight (
     tag TEXT PRIMARY KEY, prompt_key TEXT NOT NULL, indices TEXT NOT NULL, sent REAL NOT NULL);
@@ -50,6 +50,9 @@ class Cache:
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL+NORMAL: a commit survives kill -9
         self.db.execute("PRAGMA busy_timeout=30000")  # two runs sharing the file wait, not fail
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(samples)")}
+        if "served" not in columns:  # a cache written before md recorded what answered
+            self.db.execute("ALTER TABLE samples ADD COLUMN served TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -70,7 +73,7 @@ class Cache:
         return [i for i in range(n) if i not in have]
 
     def put(self, key: str, model: str, indices: tuple[int, ...], texts: tuple[str, ...],
-            usage: dict[str, int]) -> None:
+            usage: dict[str, int], served: dict[str, str] | None = None) -> None:
         """Store one response atomically. The request's usage goes on its first sample only,
         so summing usage over thoughts gives exactly what was paid. A response with fewer texts
         than indices (a server that ignores `n`) fills the first ones; the rest stay missing."""
@@ -80,10 +83,10 @@ class Cache:
         rows = []
         for j, (index, text) in enumerate(zip(indices, texts, strict=False)):
             u = dict(usage, request_samples=len(texts)) if j == 0 else {}
-            rows.append((key, index, model, text, json.dumps(u), now))
+            rows.append((key, index, model, text, json.dumps(u), now, json.dumps(served or {})))
         with self.db:  # BEGIN ... COMMIT
             self.db.executemany(
-                "INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?)", rows)
+                "INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             self.db.execute("DELETE FROM in_flight WHERE tag=?", (request_tag(key, indices),))
 
     # --- requests sent but not answered yet (for recovery after kill -9) ------------------
@@ -100,11 +103,12 @@ class Cache:
         rows = self.db.execute("SELECT tag, prompt_key, indices FROM in_flight ORDER BY sent")
         return [(t, k, tuple(json.loads(i))) for t, k, i in rows]
 
-    def get(self, key: str, index: int) -> tuple[str, dict[str, int]] | None:
+    def get(self, key: str, index: int) -> tuple[str, dict[str, int], dict[str, str]] | None:
+        """(text, usage, served) of one cached sample, or None."""
         row = self.db.execute(
-            "SELECT text, usage FROM samples WHERE prompt_key=? AND sample_index=?", (key, index)
-        ).fetchone()
-        return None if row is None else (row[0], json.loads(row[1]))
+            "SELECT text, usage, served FROM samples WHERE prompt_key=? AND sample_index=?",
+            (key, index)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]), json.loads(row[2] or "{}"))
 
     # --- Batch API jobs -------------------------------------------------------------------
     def add_batch_file(self, input_file_id: str, lines: dict[str, Any]) -> None:

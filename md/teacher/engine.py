@@ -111,7 +111,8 @@ async def _answer(group, need, queue, teacher, cache: Cache, state: _State, bar)
     finally:
         state.reserved -= need
     for req, comp in zip(group, completions, strict=True):
-        cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage)
+        cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage,
+                  comp.served)
         rest = req.indices[len(comp.texts):]  # fewer choices than n: ask for the rest
         per = max(1, int(teacher.max_n_per_request))
         for i in range(0, len(rest), per):

@@ -172,7 +172,7 @@ class OpenAITeacher:
             comp = Completion(comp.texts, {
                 "prompt_tokens": estimate_tokens(prompt),  # billed once per request
                 "completion_tokens": sum(estimate_tokens(t) for t in comp.texts),
-                "estimated": 1})
+                "estimated": 1}, comp.served)
         return comp
 
     def asked_n(self, req: Request) -> int:
@@ -242,7 +242,8 @@ def parse_completion(body: Any, expected: int, stop: list[str] | None = None) ->
         raise ValueError(f"malformed chat completion body ({type(e).__name__}: {e})") from None
     if not texts:
         raise ValueError(f"expected {expected} choices, got none")
-    return Completion(texts, usage)
+    served = {k: str(body[k]) for k in ("model", "system_fingerprint") if body.get(k)}
+    return Completion(texts, usage, served)
 
 
 def build_openai_teacher(model: str, *, temperature: float = 0.7, top_p: float = 1.0,

@@ -97,4 +97,5 @@ def thoughts(prompt_list: list[Prompt], teacher, cache: Cache, n: int,
             hit = cache.get(pr.key, i)
             if hit is None:
                 raise KeyError(f"{pr.problem.id}/{pr.method}/{i}")
-            yield Thought(pr.problem.id, pr.method, i, hit[0], teacher.model, params, hit[1])
+            yield Thought(pr.problem.id, pr.method, i, hit[0], teacher.model, params, hit[1],
+                          hit[2])

@@ -48,7 +48,8 @@ async def _recover(teacher, cache: Cache, rows) -> int:
                     comp = parse_completion(item, len(indices))
                 except ValueError:
                     continue
-                cache.put(key, teacher.model, indices, comp.texts, comp.usage)
+                cache.put(key, teacher.model, indices, comp.texts, comp.usage,
+                          comp.served)
                 found += 1
                 break
     finally:
