@@ -115,6 +115,10 @@ def test_sweep_runs_are_found_by_the_documented_sync_and_show_their_lineage(tmp_
         records = read_wandb_records(path)
         (meta,) = [r.run for r in records if r.WhichOneof("record_type") == "run"][:1]
         runs[meta.display_name] = (meta.job_type, artifacts_of(records))
+        config = {u.key: json.loads(u.value_json) for r in records
+                  if r.WhichOneof("record_type") == "config" for u in r.config.update}
+        assert config["provenance.md"] and config["provenance.git.commit"]  # what produced it
+        assert config["provenance.device.kind"] == "cpu" and config["provenance.libraries.torch"]
     assert len(runs) == 4 and all(len(name) <= 128 for name in runs)  # what differs comes first
     assert {name.split(",")[0] for name in runs} == {
         f"{stage}: loss.lambda={lam}" for lam in (0.25, 0.75) for stage in ("train", "evaluate")}
