@@ -49,7 +49,7 @@ demo: $(STAMP)  ## CPU, offline: label-FT, CoT-, PoT- and MD-distilled tiny stud
 	@cat runs/demo/report.md
 
 test: $(STAMP)  ## run the fast test suite, in parallel (the slow end-to-end tests are `make test-slow`)
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_PARALLEL)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_PARALLEL) --durations=15
 
 test-slow: $(STAMP)  ## the slow tests: end-to-end CLI runs, every experiment, benchmarks at a tiny size, real models
 	$(PY) -m pytest -q -m slow $(PYTEST_PARALLEL)

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from md.errors import MDError
+from md.models.saved import read_manifest
 
 
 @dataclass
@@ -72,7 +73,7 @@ def _student_config(student_dir: Any, near: Path) -> dict:
             cfg = _load_config(path.parent)
             if cfg is not None:
                 return cfg
-            manifest = _read_json(path / "md_student.json") or {}
+            manifest = read_manifest(path)
             return {"student": {"name": manifest.get("name", path.name)}}
     return {"student": {"name": given.name or "?"}}
 
