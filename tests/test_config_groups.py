@@ -78,3 +78,8 @@ def test_the_dataclass_defaults_are_the_yaml_defaults():
     yaml_train = groups.train(cfg)
     assert dataclasses.replace(yaml_train, trainer={}, warmup_steps=0) == TrainSettings(trainer={})
     assert dataclasses.replace(groups.extract(cfg), cache_path=None) == ExtractSettings()
+
+
+def test_adaptive_sampling_values_are_checked_even_when_it_is_off():
+    with pytest.raises(MDError, match=r"extract.adaptive.rule='foo': must be one of unchangeable, beta"):
+        groups.extract(compose_train("extract.adaptive.rule=foo"))

@@ -48,11 +48,11 @@ def build(cls: type, group: str, values: dict[str, Any]):
 def extract(cfg: DictConfig) -> ExtractSettings:
     x = to_plain(cfg.extract)
     adaptive = x.pop("adaptive", None) or {}
-    rule = None
-    if adaptive.pop("enabled", False):
-        paths = (cfg.get("mix") or {}).get("paths_per_question")
-        rule = build(AdaptiveSampling, "extract.adaptive", {**adaptive, "paths_per_question": paths})
-    return build(ExtractSettings, "extract", {**x, "adaptive": rule})
+    enabled = adaptive.pop("enabled", False)
+    paths = (cfg.get("mix") or {}).get("paths_per_question")
+    # built (so checked) even when off: a bad value is refused before it is switched on
+    rule = build(AdaptiveSampling, "extract.adaptive", {**adaptive, "paths_per_question": paths})
+    return build(ExtractSettings, "extract", {**x, "adaptive": rule if enabled else None})
 
 
 def sandbox(cfg: DictConfig) -> SandboxSettings:
