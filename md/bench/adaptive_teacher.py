@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from md import data, jsonl
+from md.config.settings import ExtractSettings
 from md.stages import execute, mix
 from md.stages.extract import run as extract
 from md.teacher.adaptive import RULES, AdaptiveSampling, taken
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         extract(problems, build_simulated_teacher(n=args.n), work / "thoughts.jsonl",
-                progress=False)
+                ExtractSettings(progress=False))
         execute.run(work / "thoughts.jsonl", work / "full.jsonl", problems, progress=False)
         judged = jsonl.read_all(work / "full.jsonl", JudgedThought)
         kept = replay(judged, rule, args.n)
