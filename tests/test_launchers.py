@@ -56,6 +56,7 @@ def test_the_slurm_preset_requeues_a_timed_out_job_that_resumes():
     """A job past its time limit is requeued (submitit's max_num_timeout) and reruns the same
     job in the same run folder, where train.ckpt_path=auto resumes from its newest checkpoint
     (tests/test_training_resume.py runs that resume)."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")  # the `sweep` extra
     with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
     assert cfg.hydra.launcher.max_num_timeout >= 1 and cfg.hydra.launcher.timeout_min == 1440
