@@ -7,6 +7,8 @@
 
 Reads top to bottom: settings -> checks -> training set (md.pipeline) -> student -> fit
 (md.stages.train) -> evaluation of the saved student (md.pipeline.evaluation), in the run folder.
+The job is one experiment-logger run: training curves, the mix statistics, the teacher's bill
+and the evaluation's results all land in the same W&B run.
 """
 
 from pathlib import Path
@@ -23,6 +25,8 @@ from md.pipeline import evaluation
 from md.stages import train
 from md.stages.evaluate import print_metrics
 from md.tracking import provenance
+from md.tracking.inputs import log_inputs
+from md.tracking.loggers import finish, wandb_run_of
 from md.types import MixedExample
 
 
@@ -32,18 +36,31 @@ def main(cfg) -> None:
     settings, plan = groups.train(cfg), wiring.plan(cfg)
     given = cfg.train.examples
     preflight(cfg, plan, upstream=given is None, student=True, test=cfg.train.evaluate_after)
+    extracts_here = given is None and pipeline.first_missing_stage(plan) == "extract"
     examples = jsonl.read_all(given or pipeline.mixed(plan), MixedExample)
     texts = [e.input for e in examples] + [e.target for e in examples]
     student = call(cfg.student, tokenizer_texts=texts, workdir=str(run_dir / "student"))
-    result = train.run(examples, student, settings, out_dir=run_dir,
-                       logger=logger(cfg, run_dir, "train"), ckpt_path=cfg.train.ckpt_path,
-                       lineage=pipeline.lineage(plan) if given is None else ())
-    if result.rank != 0:  # only rank 0 evaluates and reports, once
-        return
-    provenance.write(run_dir, teacher=pipeline.teacher_of(plan) if given is None else None)
+    log, failed = logger(cfg, run_dir, "train"), True
+    try:
+        result = train.run(examples, student, settings, out_dir=run_dir, logger=log,
+                           ckpt_path=cfg.train.ckpt_path, close_logger=False,
+                           lineage=pipeline.lineage(plan) if given is None else ())
+        if result.rank == 0:  # only rank 0 evaluates and reports, once
+            _finish_job(cfg, plan, run_dir, result, log, extracts_here, upstream=given is None)
+        failed = False
+    finally:
+        finish(log, failed=failed)
+
+
+def _finish_job(cfg, plan, run_dir: Path, result, log, extracts_here: bool, upstream: bool) -> None:
+    """Rank 0, after training: provenance, what the job's data cost and held, the evaluation."""
+    if upstream:
+        log_inputs(wandb_run_of(log), mix=pipeline.mix_stats(plan),
+                   spend=pipeline.teacher_spend(plan), paid_here=extracts_here)
+    provenance.write(run_dir, teacher=pipeline.teacher_of(plan) if upstream else None)
     if cfg.train.evaluate_after:
         metrics = evaluation.evaluate(wiring.evaluation(cfg), (result.student_dir,),
-                                      run_dir / "eval", log_dir=run_dir)
+                                      run_dir / "eval", logger=log)
         print_metrics(metrics, run_dir / "eval")
     shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}
     print(f"student saved to {result.student_dir}\ntraining metrics: {shown}")

@@ -67,14 +67,16 @@ def choice(cfg: DictConfig, group: str) -> str:
 
 
 def logger(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None = None):
-    """The configured experiment logger (W&B, CSV or None) for one stage of one run.
+    """The configured experiment logger (W&B, CSV or None) of one job.
 
-    W&B group = experiment name, job_type = stage, tags = the ablation axes, config = flat, name =
-    what the job overrides (or `name`).
+    W&B group = experiment name, job_type = stage, tags = the ablation axes (the student as its
+    family and size), config = flat with `student.family` and `student.size` added, name = what
+    the job overrides (or `name`).
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from md.tracking.loggers import ablation_tags, run_name
+    from md.tracking.loggers import ablation_tags, model_family, run_name
+    from md.tracking.provenance import collect
 
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
     choices = dict(hydra.runtime.choices) if hydra else {}
@@ -83,15 +85,18 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None =
     if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
         swept = swept_keys(sys.argv[1:], dict(hydra.sweeper.get("params") or {}) if hydra else {})
         extra["name"] = name or run_name(task, swept, stage)
-    from md.tracking.provenance import collect
-
-    config = {**flatten(cfg), "overrides": " ".join(task), **flatten({"provenance": collect()})}
+    student = cfg.get("student") and cfg.student.get("name")
+    family, size = model_family(str(student)) if student else (None, None)
+    config = {**flatten(cfg), "student.family": family, "student.size": size,
+              "overrides": " ".join(task), **flatten({"provenance": collect()})}
+    tags = ablation_tags(choices, cfg.loss.get("lambda") if cfg.get("loss") else None,
+                         student=student, seed=cfg.get("seed"))
     return call(cfg.logger, save_dir=str(save_dir), group=cfg.experiment_name, job_type=stage,
-                tags=ablation_tags(choices, cfg.loss.get("lambda")), config=config, **extra)
+                tags=tags, config=config, **extra)
 
 
 @contextmanager
-def wandb_run(cfg: DictConfig, save_dir: str, stage: str, name: str) -> Iterator[Any]:
+def wandb_run(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None) -> Iterator[Any]:
     """The W&B run of `logger=wandb` (None for the other loggers), always finished on the way out."""
     if not str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
         yield None

@@ -69,7 +69,9 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) 
     if str(OmegaConf.select(cfg, "logger._target_", default="")).endswith("wandb_logger"):
         from md.tracking.loggers import resolve_mode
 
-        resolve_mode(cfg.logger.get("mode"))  # a bad WANDB_MODE fails now, not after training
+        # decided now, once: a bad WANDB_MODE fails, and a key without network says so in one
+        # line, before any work (not ~100 s of wandb retries after training)
+        resolve_mode(cfg.logger.get("mode"), run_dir or OmegaConf.select(cfg, "paths.runs", default="runs"))
     if OmegaConf.select(cfg, "paths.artifacts") is not None:
         check_writable(cfg.paths.artifacts, "paths.artifacts",
                        "point paths.artifacts at a writable folder")

@@ -33,4 +33,5 @@ def evaluation(cfg: DictConfig) -> EvaluationSetup:
     """The evaluation side of one run: inference settings, the sandbox, test problems, logger."""
     return EvaluationSetup(inference=groups.inference(cfg), sandbox=groups.sandbox(cfg),
                            test_problems=cache(partial(builders.test_problems, cfg)),
-                           logger_builder=partial(builders.logger, cfg))
+                           logger_builder=partial(builders.logger, cfg),
+                           dataset=str((cfg.get("eval_data") or cfg.data).get("name") or "test"))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from md import jsonl
+from md.answers.canonical import is_correct
 from md.evaluation import curves as curves_mod
 from md.fsio import write_text
 from md.types import Prediction
@@ -53,19 +54,48 @@ def write_outputs(out_dir: str | Path, predictions: Sequence[Prediction], metric
     return {k: str(v) for k, v in files.items()}
 
 
+def summary_keys(metrics: dict[str, Any], dataset: str) -> dict[str, float]:
+    """The W&B keys of one evaluation: `eval/<dataset>/<method>` per method's accuracy, and the
+    other scalars under `eval/<dataset>/` (`eval/svamp/cot_answer_rate`, `.../adaptive/accuracy`)."""
+    prefix = f"eval/{dataset}"
+    flat = flatten({k: v for k, v in metrics.items() if k != "accuracy"}, prefix)
+    flat.update({f"{prefix}/{method}": value for method, value in metrics["accuracy"].items()})
+    return flat
+
+
 def log_wandb(run, metrics: dict, predictions: Sequence[Prediction], curves: dict,
-              plot_png: str) -> None:
-    """Metrics as scalars; predictions and curves as tables; the curve plot as an image."""
+              plot_png: str, questions: dict[str, str], dataset: str = "test") -> None:
+    """Scalars (also the run's summary, so the runs table shows them); the predictions with the
+    question, gold answer and every path's text and answer; the accuracy-vs-N curve as a W&B line
+    plot and as the PNG. `questions`: problem id -> question text."""
     import wandb  # only when a logger is on
 
-    run.log(flatten(metrics))
-    rows = [[p.problem_id, str(p.gold), json.dumps(p.votes, default=str),
-             json.dumps(p.correct), len(p.paths)] for p in predictions]
-    run.log({"eval/predictions": wandb.Table(
-        columns=["problem_id", "gold", "votes", "correct", "paths"], data=rows)})
+    scalars = summary_keys(metrics, dataset)
+    run.log(scalars)
+    run.summary.update(scalars)
+    prefix = f"eval/{dataset}"
+    rows = [[p.problem_id, questions.get(p.problem_id, ""), str(p.gold),
+             str(p.votes.get("cot_w_pot")), bool(p.correct.get("cot_w_pot")),
+             json.dumps(p.votes, default=str), json.dumps(p.correct), len(p.paths)]
+            for p in predictions]
+    paths = [[p.problem_id, x.method, "greedy" if x.greedy else "sampled", x.text, x.status,
+              None if x.answer is None else str(x.answer),
+              x.answer is not None and is_correct(x.answer, p.gold)]
+             for p in predictions for x in p.paths]
     curve_rows = [[name, t, a, lo, hi] for name, c in curves["methods"].items()
                   for t, a, lo, hi in zip(c["total_paths"], c["accuracy"], c["ci_low"],
                                           c["ci_high"], strict=True)]
-    run.log({"eval/curves": wandb.Table(
-        columns=["method", "total_paths", "accuracy", "ci_low", "ci_high"], data=curve_rows),
-        "eval/curves_plot": wandb.Image(plot_png)})
+    curve_table = wandb.Table(columns=["method", "total_paths", "accuracy", "ci_low", "ci_high"],
+                              data=curve_rows)
+    run.log({
+        f"{prefix}/predictions": wandb.Table(
+            columns=["problem_id", "question", "gold", "cot_w_pot", "cot_w_pot_correct", "votes",
+                     "correct", "paths"], data=rows),
+        f"{prefix}/paths": wandb.Table(
+            columns=["problem_id", "method", "kind", "text", "status", "answer", "matches_gold"],
+            data=paths),
+        f"{prefix}/curves": curve_table,
+        f"{prefix}/accuracy_vs_paths": wandb.plot.line(
+            curve_table, "total_paths", "accuracy", stroke="method",
+            title=f"{dataset}: accuracy vs sampled paths"),
+        f"{prefix}/curves_plot": wandb.Image(plot_png)})

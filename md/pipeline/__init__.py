@@ -35,6 +35,7 @@ TEACHER_TRANSPORT = ("budget_usd", "concurrency", "max_retries", "backoff_s", "m
 # Data settings that only select test problems: training artifacts do not depend on them.
 TEST_ONLY = ("max_test",)
 THOUGHTS, JUDGED = "thoughts.jsonl", "judged.jsonl"
+SPEND = "spend.json"  # beside the thoughts: what the teacher's answers cost when they were made
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,49 @@ def thoughts(plan: Plan, dry_run: bool = False) -> Path:
             summary = extract.run(problems, teacher, out, replace(plan.extract, dry_run=dry_run),
                                   judge=judge)
         if summary.complete:
+            _write_spend(art.file(SPEND), summary, teacher.model)
             print(f"extract: {summary.thoughts} thoughts ({summary.requests_sent} requests sent, "
                   f"${summary.spent_usd:.4f} spent) -> {out}")
     return out
+
+
+def _write_spend(path: Path, summary, model: str) -> None:
+    """The bill of the extraction that wrote the thoughts: requests sent (paid) and answered
+    from the teacher cache (paid by an earlier, interrupted or shared run), tokens, dollars."""
+    import json
+
+    from md.fsio import write_text
+
+    write_text(path, json.dumps({
+        "model": model, "requests": summary.requests_planned,
+        "requests_paid": summary.requests_sent,
+        "requests_cached": summary.requests_planned - summary.requests_sent,
+        "prompt_tokens": summary.prompt_tokens, "completion_tokens": summary.completion_tokens,
+        "usd": summary.spent_usd}, indent=1))
+
+
+def teacher_spend(plan: Plan) -> dict | None:
+    """What the run's teacher thoughts cost when they were extracted (`spend.json`), or None
+    (not extracted yet, or extracted before the bill was recorded)."""
+    import json
+
+    try:
+        return json.loads(extract_artifact(plan).file(SPEND).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def mix_stats(plan: Plan) -> tuple[dict, Path] | None:
+    """The run's mix statistics (md.mixing.stats: type shares, λ, examples) and its chart, or None."""
+    import json
+
+    from md.stages.mix import STATS_JSON, STATS_PNG
+
+    art = mix_artifact(plan)
+    try:
+        return json.loads(art.file(STATS_JSON).read_text()), art.file(STATS_PNG)
+    except (OSError, ValueError):
+        return None
 
 
 @contextmanager

@@ -4,8 +4,9 @@ prompted few-shot, sampled, judged in the sandbox and scored on the test problem
     python -m md.evaluate student_dir=runs/x/student        # -> evaluate(setup, students, out_dir)
     python -m md.evaluate few_shot=true teacher=openai       # -> evaluate_few_shot(setup, ...)
 
-Both share one W&B/CSV run per evaluation (`evaluation_run`) and the evaluate stage's `score`,
-so a few-shot row and a student's row are the same kind of metrics.json. The entry point hands
+Both log to one W&B/CSV run per job (`evaluation_run`: md.train hands over its training run,
+md.evaluate gets a run of its own) and share the evaluate stage's `score`, so a few-shot row and
+a student's row are the same kind of metrics.json. The entry point hands
 over an `EvaluationSetup` (settings, and builders for the test problems and the logger); nothing
 here reads a config or knows the upstream stages.
 """
@@ -26,43 +27,49 @@ from md.types import Problem
 class EvaluationSetup:
     """What every evaluation needs (md.config.wiring.evaluation builds it from the config).
 
-    logger_builder(save_dir, stage): the run's experiment logger (W&B, CSV) or None."""
+    logger_builder(save_dir, stage): the run's experiment logger (W&B, CSV) or None; dataset:
+    the test data's name, which W&B summary keys carry (`eval/<dataset>/<method>`)."""
 
     inference: InferenceSettings
     sandbox: SandboxSettings
     test_problems: Callable[[], list[Problem]]
     logger_builder: Callable[[Path | str, str], Any]
+    dataset: str = "test"
 
 
 @contextlib.contextmanager
-def evaluation_run(setup: EvaluationSetup, log_dir: Path | str) -> Iterator[tuple]:
-    """(W&B run or None, sandbox, a callback that logs the final metrics); always finishes the
-    logger, as failed when the evaluation raised."""
-    from md.evaluation.outputs import flatten as flat_metrics
+def evaluation_run(setup: EvaluationSetup, log_dir: Path | str, logger: Any = None) -> Iterator[tuple]:
+    """(W&B run or None, sandbox, a callback that logs the final metrics).
+
+    logger: the job's open logger (md.train's training run), used and left open for its owner;
+    None builds one for this evaluation and always finishes it, as failed when it raised."""
+    from md.evaluation.outputs import summary_keys
     from md.sandbox import Sandbox
     from md.tracking.loggers import finish, wandb_run_of
 
-    log, failed = setup.logger_builder(log_dir, "evaluate"), True
+    own = logger is None
+    log, failed = setup.logger_builder(log_dir, "evaluate") if own else logger, True
     wb = wandb_run_of(log)
 
     def log_scalars(metrics: dict) -> None:
         if log is not None and wb is None:
-            log.log_metrics(flat_metrics(metrics))  # CSV: the scalars (W&B gets them in score)
+            log.log_metrics(summary_keys(metrics, setup.dataset))  # CSV (W&B: in score)
 
     try:
         with Sandbox(**asdict(setup.sandbox)) as sb:
             yield wb, sb, log_scalars
         failed = False
     finally:
-        finish(log, failed)
+        if own:
+            finish(log, failed)
 
 
 def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: Path | str,
-             log_dir: Path | str | None = None) -> dict:
+             log_dir: Path | str | None = None, logger: Any = None) -> dict:
     """Evaluate one student, or an ensemble (CoT student, PoT student), on the test problems.
 
-    log_dir: where the W&B/CSV run lands (default out_dir); md.train passes its run folder, so
-    every W&B run of a job sits in `<run dir>/wandb/`.
+    log_dir: where a W&B/CSV run of its own lands (default out_dir); logger: the job's open
+    logger instead (md.train's, so training and evaluation are one W&B run), left open.
     """
     from md.evaluation import shards
     from md.inference import build_generator
@@ -72,7 +79,7 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
 
     inf = setup.inference
     if len(students) == 2 and inf.reuse_paths:
-        return _ensemble_from_saved(setup, students, out_dir, log_dir)
+        return _ensemble_from_saved(setup, students, out_dir, log_dir)  # md.evaluate only
     problems = shards.select(setup.test_problems(), inf.shard, inf.shards)
     gens = [build_generator(engine=inf.engine, student_dir=str(s), batch_size=inf.batch_size,
                             max_new_tokens=inf.max_new_tokens, seed=inf.seed,
@@ -82,8 +89,8 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
             for s in students]
     label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
     who = stage.Students(gens[0], gens[-1], label)
-    with evaluation_run(setup, log_dir or out_dir) as (wb, sb, log_scalars):
-        metrics = stage.run(problems, who, sb, inf, out_dir, wb)
+    with evaluation_run(setup, log_dir or out_dir, logger) as (wb, sb, log_scalars):
+        metrics = stage.run(problems, who, sb, inf, out_dir, wb, dataset=setup.dataset)
         if wb is not None:
             used = [ln.student_files(s, _finetune_of(s)) for s in students]
             ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
@@ -126,7 +133,7 @@ def _score_saved(setup: EvaluationSetup, problems, paths, out_dir: Path | str,
     inf = setup.inference
     with evaluation_run(setup, log_dir) as (wb, _, log_scalars):
         metrics = stage.score(problems, paths, inf, out_dir, stage.Source(students, info=info),
-                              wb)
+                              wb, dataset=setup.dataset)
         log_scalars(metrics)
     return metrics
 
@@ -149,7 +156,8 @@ def evaluate_few_shot(setup: EvaluationSetup, teacher, out_dir: Path | str, *,
                               budget_usd=budget_usd, progress=progress)
         as_sampled = replace(inf, temperature=float(teacher.params.get("temperature", 0)))
         metrics = stage.score(problems, paths, as_sampled, out_dir,
-                              stage.Source("few-shot", info={"few_shot_model": teacher.model}), wb)
+                              stage.Source("few-shot", info={"few_shot_model": teacher.model}), wb,
+                              dataset=setup.dataset)
         log_scalars(metrics)
     return metrics
 

@@ -37,6 +37,7 @@ class Run:
     test_data: str = "?"
     train_fraction: float = 1.0
     paths: int | None = None   # sampled paths per method
+    seed: int | None = None    # the job's seed (mix, training, sampling); rows average over it
     experiment: str = ""
     accuracy: dict[str, float] = field(default_factory=dict)
     paths_used: dict[str, str] = field(default_factory=dict)  # method -> "20", "10+10", "1"
@@ -104,6 +105,7 @@ def describe(folder: Path, metrics: dict) -> Run:
         test_data=str(_get(cfg, "data.name", "?")),
         train_fraction=float(_get(trained, "data.train_fraction", 1.0)),
         paths=metrics.get("paths_per_method"),
+        seed=_get(trained, "seed"),
         experiment=str(_get(cfg, "experiment_name", "")),
         accuracy={k: float(v) for k, v in metrics["accuracy"].items()},
         paths_used=dict(metrics.get("paths_used") or {}),

@@ -2,9 +2,9 @@
 
     runs = from_wandb("my-team/md", group="table1")
 
-Every stage logs its config flat (`student.name`, `mix.variant`, `loss.lambda`, ...) and the
-evaluation its accuracies as `eval/accuracy/<method>` (md.evaluation.outputs.flatten), so a W&B
-run carries everything a table row needs. wandb is imported only here, only when asked.
+Every job logs its config flat (`student.name`, `mix.variant`, `loss.lambda`, `seed`, ...) and
+its evaluation's accuracies as `eval/<dataset>/<method>` (md.evaluation.outputs.summary_keys), so
+a W&B run carries everything a table row needs. wandb is imported only here, only when asked.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 
 from md.errors import MDError
 from md.reporting.collect import Run
+from md.reporting.tables import COLUMN_NAMES
 
-PREFIX = "eval/accuracy/"
+METHODS = (*COLUMN_NAMES, "ensemble")  # accuracy keys; the other eval/<dataset>/ scalars are not
 
 
 def _api(timeout: int = 20):
@@ -32,16 +33,22 @@ def _api(timeout: int = 20):
 
 def to_run(name: str, config: dict[str, Any], summary: dict[str, Any]) -> Run | None:
     """A Run from one W&B run's flat config and summary; None when it logged no evaluation."""
-    accuracy = {k[len(PREFIX):]: float(v) for k, v in summary.items()
-                if k.startswith(PREFIX) and isinstance(v, (int, float))}
+    accuracy, datasets = {}, set()
+    for key, value in summary.items():
+        parts = key.split("/")
+        if len(parts) == 3 and parts[0] == "eval" and parts[2] in METHODS \
+                and isinstance(value, (int, float)):
+            accuracy[parts[2]] = float(value)
+            datasets.add(parts[1])
     if not accuracy:
         return None
     loss = config.get("loss.mode", "adaptive")
     data = config.get("data.name", "?")
+    test = datasets.pop() if len(datasets) == 1 else str(config.get("eval_data.name") or data)
     return Run(folder=name, student=str(config.get("student.name", "?")),
                mix="ensemble" if config.get("inference.ensemble") else str(config.get("mix.variant", "?")),
                loss=str(loss), lam=config.get("loss.lambda") if loss == "fixed" else None,
-               train_data=str(data), test_data=str(data),
+               train_data=str(data), test_data=test, seed=config.get("seed"),
                train_fraction=float(config.get("data.train_fraction", 1.0)),
                paths=config.get("inference.paths"), experiment=str(config.get("experiment_name", "")),
                accuracy=accuracy)

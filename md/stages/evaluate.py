@@ -124,7 +124,8 @@ def stop_rule(inference: InferenceSettings) -> adaptive.StopRule:
 
 
 def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
-        inference: InferenceSettings, out_dir: str | Path, wandb_run=None) -> dict:
+        inference: InferenceSettings, out_dir: str | Path, wandb_run=None,
+        dataset: str = "test") -> dict:
     """Evaluate `students` on `problems` as `inference` says; returns the metrics.
 
     `inference.paths` paths per method are sampled (plus one greedy path each); the +CoT w/PoT
@@ -156,14 +157,15 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
             **adaptive.compare(used, path_lists, golds, stop_rule(inference), n, "cot_w_pot"),
             "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
     return score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
-                 wandb_run)
+                 wandb_run, dataset)
 
 
 def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPath]],
           inference: InferenceSettings, out_dir: str | Path, source: Source = Source(),
-          wandb_run=None) -> dict:
+          wandb_run=None, dataset: str = "test") -> dict:
     """Vote, score and report judged paths (a student's, an ensemble's or a few-shot model's):
-    accuracy per method, curves, replayed adaptive consistency; writes `out_dir`, logs W&B."""
+    accuracy per method, curves, replayed adaptive consistency; writes `out_dir`, logs W&B
+    (keys `eval/<dataset>/...`)."""
     n, vote_paths = inference.paths, inference.vote_paths
     preds = []
     for prob, paths in zip(problems, path_lists, strict=True):
@@ -183,7 +185,8 @@ def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPa
                                             inference.adaptive.round_size)
     files = outputs.write_outputs(out_dir, preds, metrics, curve)
     if wandb_run is not None:
-        outputs.log_wandb(wandb_run, metrics, preds, curve, files["plot"])
+        outputs.log_wandb(wandb_run, metrics, preds, curve, files["plot"],
+                          {p.id: p.question for p in problems}, dataset)
     return metrics
 
 

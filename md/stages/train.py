@@ -65,13 +65,15 @@ def _encode(examples, student, s: TrainSettings, what: str):
 def run(examples: Sequence[MixedExample], student, settings: TrainSettings = TrainSettings(), *,
         out_dir: str | Path, logger: Any = None,
         val_examples: Sequence[MixedExample] | None = None, ckpt_path: str | None = None,
-        callbacks: Sequence = (), lineage: Sequence = ()) -> TrainResult:
+        callbacks: Sequence = (), lineage: Sequence = (), close_logger: bool = True) -> TrainResult:
     """Fine-tune `student` (from md.models.build_student) on `examples`; see the module docstring.
 
     val_examples: held-out examples; None takes `settings.val_fraction` of the questions from
     `examples` (default 0, as in the paper: every training question is trained on, no
     validation loss). ckpt_path: resume from this checkpoint; "auto" from the newest intact one in
-    `out_dir`/checkpoints, if any (md.training.checkpoints.resume_from). Always closes `logger`.
+    `out_dir`/checkpoints, if any (md.training.checkpoints.resume_from). Closes `logger` (as
+    failed when training raised) unless close_logger=False: md.train keeps its one W&B run open
+    for the evaluation that follows and closes it itself.
     lineage: md.tracking.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
     logger they and the saved student are logged as artifacts.
     """
@@ -82,9 +84,11 @@ def run(examples: Sequence[MixedExample], student, settings: TrainSettings = Tra
                       ckpt_path, callbacks)
         _log_lineage(logger, lineage, result.student_dir, student)
     except BaseException:
-        finish(logger, failed=True)
+        if close_logger:
+            finish(logger, failed=True)
         raise
-    finish(logger)
+    if close_logger:
+        finish(logger)
     return result
 
 

@@ -1,4 +1,4 @@
-"""Experiment loggers for training: W&B (offline unless asked), CSV, or none.
+"""Experiment loggers of a job: W&B (online when you are logged in), CSV, or none.
 
 Every builder takes the same flat arguments, so `md/conf/logger/*.yaml` only picks one:
 
@@ -7,16 +7,19 @@ Every builder takes the same flat arguments, so `md/conf/logger/*.yaml` only pic
     try: ... trainer.fit(...) ...
     finally: finish(logger, failed=...)   # always: a failed sweep job leaks no wandb process
 
-W&B is offline by default (an API key without network hangs wandb for ~100 s); WANDB_MODE=online
-or `logger.mode=online` streams, and every run of a job (training and evaluation) lands in
-`<run dir>/wandb/offline-run-*` for a later `wandb sync`. The group is the experiment name, the
-tags are the ablation axes and the name is the job's overrides, so the W&B UI lines up a
-table's runs and says what differs between them.
+The W&B mode follows W&B's own rules (`resolve_mode`): logged in and the server reachable,
+online; otherwise offline, with one line saying why, and the run lands in
+`<run dir>/wandb/offline-run-*` for a later `wandb sync`. One job is one W&B run: md.train
+trains and evaluates into the same run. The group is the experiment name, the name is the job's
+overrides, and the tags are the ablation axes with the student as one family tag and one size
+tag (`family=codellama`, `size=7b`, whichever alias chose it), so the W&B UI lines up a table's
+runs and says what differs between them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +42,7 @@ def wandb_logger(save_dir: str, *, project: str | None = None, entity: str | Non
     """
     project = project or os.environ.get("WANDB_PROJECT") or "md"
     entity = entity or os.environ.get("WANDB_ENTITY") or None
-    mode = resolve_mode(mode)
+    mode = resolve_mode(mode, save_dir)
     from lightning.pytorch.loggers import WandbLogger
 
     Path(save_dir).mkdir(parents=True, exist_ok=True)
@@ -51,14 +54,79 @@ def wandb_logger(save_dir: str, *, project: str | None = None, entity: str | Non
     return logger
 
 
-def resolve_mode(mode: str | None) -> str:
-    """logger.mode if set, else WANDB_MODE, else offline ("dryrun" is wandb's old offline)."""
-    chosen = mode or os.environ.get("WANDB_MODE") or "offline"
-    chosen = "offline" if chosen == "dryrun" else chosen
-    if chosen not in MODES:
-        source = "logger.mode" if mode else "WANDB_MODE"
-        raise MDError(f"{source}={chosen!r}; expected one of {', '.join(MODES)}")
-    return chosen
+def resolve_mode(mode: str | None, where: str | Path = "runs") -> str:
+    """The W&B mode, by W&B's own rules, decided once per process.
+
+    logger.mode if set, else WANDB_MODE ("dryrun" is wandb's old offline); else online when you
+    are logged in (WANDB_API_KEY or `wandb login`) and the server answers and accepts the key,
+    offline otherwise, with one line saying why and how to upload later. The check takes at most
+    a few seconds: an API key without network never hangs a run (wandb itself retries ~100 s).
+    """
+    chosen = mode or os.environ.get("WANDB_MODE")
+    if chosen:
+        chosen = "offline" if chosen == "dryrun" else chosen
+        if chosen not in MODES:
+            source = "logger.mode" if mode else "WANDB_MODE"
+            raise MDError(f"{source}={chosen!r}; expected one of {', '.join(MODES)}")
+        return chosen
+    base, key = wandb_server()
+    if (base, key) not in _DECIDED:
+        online, why = (False, "not logged in (no WANDB_API_KEY, no `wandb login`)") if not key \
+            else probe_server(base, key)
+        if not online:
+            print(f"W&B: {why}: logging offline under {where}/.../wandb; upload later with "
+                  f"`wandb sync <run folder>/wandb/offline-run-*` (see md/conf/logger/wandb.yaml)",
+                  file=sys.stderr)
+        _DECIDED[(base, key)] = "online" if online else "offline"
+    return _DECIDED[(base, key)]
+
+
+_DECIDED: dict[tuple[str, str | None], str] = {}
+PROBE_TIMEOUT_S = 4.0
+
+
+def wandb_server() -> tuple[str, str | None]:
+    """(W&B server URL, API key or None), as wandb finds them: WANDB_BASE_URL / WANDB_API_KEY,
+    else the `wandb login` entry in ~/.netrc."""
+    base = (os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").rstrip("/")
+    key = os.environ.get("WANDB_API_KEY")
+    if not key:
+        import netrc
+        from urllib.parse import urlparse
+
+        try:
+            entry = netrc.netrc(os.environ.get("NETRC")).authenticators(urlparse(base).hostname or "")
+        except (OSError, netrc.NetrcParseError):
+            entry = None
+        key = entry[2] if entry else None
+    return base, key or None
+
+
+def probe_server(base: str, key: str, timeout: float = PROBE_TIMEOUT_S) -> tuple[bool, str]:
+    """(True, "") when the W&B server at `base` answers and accepts `key` (a GraphQL `viewer`
+    query), else (False, why)."""
+    import base64
+    import json
+    import urllib.error
+    import urllib.request
+
+    auth = base64.b64encode(f"api:{key}".encode()).decode()
+    request = urllib.request.Request(
+        f"{base}/graphql", data=json.dumps({"query": "{ viewer { id } }"}).encode(),
+        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            viewer = (json.loads(response.read() or b"{}").get("data") or {}).get("viewer")
+    except urllib.error.HTTPError as e:
+        if e.code in (401, 403):
+            return False, f"{base} refused the API key (HTTP {e.code}); run `wandb login` again"
+        return False, f"{base} answered HTTP {e.code}"
+    except (OSError, ValueError) as e:  # no network, refused, timed out, not JSON
+        reason = getattr(e, "reason", None) or e
+        return False, f"cannot reach {base} ({str(reason).splitlines()[0] if str(reason) else type(e).__name__})"
+    if not viewer:
+        return False, f"{base} does not accept the API key; run `wandb login` again"
+    return True, ""
 
 
 def run_name(overrides: Sequence[str], swept: Sequence[str], stage: str) -> str:
@@ -91,12 +159,33 @@ def no_logger(save_dir: str | None = None, group: str | None = None,
     return None
 
 
-def ablation_tags(choices: dict[str, Any], lam: float | None) -> list[str]:
-    """Tags for the ablation axes: student, data, mix, loss and λ (when the loss fixes one)."""
-    tags = [f"{axis}={choices[axis]}" for axis in ("student", "data", "mix", "loss") if choices.get(axis)]
+def ablation_tags(choices: dict[str, Any], lam: float | None, student: str | None = None,
+                  seed: int | None = None) -> list[str]:
+    """Tags for the ablation axes: the student's family and size (from its name, so aliases tag
+    alike), data, mix, loss, λ (when the loss fixes one) and the seed."""
+    tags = []
+    if student:
+        family, size = model_family(student)
+        tags += [f"family={family}"] + ([f"size={size}"] if size else [])
+    tags += [f"{axis}={choices[axis]}" for axis in ("data", "mix", "loss") if choices.get(axis)]
     if lam is not None:
         tags.append(f"lambda={lam}")
+    if seed is not None:
+        tags.append(f"seed={seed}")
     return tags
+
+
+SIZE = re.compile(r"^(\d+(\.\d+)?[kmbt]|tiny|small|base|medium|large|xl|xxl)$", re.IGNORECASE)
+
+
+def model_family(name: str) -> tuple[str, str | None]:
+    """(family, size) of a student name: "codellama-7b" -> ("codellama", "7b"), "tiny-llama" ->
+    ("llama", "tiny"), "qwen2.5-1.5b" -> ("qwen2.5", "1.5b"), "gpt2-large" -> ("gpt2", "large");
+    a hub id's organisation is dropped ("meta-llama/Llama-2-7b-hf" -> ("llama-2", "7b"))."""
+    parts = name.rsplit("/", 1)[-1].lower().split("-")
+    sizes = [p for p in parts if SIZE.match(p)]
+    family = "-".join(p for p in parts if not SIZE.match(p) and p not in ("hf", "instruct", "chat"))
+    return family or name.lower(), sizes[0] if sizes else None
 
 
 def wandb_run_of(logger: Any) -> Any:
