@@ -59,8 +59,8 @@ def _finish_job(cfg, plan, run_dir: Path, result, log, extracts_here: bool, upst
                    spend=pipeline.teacher_spend(plan), paid_here=extracts_here)
     provenance.write(run_dir, teacher=pipeline.teacher_of(plan) if upstream else None)
     if cfg.train.evaluate_after:
-        metrics = evaluation.evaluate(wiring.evaluation(cfg), (result.student_dir,),
-                                      run_dir / "eval", logger=log)
+        setup = wiring.evaluation(cfg, trained_here=True)
+        metrics = evaluation.evaluate(setup, (result.student_dir,), run_dir / "eval", logger=log)
         print_metrics(metrics, run_dir / "eval")
     shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}
     print(f"student saved to {result.student_dir}\ntraining metrics: {shown}")

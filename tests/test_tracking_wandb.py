@@ -49,8 +49,8 @@ def test_offline_run_file_holds_path_losses_config_group_and_tags(tmp_path):
     assert config["loss.lambda"] == 0.25 and config["student.name"] == "tiny-llama"
     (run_record,) = [r.run for r in records if r.WhichOneof("record_type") == "run"][:1]
     assert run_record.run_group == "table2"
-    assert set(run_record.tags) == {"family=llama", "size=tiny", "data=synthetic", "mix=md",
-                                    "loss=fixed", "lambda=0.25", "seed=3"}
+    assert set(run_record.tags) == {"family:llama", "size:tiny", "data:synthetic", "mix:md",
+                                    "loss:fixed", "lambda:0.25", "seed:3"}
 
 
 class Boom(L.Callback):
@@ -94,7 +94,7 @@ def test_every_alias_of_a_student_tags_one_family_and_one_size(alias, family, si
 
     name = compose_config("train", f"student={alias}").student.name
     tags = ablation_tags({"student": alias}, None, student=name)
-    assert tags == [f"family={family}", f"size={size}"]
+    assert tags == [f"family:{family}", f"size:{size}"]
 
 
 def _no_mode_env(monkeypatch, tmp_path):
@@ -246,8 +246,8 @@ def test_a_sweep_job_is_one_run_with_its_curves_results_inputs_and_lineage(tmp_p
         assert config["provenance.device.kind"] == "cpu" and config["provenance.libraries.torch"]
         assert (config["student.family"], config["student.size"], config["seed"]) == ("llama", "tiny", 0)
         assert meta.run_group == "smoke" and meta.job_type == "train"
-        assert {"family=llama", "size=tiny", "mix=md", "loss=fixed", "seed=0"} <= set(meta.tags)
-        assert not any(t.startswith("student=") for t in meta.tags)  # no alias-named tag
+        assert {"family:llama", "size:tiny", "mix:md", "loss:fixed", "seed:0"} <= set(meta.tags)
+        assert not any(t.startswith("student") for t in meta.tags)  # no alias-named tag
     assert {name.split(",")[0] for name in runs} == {f"train: loss.lambda={lam}" for lam in (0, 1)}
     # the thoughts were paid once: by the first job; the second reused them
     paid = sorted(s["teacher/requests_paid"] for _, _, s, _ in runs.values())

@@ -85,12 +85,15 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None =
     if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
         swept = swept_keys(sys.argv[1:], dict(hydra.sweeper.get("params") or {}) if hydra else {})
         extra["name"] = name or run_name(task, swept, stage)
-    student = cfg.get("student") and cfg.student.get("name")
+    trains = stage == "train"  # the student, mix, loss and λ are axes of a training job only
+    student = cfg.student.get("name") if trains and cfg.get("student") else None
     family, size = model_family(str(student)) if student else (None, None)
     config = {**flatten(cfg), "student.family": family, "student.size": size,
               "overrides": " ".join(task), **flatten({"provenance": collect()})}
-    tags = ablation_tags(choices, cfg.loss.get("lambda") if cfg.get("loss") else None,
-                         student=student, seed=cfg.get("seed"))
+    axes = {"data": choices.get("data"), "mix": choices.get("mix") if stage in ("train", "mix") else None,
+            "loss": choices.get("loss") if trains else None}
+    tags = ablation_tags(axes, cfg.loss.get("lambda") if trains and cfg.get("loss") else None,
+                         student=student, seed=cfg.get("seed") if stage != "extract" else None)
     return call(cfg.logger, save_dir=str(save_dir), group=cfg.experiment_name, job_type=stage,
                 tags=tags, config=config, **extra)
 

@@ -29,9 +29,19 @@ def plan(cfg: DictConfig) -> Plan:
                 teacher_builder=partial(builders.teacher, cfg))
 
 
-def evaluation(cfg: DictConfig) -> EvaluationSetup:
-    """The evaluation side of one run: inference settings, the sandbox, test problems, logger."""
-    return EvaluationSetup(inference=groups.inference(cfg), sandbox=groups.sandbox(cfg),
+def evaluation(cfg: DictConfig, trained_here: bool = False) -> EvaluationSetup:
+    """The evaluation side of one run: inference settings, the sandbox, test problems, logger.
+
+    trained_here: md.train evaluating the student it trained, so the training axes (λ, training
+    fraction) are this job's too; md.evaluate knows only its own (paths, seed)."""
+    inference = groups.inference(cfg)
+    axes = {"paths": inference.paths, "seed": int(cfg.seed)}
+    if trained_here:
+        if cfg.loss.get("mode") == "fixed":
+            axes["lambda"] = float(cfg.loss["lambda"])
+        axes["train_fraction"] = float(cfg.data.get("train_fraction") or 1.0)
+    return EvaluationSetup(inference=inference, sandbox=groups.sandbox(cfg),
                            test_problems=cache(partial(builders.test_problems, cfg)),
                            logger_builder=partial(builders.logger, cfg),
-                           dataset=str((cfg.get("eval_data") or cfg.data).get("name") or "test"))
+                           dataset=str((cfg.get("eval_data") or cfg.data).get("name") or "test"),
+                           axes=axes)

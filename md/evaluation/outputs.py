@@ -65,15 +65,18 @@ def summary_keys(metrics: dict[str, Any], dataset: str) -> dict[str, float]:
 
 def log_wandb(run, metrics: dict, predictions: Sequence[Prediction], curves: dict,
               plot_png: str, questions: dict[str, str], dataset: str = "test") -> None:
-    """Scalars (also the run's summary, so the runs table shows them); the predictions with the
-    question, gold answer and every path's text and answer; the accuracy-vs-N curve as a W&B line
-    plot and as the PNG. `questions`: problem id -> question text."""
+    """The run's summary (so the runs table shows every accuracy); the predictions with the
+    question, gold answer and every path's text and answer; the accuracy-vs-N curve as history
+    rows (`eval/<dataset>/curve/n` against `.../curve/<method>`, which a W&B line plot draws and
+    averages over seeds), as a table with its line plot and as the PNG. `questions`: problem id
+    -> question text. The accuracies' history row is the caller's (with the job's axes)."""
     import wandb  # only when a logger is on
 
-    scalars = summary_keys(metrics, dataset)
-    run.log(scalars)
-    run.summary.update(scalars)
+    run.summary.update(summary_keys(metrics, dataset))
     prefix = f"eval/{dataset}"
+    for i, n in enumerate(curves["n"]):
+        run.log({f"{prefix}/curve/n": n, **{f"{prefix}/curve/{name}": c["accuracy"][i]
+                                            for name, c in curves["methods"].items()}})
     rows = [[p.problem_id, questions.get(p.problem_id, ""), str(p.gold),
              str(p.votes.get("cot_w_pot")), bool(p.correct.get("cot_w_pot")),
              json.dumps(p.votes, default=str), json.dumps(p.correct), len(p.paths)]

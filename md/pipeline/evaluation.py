@@ -14,8 +14,8 @@ here reads a config or knows the upstream stages.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,16 @@ class EvaluationSetup:
     """What every evaluation needs (md.config.wiring.evaluation builds it from the config).
 
     logger_builder(save_dir, stage): the run's experiment logger (W&B, CSV) or None; dataset:
-    the test data's name, which W&B summary keys carry (`eval/<dataset>/<method>`)."""
+    the test data's name, which W&B summary keys carry (`eval/<dataset>/<method>`); axes: the
+    job's ablation values (λ, seed, paths, ...), logged as `axis/<name>` in the accuracies'
+    history row, so a W&B line plot draws accuracy against them across a sweep's runs."""
 
     inference: InferenceSettings
     sandbox: SandboxSettings
     test_problems: Callable[[], list[Problem]]
     logger_builder: Callable[[Path | str, str], Any]
     dataset: str = "test"
+    axes: Mapping[str, float] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -52,8 +55,11 @@ def evaluation_run(setup: EvaluationSetup, log_dir: Path | str, logger: Any = No
     wb = wandb_run_of(log)
 
     def log_scalars(metrics: dict) -> None:
-        if log is not None and wb is None:
-            log.log_metrics(summary_keys(metrics, setup.dataset))  # CSV (W&B: in score)
+        scalars = summary_keys(metrics, setup.dataset)
+        if wb is not None:
+            wb.log({**scalars, **{f"axis/{k}": v for k, v in setup.axes.items()}})
+        elif log is not None:
+            log.log_metrics(scalars)  # CSV
 
     try:
         with Sandbox(**asdict(setup.sandbox)) as sb:

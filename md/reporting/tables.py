@@ -3,8 +3,8 @@
     print(accuracy_table(runs))      # rows: student / mix / loss-λ / ...; columns: dataset x method
     print(types_table(mixes))        # Fig. 1: type shares per dataset
 
-Runs that land in the same row and column (seeds, repeats) are averaged, and the cell says
-how many there were. A row label only names the axes that tell its runs apart: the training
+Runs that land in the same row and column (seeds, repeats) are averaged: the cell gives the
+mean ± the standard deviation over them and how many there were (`41.0 ± 2.8 (n=2)`). A row label only names the axes that tell its runs apart: the training
 set size when it is not 100%, the training data when it differs from the test data (OOD), and
 N when runs sampled different numbers of paths.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from statistics import mean
+from statistics import mean, stdev
 
 from md.reporting.collect import Run
 
@@ -88,10 +88,11 @@ def paths_note(runs: Sequence[Run], methods: Sequence[str]) -> str:
 
 
 def _cell(values: list[float] | None) -> str:
+    """Mean (%); over several runs (seeds) also ± the sample standard deviation and n."""
     if not values:
         return ""
     text = f"{100 * mean(values):.1f}"
-    return text if len(values) == 1 else f"{text} (n={len(values)})"
+    return text if len(values) == 1 else f"{text} ± {100 * stdev(values):.1f} (n={len(values)})"
 
 
 def types_table(mixes: Sequence[dict]) -> str:
@@ -114,5 +115,9 @@ def types_table(mixes: Sequence[dict]) -> str:
 def runs_list(runs: Sequence[Run]) -> str:
     """Which folder each row came from, so every number can be traced back."""
     vary_paths = len({r.paths for r in runs}) > 1
-    return "\n".join(f"- {row_label(r, vary_paths)} | test {r.test_data}: `{r.folder}`"
-                     for r in sorted(runs, key=lambda r: (_row_order(r), r.test_data)))
+    def seed(r: Run) -> str:
+        return "" if r.seed is None else f" · seed {r.seed}"
+
+    return "\n".join(f"- {row_label(r, vary_paths)}{seed(r)} | test {r.test_data}: `{r.folder}`"
+                     for r in sorted(runs, key=lambda r: (_row_order(r), r.test_data,
+                                                          r.seed or 0)))

@@ -12,7 +12,7 @@ online; otherwise offline, with one line saying why, and the run lands in
 `<run dir>/wandb/offline-run-*` for a later `wandb sync`. One job is one W&B run: md.train
 trains and evaluates into the same run. The group is the experiment name, the name is the job's
 overrides, and the tags are the ablation axes with the student as one family tag and one size
-tag (`family=codellama`, `size=7b`, whichever alias chose it), so the W&B UI lines up a table's
+tag (`family:codellama`, `size:7b`, whichever alias chose it), so the W&B UI lines up a table's
 runs and says what differs between them.
 """
 
@@ -162,16 +162,18 @@ def no_logger(save_dir: str | None = None, group: str | None = None,
 def ablation_tags(choices: dict[str, Any], lam: float | None, student: str | None = None,
                   seed: int | None = None) -> list[str]:
     """Tags for the ablation axes: the student's family and size (from its name, so aliases tag
-    alike), data, mix, loss, λ (when the loss fixes one) and the seed."""
+    alike), data, mix, loss, λ (when the loss fixes one) and the seed, as `axis:value`
+    (wandb-workspaces' filter parser turns an `=` inside a quoted tag into `==`, so a Report
+    could not filter on `mix=md`)."""
     tags = []
     if student:
         family, size = model_family(student)
-        tags += [f"family={family}"] + ([f"size={size}"] if size else [])
-    tags += [f"{axis}={choices[axis]}" for axis in ("data", "mix", "loss") if choices.get(axis)]
+        tags += [f"family:{family}"] + ([f"size:{size}"] if size else [])
+    tags += [f"{axis}:{choices[axis]}" for axis in ("data", "mix", "loss") if choices.get(axis)]
     if lam is not None:
-        tags.append(f"lambda={lam}")
+        tags.append(f"lambda:{float(lam):g}")
     if seed is not None:
-        tags.append(f"seed={seed}")
+        tags.append(f"seed:{seed}")
     return tags
 
 

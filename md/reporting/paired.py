@@ -1,0 +1,109 @@
+"""Paired differences between mixes on the same test questions: is MD really ahead of CoT, PoT
+and the ensemble, or is the gap noise at this sample size?
+
+    print(paired_table(runs))
+
+Each side answers with its own headline method (MD and the ensemble with the +CoT w/PoT vote,
+CoT distillation with +CoT, PoT distillation with +PoT, label fine-tuning with its label vote).
+Runs are paired when they share the student, the training and test data, the training fraction
+and the number of paths, and the same seed (a sweep over seeds pairs seed with seed). The
+difference is pooled over every paired (seed, question); its 95% interval is a paired bootstrap
+that resamples test questions (the same questions for every seed), so it reflects how much the
+difference would move on another draw of questions. An interval that excludes 0 is a real
+difference at this sample size; one that covers 0 is not, whatever the point estimate says.
+Per-question correctness comes from each run's predictions.jsonl (runs read from the W&B API
+have none and are left out).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from md.reporting.collect import Run
+from md.reporting.tables import COLUMN_NAMES, MIXES, loss_label
+
+HEADLINE = {"md": "cot_w_pot", "ensemble": "cot_w_pot", "cot": "cot", "pot": "pot", "label": "label"}
+AGAINST = ("cot", "pot", "ensemble", "label")
+DRAWS = 2000
+
+
+def correctness(run: Run, method: str) -> dict[str, bool] | None:
+    """problem id -> whether `method` answered it right, from the run's predictions.jsonl."""
+    path = Path(run.folder) / "predictions.jsonl"
+    if not path.is_file():
+        return None
+    right = {}
+    with path.open() as f:
+        for line in f:
+            if line.strip():
+                record = json.loads(line)
+                right[record["problem_id"]] = bool(record.get("correct", {}).get(method, False))
+    return right
+
+
+def difference(pairs: Sequence[tuple[dict[str, bool], dict[str, bool]]], draws: int = DRAWS,
+               seed: int = 0) -> dict:
+    """MD − other in points over the questions every pair shares, with a paired bootstrap 95%
+    interval over questions; also the per-seed differences."""
+    shared = sorted(set.intersection(*(set(a) & set(b) for a, b in pairs)))
+    if not shared:
+        return {"questions": 0}
+    d = np.array([[float(a[q]) - float(b[q]) for q in shared] for a, b in pairs])  # seeds x Q
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(shared), size=(draws, len(shared)))
+    boots = d[:, idx].mean(axis=(0, 2))
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"questions": len(shared), "seeds": len(pairs), "diff": 100 * float(d.mean()),
+            "low": 100 * float(low), "high": 100 * float(high),
+            "per_seed": [100 * float(x) for x in d.mean(axis=1)]}
+
+
+def comparisons(runs: Sequence[Run]) -> list[dict]:
+    """Every MD row against every other mix it can be paired with (see the module docstring)."""
+    def setting(r: Run) -> tuple:
+        return (r.student, r.train_data, r.test_data, r.train_fraction, r.paths)
+
+    by_setting: dict[tuple, dict[tuple[str, str], dict]] = defaultdict(lambda: defaultdict(dict))
+    for r in runs:
+        if r.mix in HEADLINE and r.seed is not None:
+            by_setting[setting(r)][(r.mix, loss_label(r) if r.mix == "md" else "")].setdefault(r.seed, r)
+    found = []
+    for key, rows in sorted(by_setting.items(), key=lambda kv: str(kv[0])):
+        for (mix, loss), md_runs in sorted(rows.items()):
+            if mix != "md":
+                continue
+            for other in AGAINST:
+                other_runs = rows.get((other, ""), {})
+                pairs = []
+                for s in sorted(set(md_runs) & set(other_runs)):
+                    a = correctness(md_runs[s], HEADLINE["md"])
+                    b = correctness(other_runs[s], HEADLINE[other])
+                    if a is not None and b is not None:
+                        pairs.append((a, b))
+                if pairs:
+                    found.append({"student": key[0], "test_data": key[2], "loss": loss,
+                                  "against": other, **difference(pairs)})
+    return found
+
+
+def paired_table(runs: Sequence[Run]) -> str:
+    """The markdown table of `comparisons`, or "" when no MD run can be paired."""
+    rows = [c for c in comparisons(runs) if c.get("questions")]
+    if not rows:
+        return ""
+    lines = ["| student · test data | MD (+CoT w/PoT) against | seeds × questions | "
+             "MD − other (points) | 95% interval | per seed |", "|---|---|---:|---:|---|---|"]
+    for c in rows:
+        md = f"MD {c['loss']}".strip()
+        other = f"{MIXES[c['against']]} ({COLUMN_NAMES.get(HEADLINE[c['against']])})"
+        per_seed = ", ".join(f"{x:+.1f}" for x in c["per_seed"])
+        lines.append(f"| {c['student']} · {c['test_data']} | {md} − {other} | "
+                     f"{c['seeds']} × {c['questions']} | {c['diff']:+.1f} | "
+                     f"[{c['low']:+.1f}, {c['high']:+.1f}] | {per_seed} |")
+    return "\n".join(lines) + ("\n\nPaired bootstrap over test questions (2,000 draws); an "
+                               "interval that covers 0 is not a difference at this sample size.")
