@@ -74,9 +74,11 @@ def log_wandb(run, metrics: dict, predictions: Sequence[Prediction], curves: dic
 
     run.summary.update(summary_keys(metrics, dataset))
     prefix = f"eval/{dataset}"
+    voted = {name: c["accuracy"] for name, c in curves["methods"].items()
+             if len(c["accuracy"]) == len(curves["n"])}  # not the cascade's single point
     for i, n in enumerate(curves["n"]):
-        run.log({f"{prefix}/curve/n": n, **{f"{prefix}/curve/{name}": c["accuracy"][i]
-                                            for name, c in curves["methods"].items()}})
+        run.log({f"{prefix}/curve/n": n, **{f"{prefix}/curve/{name}": accuracy[i]
+                                            for name, accuracy in voted.items()}})
     rows = [[p.problem_id, questions.get(p.problem_id, ""), str(p.gold),
              str(p.votes.get("cot_w_pot")), bool(p.correct.get("cot_w_pot")),
              json.dumps(p.votes, default=str), json.dumps(p.correct), len(p.paths)]
