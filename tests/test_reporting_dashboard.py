@@ -133,6 +133,16 @@ def test_the_dashboard_of_a_lambda_sweep_over_seeds(tmp_path, sandbox):
     assert "| tiny-llama · MD · λ=0 | 50.0 ± 0.0 (n=2) | 100.0 ± 0.0 (n=2) |" in text
 
 
+def test_the_dashboard_carries_the_paired_differences(tmp_path, sandbox):
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        job(runs / f"md{seed}", sandbox, ["mix=md", f"seed={seed}"], RightOn(ALL, ALL))
+        job(runs / f"pot{seed}", sandbox, ["mix=pot", f"seed={seed}"], RightOn(set(), HALF))
+    spec = dashboard.spec(dashboard.build(collect([str(runs)])[0], "team", "md"))
+    (block,) = [b for b in spec["blocks"] if b["type"] == "MarkdownBlock"]
+    assert "| MD − PoT distillation (+PoT) | 2 × 4 | +50.0 |" in block["text"]
+
+
 def selects(tree: dict, group: str, tags: set[str]) -> bool:
     """Whether W&B's filter tree (as wandb-workspaces parses it) selects a run."""
     if tree["op"] in ("AND", "OR"):

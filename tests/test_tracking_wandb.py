@@ -134,7 +134,16 @@ def test_a_key_without_network_is_offline_in_one_line_at_once(tmp_path, monkeypa
     lines = [x for x in out.stderr.splitlines() if x.startswith("W&B:")]
     assert len(lines) == 1 and f"cannot reach http://127.0.0.1:{port}" in lines[0], out.stderr[-2000:]
     assert "offline" in lines[0] and "wandb sync" in lines[0]
-    assert list((tmp_path / "runs").glob("smoke/*/wandb/offline-run-*/run-*.wandb"))
+    # md.extract logged a run of its own: the teacher's bill and the thoughts it paid for
+    (path,) = (tmp_path / "runs").glob("smoke/*/wandb/offline-run-*/run-*.wandb")
+    records = read_wandb_records(path)
+    summary = {u.key: json.loads(u.value_json) for r in records
+               if r.WhichOneof("record_type") == "summary" for u in r.summary.update}
+    assert (summary["teacher/requests"], summary["teacher/requests_paid"]) == (48, 48)
+    assert summary["teacher/thoughts"] == "extracted by this job"
+    (meta,) = [r.run for r in records if r.WhichOneof("record_type") == "run"][:1]
+    assert meta.job_type == "extract" and "data:synthetic" in meta.tags
+    assert {kind for kind, _ in artifacts_of(records).values()} == {"teacher-thoughts"}
 
 
 class _FakeWandbServer:
@@ -246,6 +255,14 @@ def test_a_sweep_job_is_one_run_with_its_curves_results_inputs_and_lineage(tmp_p
         assert config["provenance.device.kind"] == "cpu" and config["provenance.libraries.torch"]
         assert (config["student.family"], config["student.size"], config["seed"]) == ("llama", "tiny", 0)
         assert meta.run_group == "smoke" and meta.job_type == "train"
+        tables = Path(folder) / "files" / "media" / "table" / "eval" / "synthetic"
+        (predictions,) = [json.loads(f.read_text()) for f in tables.glob("predictions_*.table.json")]
+        assert predictions["columns"][:3] == ["problem_id", "question", "gold"]
+        assert len(predictions["data"]) == 2  # each row with its question's text:
+        assert all(isinstance(row[1], str) and len(row[1].split()) > 5 for row in predictions["data"])
+        (paths,) = [json.loads(f.read_text()) for f in tables.glob("paths_*.table.json")]
+        assert {"problem_id", "method", "text", "answer"} <= set(paths["columns"])
+        assert len(paths["data"]) == 4  # 2 questions x (1 CoT + 1 PoT path), each with its text
         assert {"family:llama", "size:tiny", "mix:md", "loss:fixed", "seed:0"} <= set(meta.tags)
         assert not any(t.startswith("student") for t in meta.tags)  # no alias-named tag
     assert {name.split(",")[0] for name in runs} == {f"train: loss.lambda={lam}" for lam in (0, 1)}

@@ -11,7 +11,9 @@ whichever of λ, N and the training fraction the experiment varies) with an accu
 dataset and inference method, and a bar chart per dataset. The second, when the experiment
 sweeps λ or sampled N paths, draws accuracy against λ (`axis/lambda`, logged with each job's
 accuracies) and against N (`eval/<dataset>/curve/n`), one line per student × mix. With several
-seeds every panel shows the mean over seeds and a standard-deviation band or error bar.
+seeds every panel shows the mean over seeds and a standard-deviation band or error bar. MD's
+paired differences with the other mixes (md.reporting.paired) are a markdown block: W&B panels
+cannot pair runs question by question.
 
 wandb-workspaces is imported only here; building needs no server, saving does.
 """
@@ -24,6 +26,7 @@ from typing import Any
 
 from md.errors import MDError
 from md.reporting.collect import Run
+from md.reporting.paired import paired_table
 from md.reporting.tables import COLUMN_NAMES, MIXES, dataset_order
 from md.tracking.loggers import ablation_tags
 
@@ -115,6 +118,10 @@ def _section(wr, runs: Sequence[Run], entity: str, project: str) -> list:
                               y=[f"eval/{d}/curve/{m}" for m in LINE_METHODS if m in methods[d]],
                               title_x="N (paths per method)", title_y="accuracy", **spread)
                   for d in datasets]
+    paired = paired_table(runs)
+    if paired:  # a snapshot: W&B panels cannot pair runs question by question
+        blocks += [wr.H3("MD against the other mixes, on the same questions"),
+                   wr.MarkdownBlock(text=paired)]
     if lines:
         curves = wr.Runset(entity=entity, project=project, name=f"{group}: curves",
                            filters=filters, groupby=by_student_mix + ["config.loss.mode"])
