@@ -9,6 +9,7 @@ from md.config import groups, wiring
 from md.config.builders import required, train_problems
 from md.config.cli import stage_main
 from md.config.preflight import preflight
+from md.pipeline.artifacts import check_beside
 from md.stages import execute
 
 
@@ -22,6 +23,7 @@ def main(cfg) -> None:
         return
     thoughts = required(cfg, "thoughts", "a Thought JSONL written by md.extract")
     judged = required(cfg, "judged", "where to write the JudgedThought JSONL")
+    check_beside(thoughts)  # a sealed artifact's file, cut or edited since: refused
     execute.print_summary(execute.run(thoughts, judged, train_problems(cfg),
                                       groups.sandbox(cfg)))
     print(f"wrote {judged}")

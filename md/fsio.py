@@ -51,3 +51,50 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_open(path) as f:
         f.write(text)
     return Path(path)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if needed) for the block: two jobs that would
+    make the same artifact, or ask the teacher through the same cache, take turns instead of
+    doing the work (and paying for it) twice. A job that has to wait says so in one line. The
+    lock is the kernel's (flock), so a killed holder releases it at once."""
+    import fcntl
+    import sys
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another job that is making {what} (lock {path})", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+NO_SPACE_ERRNOS = (28, 122, 27)  # ENOSPC, EDQUOT (a quota), EFBIG (a file-size limit)
+
+
+def is_out_of_space(error: BaseException) -> bool:
+    """Whether `error` (an OSError, or a library's error wrapping one) says the disk is full."""
+    if isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS:
+        return True
+    text = str(error)
+    return "No space left on device" in text or "os error 28" in text or "Disk quota" in text
+
+
+def out_of_space_message(folder: str | os.PathLike, what: str, needed_bytes: int | None = None) -> str:
+    """One line: which folder is full, what was being written, the space needed and free."""
+    import shutil
+
+    folder = Path(folder)
+    probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    free = shutil.disk_usage(probe).free
+    need = f"about {needed_bytes / 1e6:,.1f} MB needed, " if needed_bytes else ""
+    return (f"no space left in {folder} while writing {what} ({need}{free / 1e6:,.1f} MB free); "
+            f"free some space there (or point paths.runs / paths.artifacts at another disk) and "
+            f"rerun: what was finished is kept, and nothing half-written is trusted")

@@ -12,6 +12,7 @@ from md.config.builders import required, train_problems, wandb_run
 from md.config.cli import stage_main
 from md.config.preflight import preflight
 from md.mixing import stats
+from md.pipeline.artifacts import check_beside
 from md.stages import mix
 
 
@@ -24,6 +25,8 @@ def main(cfg) -> None:
         preflight(cfg, plan)
     out = (str(pipeline.mix_artifact(plan).dir) if own
            else required(cfg, "out", "the folder to write mixed.jsonl and the stats to"))
+    if cfg.get("judged") is not None:
+        check_beside(cfg.judged)  # a sealed artifact's file, cut or edited since: refused
     with wandb_run(cfg, out, "mix", name=f"mix-{plan.mix.variant}") as wb:
         if own:
             print(f"mixed training set: {pipeline.mixed(plan, wb)}")

@@ -44,7 +44,8 @@ USER_CONFIG_ENV = "MD_CONFIG_DIR"  # a folder of the user's own configs, searche
 
 
 def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
-    """Turn an `MDError` into one `error:` line on stderr and exit status 2."""
+    """Turn an `MDError`, or a full disk anywhere, into one `error:` line on stderr and exit
+    status 2."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -52,6 +53,14 @@ def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
             return fn(*args, **kwargs)
         except MDError as e:
             print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except OSError as e:
+            from md.fsio import is_out_of_space, out_of_space_message
+
+            if not is_out_of_space(e):
+                raise
+            where = Path(e.filename).parent if e.filename else Path.cwd()
+            print(f"error: {out_of_space_message(where, e.filename or 'a file')}", file=sys.stderr)
             raise SystemExit(2) from None
 
     return wrapper

@@ -308,6 +308,7 @@ class InferenceSettings:
     shards: int = knob(1, count("shards the test set is split into"))
     shard: int = knob(0, Knob(int, "which shard this job evaluates, 0..shards-1", low=0))
     seed_per_question: bool = knob(False, flag("seed each question's paths on their own"))
+    resume_every: int = knob(64, count("prompts sampled between resume points"))
     vllm: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     curves: CurveSettings = field(default_factory=CurveSettings)
     adaptive: StopSettings = field(default_factory=StopSettings)

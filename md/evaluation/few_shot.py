@@ -12,6 +12,7 @@ judged and scored exactly like a student's sampled paths.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from md.errors import MDError
 from md.evaluation import judge
 from md.teacher import plan as planning
-from md.teacher.cache import Cache
+from md.teacher.cache import Cache, damage_line
 from md.teacher.engine import fill
 from md.types import Problem, ReasoningPath
 
@@ -39,6 +40,9 @@ def teacher_paths(problems: Sequence[Problem], teacher, *, n: int, sandbox: judg
     try:
         prompt_list = planning.prompts_for(list(problems), teacher)
         reqs = planning.plan(prompt_list, teacher, cache, n)
+        damaged = damage_line(cache, len(reqs), planning.estimate(reqs, teacher).usd, budget_usd)
+        if damaged:
+            print(damaged, file=sys.stderr)
         if reqs:
             teacher.check_ready()
             result = fill(reqs, teacher, cache, budget_usd, progress)

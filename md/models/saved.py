@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from md.errors import MDError
-from md.fsio import write_text
+from md.fsio import is_out_of_space, out_of_space_message, write_text
 from md.models.whitespace import needs_escape
 
 if TYPE_CHECKING:
@@ -62,8 +62,18 @@ def check_safetensors(file: str | Path) -> None:
 
 
 def check_folder(folder: str | Path) -> None:
-    """`check_safetensors` on every weights file of a saved student (and its `base/`)."""
-    for file in sorted(Path(folder).rglob("*.safetensors")):
+    """A student folder is whole before anything loads it: md.train's (its `md_student.json`,
+    written last, is there) or a plain Hugging Face model folder (`config.json`, no adapter);
+    and every weights file (and its `base/`'s) passes `check_safetensors`."""
+    d = Path(folder)
+    if d.is_dir() and not (d / MANIFEST).is_file():
+        ours = (d / "adapter_config.json").exists() or (d / "base").is_dir()
+        if ours or not (d / "config.json").is_file():
+            raise MDError(f"{d} is not a complete student: it has no {MANIFEST} (md.train writes "
+                          "it last, so its saving did not finish) and is not a Hugging Face model "
+                          "folder (config.json); rerun md.train in its run folder, or point "
+                          "student_dir at a trained student")
+    for file in sorted(d.rglob("*.safetensors")):
         check_safetensors(file)
 
 
@@ -81,11 +91,18 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    student.model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict else {}))
-    student.tokenizer.save_pretrained(folder)
-    base = Path(student.base)
-    if student.finetune != "full" and base.is_dir() and _own_copy_needed(base, folder):
-        shutil.copytree(base, folder / "base", dirs_exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)  # until written again, the folder is not trusted
+    try:
+        student.model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict else {}))
+        student.tokenizer.save_pretrained(folder)
+        base = Path(student.base)
+        if student.finetune != "full" and base.is_dir() and _own_copy_needed(base, folder):
+            shutil.copytree(base, folder / "base", dirs_exist_ok=True)
+    except Exception as e:  # safetensors wraps the OSError of a full disk in its own error
+        if is_out_of_space(e):
+            needed = _size(student, state_dict)
+            raise MDError(out_of_space_message(folder, "the trained student", needed)) from None
+        raise
     quant = getattr(getattr(_base_model(student.model), "config", None), "quantization_config", None)
     manifest = {"name": student.name, "finetune": student.finetune, "seq2seq": student.seq2seq,
                 "base": student.base, "methods": sorted(set(methods)),
@@ -94,6 +111,15 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
                 "chat_template": student.chat_template}
     write_text(folder / MANIFEST, json.dumps(manifest, indent=1))  # written last: the folder is whole
     return folder
+
+
+def _size(student: Student, state_dict: dict | None) -> int:
+    """Bytes the saved weights take: the trainable ones (an adapter) or all (full weights)."""
+    if state_dict:
+        return sum(t.numel() * t.element_size() for t in state_dict.values())
+    params = student.model.parameters()
+    chosen = [p for p in params if p.requires_grad] if student.finetune != "full" else list(params)
+    return sum(p.numel() * p.element_size() for p in chosen)
 
 
 def _own_copy_needed(base: Path, folder: Path) -> bool:

@@ -16,6 +16,7 @@ evaluation end (students or a few-shot teacher on the test problems) is md.pipel
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -84,26 +85,46 @@ def thoughts(plan: Plan, dry_run: bool = False) -> Path:
 
     With dry_run, prints what extraction would send and cost, and sends nothing.
     """
-    from md.stages import extract
-
     art = extract_artifact(plan)
     out = art.file(THOUGHTS)
-    if dry_run or not out.exists():
-        if not dry_run:
+    if dry_run:
+        _extract(plan, art, dry_run=True)
+        return out
+    with art.lock():  # a second job wanting these thoughts waits, then reuses them
+        if not _trusted(art, THOUGHTS, "extracting it again (the teacher cache answers "
+                                       "what it holds, so nothing cached is paid twice)"):
             art.prepare()
-        teacher = plan.teacher_builder()
-        if teacher.model == "simulated":
-            print("note: teacher=simulated is a SIMULATION: thoughts are rendered from synthetic "
-                  "gold solutions with a seeded error model; no language model is asked")
-        problems = plan.train_problems()
-        with _round_judge(plan, problems, dry_run) as judge:
-            summary = extract.run(problems, teacher, out, replace(plan.extract, dry_run=dry_run),
-                                  judge=judge)
-        if summary.complete:
-            _write_spend(art.file(SPEND), summary, teacher.model)
-            print(f"extract: {summary.thoughts} thoughts ({summary.requests_sent} requests sent, "
-                  f"${summary.spent_usd:.4f} spent) -> {out}")
+            _extract(plan, art, dry_run=False)
     return out
+
+
+def _extract(plan: Plan, art: Artifact, dry_run: bool) -> None:
+    from md.stages import extract
+
+    out = art.file(THOUGHTS)
+    teacher = plan.teacher_builder()
+    if teacher.model == "simulated":
+        print("note: teacher=simulated is a SIMULATION: thoughts are rendered from synthetic "
+              "gold solutions with a seeded error model; no language model is asked")
+    problems = plan.train_problems()
+    with _round_judge(plan, problems, dry_run) as judge:
+        summary = extract.run(problems, teacher, out, replace(plan.extract, dry_run=dry_run),
+                              judge=judge)
+    if summary.complete:
+        _write_spend(art.file(SPEND), summary, teacher.model)
+        art.seal(THOUGHTS, SPEND)
+        print(f"extract: {summary.thoughts} thoughts ({summary.requests_sent} requests sent, "
+              f"${summary.spent_usd:.4f} spent) -> {out}")
+
+
+def _trusted(art: Artifact, name: str, remedy: str) -> bool:
+    """Whether the stage output `name` can be used as it is; an existing file that its manifest
+    does not vouch for is named in one line, with what happens next."""
+    if art.has(name):
+        return True
+    if art.file(name).exists():
+        print(f"warning: {art.problem(name)}; not trusted: {remedy}", file=sys.stderr)
+    return False
 
 
 def _write_spend(path: Path, summary, model: str) -> None:
@@ -165,10 +186,12 @@ def judged(plan: Plan) -> Path:
 
     art = execute_artifact(plan)
     out = art.file(JUDGED)
-    if not out.exists():
-        source = thoughts(plan)  # upstream runs only when this stage must
-        art.prepare()
-        execute.print_summary(execute.run(source, out, plan.train_problems(), plan.sandbox))
+    with art.lock():
+        if not _trusted(art, JUDGED, "judging the thoughts again"):
+            source = thoughts(plan)  # upstream runs only when this stage must
+            art.prepare()
+            execute.print_summary(execute.run(source, out, plan.train_problems(), plan.sandbox))
+            art.seal(JUDGED)
     return out
 
 
@@ -176,15 +199,18 @@ def mixed(plan: Plan, wandb_run: Any = None) -> Path:
     """The mixed training set (MixedExample JSONL) of the `mix` variant, with its statistics."""
     from md.mixing import stats
     from md.stages import mix
+    from md.stages.mix import STATS_JSON
 
     art = mix_artifact(plan)
     out = art.file(MIXED)
-    if not out.exists():
-        source = judged(plan)  # upstream runs only when this stage must
-        art.prepare()
-        result = mix.run(source, art.dir, plan.train_problems(), plan.mix, seed=plan.seed,
-                         wandb_run=wandb_run)
-        print(stats.table(result))
+    with art.lock():
+        if not _trusted(art, MIXED, "mixing again"):
+            source = judged(plan)  # upstream runs only when this stage must
+            art.prepare()
+            result = mix.run(source, art.dir, plan.train_problems(), plan.mix, seed=plan.seed,
+                             wandb_run=wandb_run)
+            art.seal(MIXED, STATS_JSON)
+            print(stats.table(result))
     return out
 
 

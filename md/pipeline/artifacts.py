@@ -9,10 +9,18 @@ Computing an artifact's key touches nothing on disk (a preflight check, a dry ru
 rerun leaves no trace); `prepare()` creates the folder and its `config.json` (atomically) when
 the stage is about to write into it.
 
+An output is trusted only when the folder's `manifest.json` vouches for it: the stage writes its
+files, then `seal()` writes the manifest last and atomically (records, bytes and SHA-256 of each
+file). A file cut short (even at a record boundary), edited, or left without a manifest by a
+killed job is named with what is wrong (`problem()`) and made again. `lock()` makes two jobs
+that need the same artifact take turns: the second waits, then finds it made.
+
     art = Artifact.of("artifacts", "extract", data_cfg, teacher_cfg)
-    if not art.has("thoughts.jsonl"):
-        art.prepare()
-        ...write art.file("thoughts.jsonl") atomically...
+    with art.lock():
+        if not art.has("thoughts.jsonl"):
+            art.prepare()
+            ...write art.file("thoughts.jsonl") atomically...
+            art.seal("thoughts.jsonl")
 """
 
 from __future__ import annotations
@@ -57,5 +65,76 @@ class Artifact:
         return self.dir / name
 
     def has(self, name: str) -> bool:
-        """True once the stage wrote `name` (writes are atomic, so existence means complete)."""
-        return (self.dir / name).exists()
+        """True once the stage wrote `name` and sealed it, and it still matches its manifest."""
+        return (self.dir / name).exists() and self.problem(name) is None
+
+    def problem(self, name: str) -> str | None:
+        """What is wrong with `name` (missing, not in the manifest, cut, changed), or None."""
+        return manifest_problem(self.dir, name)
+
+    def seal(self, *names: str) -> None:
+        """Record the finished outputs `names` in `manifest.json`: written last, atomically."""
+        entries = dict(_read_manifest(self.dir))
+        entries.update({name: file_facts(self.dir / name) for name in names})
+        write_text(self.dir / MANIFEST, json.dumps(entries, indent=1, sort_keys=True))
+
+    def lock(self):
+        """An exclusive lock for making this artifact (md.fsio.file_lock)."""
+        from md.fsio import file_lock
+
+        return file_lock(self.dir.parent / f"{self.key}.lock", f"{self.stage} artifact {self.dir}")
+
+
+MANIFEST = "manifest.json"
+_checked: dict[tuple[str, int, int], dict] = {}  # (path, size, mtime) -> facts, per process
+
+
+def file_facts(path: Path) -> dict[str, Any]:
+    """Records (lines), bytes and SHA-256 of a file, as a manifest records them."""
+    stat = path.stat()
+    memo = (str(path), stat.st_size, stat.st_mtime_ns)
+    if memo not in _checked:
+        digest, records = hashlib.sha256(), 0
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+                records += block.count(b"\n")
+        _checked[memo] = {"bytes": stat.st_size, "records": records, "sha256": digest.hexdigest()}
+    return _checked[memo]
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        entries = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def manifest_problem(folder: Path, name: str) -> str | None:
+    """Whether `folder/name` is what its folder's manifest recorded; None when it is."""
+    path = folder / name
+    if not path.is_file():
+        return f"{path} is missing" if not path.exists() else f"{path} is not a file"
+    expected = _read_manifest(folder).get(name)
+    if not isinstance(expected, dict):
+        return (f"{path} has no entry in {folder / MANIFEST} (a job stopped before finishing it, "
+                "or it was made by an older md)")
+    found = file_facts(path)
+    if found["bytes"] != expected.get("bytes") or found["records"] != expected.get("records"):
+        return (f"{path} holds {found['records']} records ({found['bytes']} bytes); its "
+                f"manifest says {expected.get('records')} ({expected.get('bytes')} bytes)")
+    if found["sha256"] != expected.get("sha256"):
+        return f"{path} was changed after it was written (its checksum differs from the manifest)"
+    return None
+
+
+def check_beside(path: str | Path) -> None:
+    """Refuse a file given by hand that sits in a sealed folder but does not match its manifest."""
+    from md.errors import MDError
+
+    path = Path(path)
+    if (path.parent / MANIFEST).exists():
+        why = manifest_problem(path.parent, path.name)
+        if why is not None:
+            raise MDError(f"{why}; rerun the stage that wrote it (or pass an intact file)")

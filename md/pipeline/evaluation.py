@@ -96,7 +96,8 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
     label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
     who = stage.Students(gens[0], gens[-1], label)
     with evaluation_run(setup, log_dir or out_dir, logger) as (wb, sb, log_scalars):
-        metrics = stage.run(problems, who, sb, inf, out_dir, wb, dataset=setup.dataset)
+        metrics = stage.run(problems, who, sb, inf, out_dir, wb, dataset=setup.dataset,
+                            journal_key=_sampling_key(students, inf))
         if wb is not None:
             used = [ln.student_files(s, _finetune_of(s)) for s in students]
             ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
@@ -104,6 +105,19 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
     if inf.shards > 1:
         shards.mark(out_dir, inf.shard, inf.shards)
     return metrics
+
+
+# settings that change how recorded samples are scored or checkpointed, not what is sampled
+NOT_IN_SAMPLES = ("curves", "adaptive", "vote_paths", "ensemble", "reuse_paths", "resume_every")
+
+
+def _sampling_key(students: tuple[str | Path, ...], inf: InferenceSettings) -> list:
+    """What determines an evaluation's samples: each student (its folder and saved manifest)
+    and the sampling settings. A killed evaluation resumes only when all of it is unchanged."""
+    from md.models.saved import read_manifest
+
+    sampling = {k: v for k, v in asdict(inf).items() if k not in NOT_IN_SAMPLES}
+    return [[str(Path(s).resolve()), read_manifest(s)] for s in students] + [sampling]
 
 
 def merge_shards(setup: EvaluationSetup, dirs, out_dir: Path | str) -> dict:

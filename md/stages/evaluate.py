@@ -28,6 +28,8 @@ import torch
 from md.config.settings import InferenceSettings
 from md.errors import MDError
 from md.evaluation import adaptive, curves, judge, methods, outputs
+from md.evaluation.journal import NAME as JOURNAL
+from md.evaluation.journal import Journal
 from md.inference import Generator
 from md.prompts import student_input
 from md.types import Prediction, Problem, ReasoningPath
@@ -39,19 +41,36 @@ def _inputs(problems: Sequence[Problem]) -> tuple[list[str], list[str]]:
 
 
 def sampled_paths(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator, n: int,
-                  temperature: float, sandbox: judge.Runner) -> list[list[ReasoningPath]]:
-    """Per question: n sampled CoT paths, then n sampled PoT paths (programs run), judged."""
+                  temperature: float, sandbox: judge.Runner,
+                  journal: Journal | None = None) -> list[list[ReasoningPath]]:
+    """Per question: n sampled CoT paths, then n sampled PoT paths (programs run), judged.
+    journal: record the completions chunk by chunk, and skip what it already holds."""
     cot_in, pot_in = _inputs(problems)
-    return judge.judge(cot_gen.sample(cot_in, n, temperature),
-                       pot_gen.sample(pot_in, n, temperature), sandbox)
+    return judge.judge(_texts(journal, "cot", cot_in, cot_gen, n, temperature),
+                       _texts(journal, "pot", pot_in, pot_gen, n, temperature), sandbox)
 
 
 def greedy_paths(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator,
-                 sandbox: judge.Runner) -> list[list[ReasoningPath]]:
+                 sandbox: judge.Runner, journal: Journal | None = None) -> list[list[ReasoningPath]]:
     """Per question: one greedy CoT path and one greedy PoT path, judged."""
     cot_in, pot_in = _inputs(problems)
     none: list[list[str]] = [[] for _ in problems]
-    return judge.judge(none, none, sandbox, cot_gen.greedy(cot_in), pot_gen.greedy(pot_in))
+    cot = [t[0] for t in _texts(journal, "greedy_cot", cot_in, cot_gen, 1, 0.0)]
+    pot = [t[0] for t in _texts(journal, "greedy_pot", pot_in, pot_gen, 1, 0.0)]
+    return judge.judge(none, none, sandbox, cot, pot)
+
+
+def _texts(journal: Journal | None, phase: str, prompts: list[str], gen: Generator, n: int,
+           temperature: float) -> list[list[str]]:
+    """gen's n completions per prompt, through the journal when there is one (in chunks that
+    are whole multiples of the generator's own batches, so the calls, and with them the random
+    stream, are exactly an unchunked run's)."""
+    if journal is None:
+        return gen.sample(prompts, n, temperature)
+    batch = int(getattr(gen, "batch_size", 32) or 32)
+    per_call = max(1, batch // n) if n <= batch else 1
+    chunk = per_call * max(1, journal.every // per_call)
+    return journal.run(phase, prompts, lambda part: gen.sample(part, n, temperature), chunk)
 
 
 def live_rounds(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator,
@@ -66,11 +85,13 @@ def live_rounds(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Genera
 
 
 def label_paths(problems: Sequence[Problem], gen: Generator, n: int, temperature: float,
-                greedy: bool) -> list[list[ReasoningPath]]:
+                greedy: bool, journal: Journal | None = None) -> list[list[ReasoningPath]]:
     """Per question: n sampled answers of a label-fine-tuned student (and its greedy one)."""
     inputs = [student_input(p.question, "label") for p in problems]
-    return judge.judge_labels(gen.sample(inputs, n, temperature),
-                              gen.greedy(inputs) if greedy else None)
+    sampled = _texts(journal, "label", inputs, gen, n, temperature)
+    greedy_texts = [t[0] for t in _texts(journal, "greedy_label", inputs, gen, 1, 0.0)] \
+        if greedy else None
+    return judge.judge_labels(sampled, greedy_texts)
 
 
 @dataclass(frozen=True)
@@ -125,26 +146,32 @@ def stop_rule(inference: InferenceSettings) -> adaptive.StopRule:
 
 def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         inference: InferenceSettings, out_dir: str | Path, wandb_run=None,
-        dataset: str = "test") -> dict:
+        dataset: str = "test", journal_key: str | None = None) -> dict:
     """Evaluate `students` on `problems` as `inference` says; returns the metrics.
 
     `inference.paths` paths per method are sampled (plus one greedy path each); the +CoT w/PoT
     vote uses `inference.vote_paths` of each (the paper's Table 1: 10 + 10), while +CoT and
     +PoT vote over all of them and the curves cover every N <= paths. Adaptive consistency is
     always replayed on the recorded paths; with `inference.adaptive.live` it is also run for
-    real, sampling in rounds (a second sampling run, timed against the first)."""
+    real, sampling in rounds (a second sampling run, timed against the first). journal_key:
+    record what is sampled in `out_dir` as it goes (md.evaluation.journal), so a killed run
+    resumes; the key names what determines the samples (the caller's students and settings)."""
     if not problems:
         raise MDError("no test problems to evaluate; check data= and data.max_test")
     n, temperature, label = inference.paths, inference.temperature, students.label
     torch.manual_seed(inference.seed)
+    journal = None if journal_key is None else \
+        Journal(Path(out_dir) / JOURNAL, journal_key, [p.id for p in problems],
+                every=inference.resume_every)
     start = time.perf_counter()
     if label:
-        path_lists = label_paths(problems, students.cot, n, temperature, inference.greedy)
+        path_lists = label_paths(problems, students.cot, n, temperature, inference.greedy, journal)
     else:
-        path_lists = sampled_paths(problems, students.cot, students.pot, n, temperature, sandbox)
+        path_lists = sampled_paths(problems, students.cot, students.pot, n, temperature, sandbox,
+                                   journal)
     fixed_seconds = time.perf_counter() - start
     if inference.greedy and not label:
-        greedy_lists = greedy_paths(problems, students.cot, students.pot, sandbox)
+        greedy_lists = greedy_paths(problems, students.cot, students.pot, sandbox, journal)
         path_lists = [s + g for s, g in zip(path_lists, greedy_lists, strict=True)]
     gens = [students.cot] if students.kind == "single" else [students.cot, students.pot]
     facts: dict[str, Any] = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
@@ -156,8 +183,11 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         facts["adaptive_live"] = {
             **adaptive.compare(used, path_lists, golds, stop_rule(inference), n, "cot_w_pot"),
             "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
-    return score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
-                 wandb_run, dataset)
+    metrics = score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
+                    wandb_run, dataset)
+    if journal is not None:
+        journal.remove()  # metrics.json is written: the evaluation is whole
+    return metrics
 
 
 def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPath]],

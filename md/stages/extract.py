@@ -12,17 +12,20 @@ and dollars and stops; `teacher.budget_usd` is a hard cap; `teacher.mode=batch` 
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from md import jsonl
 from md.config.settings import ExtractSettings
 from md.errors import MDError
+from md.fsio import file_lock
 from md.teacher import plan as planning
 from md.teacher.adaptive import expected_saving_line
 from md.teacher.base import TEACHER_MODES
 from md.teacher.batch import run_batch
-from md.teacher.cache import Cache
+from md.teacher.cache import Cache, damage_line
 from md.teacher.engine import FillResult, fill
 from md.teacher.recover import recover_in_flight
 from md.teacher.rounds import Judge, run_rounds
@@ -67,42 +70,53 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
     if hasattr(teacher, "thoughts_for"):  # published outputs (md.teacher.published): no requests
         return _recorded(problems, teacher, out_path, dry_run)
     use_disk = teacher.cacheable and cache_path is not None
-    cache = Cache(cache_path if use_disk else ":memory:")
-    try:
-        if getattr(teacher, "recover_in_flight", False) and not dry_run:
-            recover_in_flight(teacher, cache)
-        prompt_list = planning.prompts_for(problems, teacher)
-        reqs = planning.plan(prompt_list, teacher, cache, n)
-        discount = getattr(teacher, "batch_discount", 1.0) if mode == "batch" else 1.0
-        est = planning.estimate(reqs, teacher, discount)
-        if dry_run:
-            print("\n".join(["dry run: nothing sent", *est.lines(teacher.model)]))
-            if adaptive is not None:
-                print(expected_saving_line(adaptive, n))
-            return _summary(prompt_list, reqs, FillResult(), est, False, "dry_run", None)
-        counts = None
-        if adaptive is None:
-            result = _ask(reqs, teacher, cache, budget, mode, poll_s, wait_s, progress)
-        else:
-            def ask(round_reqs, spent):
-                left = None if budget is None else budget - spent
-                return _ask(round_reqs, teacher, cache, left, mode, poll_s, wait_s, progress)
+    # one job at a time asks through a cache file: a second one waits, then finds the answers
+    with _cache_lock(cache_path if use_disk and not dry_run else None):
+        cache = Cache(cache_path if use_disk else ":memory:")
+        try:
+            if getattr(teacher, "recover_in_flight", False) and not dry_run:
+                recover_in_flight(teacher, cache)
+            prompt_list = planning.prompts_for(problems, teacher)
+            reqs = planning.plan(prompt_list, teacher, cache, n)
+            discount = getattr(teacher, "batch_discount", 1.0) if mode == "batch" else 1.0
+            est = planning.estimate(reqs, teacher, discount)
+            damaged = damage_line(cache, len(reqs), est.usd, budget)
+            if damaged:
+                print(damaged, file=sys.stderr)
+            if dry_run:
+                print("\n".join(["dry run: nothing sent", *est.lines(teacher.model)]))
+                if adaptive is not None:
+                    print(expected_saving_line(adaptive, n))
+                return _summary(prompt_list, reqs, FillResult(), est, False, "dry_run", None)
+            counts = None
+            if adaptive is None:
+                result = _ask(reqs, teacher, cache, budget, mode, poll_s, wait_s, progress)
+            else:
+                def ask(round_reqs, spent):
+                    left = None if budget is None else budget - spent
+                    return _ask(round_reqs, teacher, cache, left, mode, poll_s, wait_s, progress)
 
-            counts, result = run_rounds(prompt_list, teacher, cache, n, adaptive,
-                                        _need(judge), ask, progress)
-            _print_saving(counts, n)
-        where = cache.path if use_disk else "memory"
-        if result.stopped == "error":
-            raise MDError(f"{result.error} ({result.requests_sent} of {len(reqs)} requests "
-                          f"answered and saved in the cache {where}; rerun to continue)")
-        written = 0 if adaptive and result.stopped else _write(prompt_list, teacher, cache, n, out_path, counts)
-    finally:
-        cache.close()
+                counts, result = run_rounds(prompt_list, teacher, cache, n, adaptive,
+                                            _need(judge), ask, progress)
+                _print_saving(counts, n)
+            where = cache.path if use_disk else "memory"
+            if result.stopped == "error":
+                raise MDError(f"{result.error} ({result.requests_sent} of {len(reqs)} requests "
+                              f"answered and saved in the cache {where}; rerun to continue)")
+            written = 0 if adaptive and result.stopped else _write(prompt_list, teacher, cache, n, out_path, counts)
+        finally:
+            cache.close()
     summary = _summary(prompt_list, reqs, result, est, written > 0, result.stopped,
                        str(out_path) if written else None, written)
     if not summary.complete and not allow_partial:
         raise MDError(_why(summary, budget, where))
     return summary
+
+
+def _cache_lock(cache_path: str | None):
+    if cache_path is None:
+        return contextlib.nullcontext()
+    return file_lock(f"{cache_path}.lock", f"teacher answers through the cache {cache_path}")
 
 
 def _recorded(problems, teacher, out_path, dry_run: bool) -> ExtractSummary:

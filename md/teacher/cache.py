@@ -9,6 +9,11 @@ survives a restart between upload and download. One file is shared by all runs:
 
     cache = Cache("artifacts/teacher_cache.sqlite")
     cache.missing(key, n=20)   # -> sample indices not answered yet
+
+A damaged file (emptied, truncated, not SQLite, failing SQLite's own quick_check) is never
+trusted and never a traceback: it is checked before the first read, moved aside
+(`<file>.damaged-<time>`, with its -wal/-shm), and the cache starts empty; `cache.damaged` says
+what happened, so the extraction can say how many requests it will send again before it does.
 """
 
 from __future__ import annotations
@@ -32,6 +37,54 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def integrity_problem(path: Path) -> str | None:
+    """What is wrong with an existing cache file, or None when it is sound (or absent)."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "it is not a file"
+    size = path.stat().st_size
+    if size == 0:
+        return "it is empty (0 bytes): emptied or cut off"
+    with path.open("rb") as f:
+        if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            return "it is not an SQLite database"
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            db.execute("SELECT count(*) FROM samples").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        return f"SQLite cannot read it ({e}; {size:,} bytes)"
+    return None if verdict == "ok" else f"SQLite's integrity check failed ({verdict})"
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged cache (and its WAL files) out of the way; the new name."""
+    target = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(f"{path}{suffix}")
+        if side.exists():
+            side.rename(f"{target}{suffix}")
+    return target
+
+
+def damage_line(cache: Cache, requests: int, usd: float, budget: float | None) -> str | None:
+    """The one line a run prints, before any request, when its cache was damaged."""
+    if cache.damaged is None:
+        return None
+    cap = f"teacher.budget_usd=${budget:g} caps them" if budget is not None else \
+        "set teacher.budget_usd to cap them"
+    return (f"warning: the teacher cache {cache.path} was damaged ({cache.damaged}); it starts "
+            f"empty, so {requests:,} requests (about ${usd:.2f}) will be sent, answers it held "
+            f"included; {cap}")
+
+
 def request_tag(key: str, indices: tuple[int, ...]) -> str:
     """Names one request: its prompt and the sample indices it fills (fits OpenAI metadata)."""
     return f"{key[:40]}:{','.join(map(str, indices))}"[:500]
@@ -42,8 +95,12 @@ class Cache:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
+        self.damaged: str | None = None  # "<why>; moved to <where>" when the file was not sound
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            why = integrity_problem(Path(self.path))
+            if why is not None:
+                self.damaged = f"{why}; moved to {move_aside(Path(self.path))}"
         # isolation_level=None: we open transactions ourselves, one per response.
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
