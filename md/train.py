@@ -11,6 +11,7 @@ The job is one experiment-logger run: training curves, the mix statistics, the t
 and the evaluation's results all land in the same W&B run.
 """
 
+import sys
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -37,15 +38,24 @@ def main(cfg) -> None:
     given = cfg.train.examples
     preflight(cfg, plan, upstream=given is None, student=True, test=cfg.train.evaluate_after)
     extracts_here = given is None and pipeline.first_missing_stage(plan) == "extract"
-    examples = jsonl.read_all(given or pipeline.mixed(plan), MixedExample)
-    texts = [e.input for e in examples] + [e.target for e in examples]
-    student = call(cfg.student, tokenizer_texts=texts, workdir=str(run_dir / "student"))
+    key = wiring.training_key(cfg)
+    done = train.finished(run_dir, key)
+    if done is not None:
+        print(f"train: {done.student_dir} was trained to step {int(done.metrics.get('step', 0))} "
+              "with these settings; not training it again (evaluating it: a finished evaluation "
+              "samples nothing again)", file=sys.stderr)
+    else:
+        examples = jsonl.read_all(given or pipeline.mixed(plan), MixedExample)
+        texts = [e.input for e in examples] + [e.target for e in examples]
+        student = call(cfg.student, tokenizer_texts=texts, workdir=str(run_dir / "student"))
     log, failed = logger(cfg, run_dir, "train"), True
     try:
-        result = train.run(examples, student, settings, out_dir=run_dir, logger=log,
-                           ckpt_path=cfg.train.ckpt_path, close_logger=False,
-                           lineage=pipeline.lineage(plan) if given is None else ())
+        result = done or train.run(examples, student, settings, out_dir=run_dir, logger=log,
+                                   ckpt_path=cfg.train.ckpt_path, close_logger=False,
+                                   lineage=pipeline.lineage(plan) if given is None else ())
         if result.rank == 0:  # only rank 0 evaluates and reports, once
+            if done is None:
+                train.mark_finished(result, key)
             _finish_job(cfg, plan, run_dir, result, log, extracts_here, upstream=given is None)
         failed = False
     finally:

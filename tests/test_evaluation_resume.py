@@ -65,7 +65,9 @@ def test_a_killed_evaluation_resumes_and_equals_an_uninterrupted_one(
     assert resumed == whole
     for name in ("predictions.jsonl", "curves.json", "metrics.json"):
         assert (tmp_path / "resumed" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
-    assert not (tmp_path / "resumed" / NAME).exists()  # whole again: the journal is gone
+    again = evaluate(problems, Students.one(DiesAfter(student, 0)), sandbox, settings,
+                     tmp_path / "resumed", journal_key="the same student")
+    assert again == whole  # a finished evaluation, rerun, generates nothing (it would die)
     texts = [p["text"] for line in (tmp_path / "whole" / "predictions.jsonl").open()
              for p in json.loads(line)["paths"]]
     assert len(set(texts)) > len(problems)  # not vacuous: the sampled paths differ

@@ -45,3 +45,30 @@ def evaluation(cfg: DictConfig, trained_here: bool = False) -> EvaluationSetup:
                            logger_builder=partial(builders.logger, cfg),
                            dataset=str((cfg.get("eval_data") or cfg.data).get("name") or "test"),
                            axes=axes)
+
+
+# What does not change the trained student: sampling and scoring, logging, where things are
+# written, and the entry point's own switches.
+NOT_TRAINING = ("inference", "logger", "paths", "hydra", "eval_data", "experiment_name",
+                "out_dir", "student_dir", "few_shot", "merge_shards")
+NOT_TRAINING_KEYS = {"train": ("evaluate_after", "ckpt_path"), "data": ("max_test",),
+                     "extract": ("progress", "dry_run")}
+
+
+def training_key(cfg: DictConfig) -> str:
+    """A hash of every setting that determines the trained student: a rerun in the same run
+    folder with the same key finds its student trained and does not train it again."""
+    from omegaconf import OmegaConf
+
+    from md.pipeline.artifacts import content_hash
+
+    parts = {}
+    for name in cfg:
+        if name in NOT_TRAINING:
+            continue
+        value = OmegaConf.to_container(cfg[name], resolve=True) if OmegaConf.is_config(cfg[name]) \
+            else cfg[name]
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in NOT_TRAINING_KEYS.get(name, ())}
+        parts[str(name)] = value
+    return content_hash(parts, length=16)

@@ -1,5 +1,5 @@
-"""What an evaluation has sampled so far, appended chunk by chunk, so a killed evaluation
-resumes where it stopped instead of sampling everything again.
+"""What an evaluation has sampled, appended chunk by chunk, so a killed evaluation resumes where
+it stopped instead of sampling everything again (and a finished one, rerun, samples nothing).
 
     journal = Journal(out_dir / NAME, students_and_settings, question_ids)
     texts = journal.run("cot", prompts, lambda part: gen.sample(part, n, t), chunk=60)
@@ -12,7 +12,9 @@ with the next chunk: the calls made are exactly those an uninterrupted run makes
 resumed evaluation equals it byte for byte (with or without `inference.seed_per_question`; on
 a GPU, CUDA's RNG too). A journal made with other settings, or a line that is not the next
 chunk, is named in one line and the journal starts over from what is intact; a line cut by the
-kill is dropped. The evaluate stage removes the journal once metrics.json is written.
+kill is dropped. The journal stays after the evaluation: a rerun with the same students and
+settings (md.train rerun in its run folder, a relaunched sweep) scores it again without
+generating anything.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-NAME = "sampling.partial.jsonl"
+NAME = "sampling.jsonl"
 
 
 class Journal:
@@ -54,9 +56,6 @@ class Journal:
             self._append({"phase": phase, "start": start, "texts": part, "rng": _get_rng()})
             out += part
         return out
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
 
     def _load(self, total: int) -> None:
         if self._loaded:

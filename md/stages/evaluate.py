@@ -183,11 +183,8 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         facts["adaptive_live"] = {
             **adaptive.compare(used, path_lists, golds, stop_rule(inference), n, "cot_w_pot"),
             "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
-    metrics = score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
-                    wandb_run, dataset)
-    if journal is not None:
-        journal.remove()  # metrics.json is written: the evaluation is whole
-    return metrics
+    return score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
+                 wandb_run, dataset)
 
 
 def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPath]],

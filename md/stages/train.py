@@ -39,6 +39,28 @@ class TrainResult:
     rank: int = 0  # this process's global rank: only rank 0 saves, evaluates and logs
 
 
+TRAINED = "trained.json"  # in the run folder: the settings the saved student was trained with
+
+
+def finished(out_dir: str | Path, key: str) -> TrainResult | None:
+    """The run folder's student, when it was trained to the end with the settings `key` names
+    and saved whole (md.models.saved: md_student.json written last); else None."""
+    out = Path(out_dir)
+    try:
+        record = json.loads((out / TRAINED).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("key") != key or not (out / "student" / "md_student.json").is_file():
+        return None
+    return TrainResult(out / "student", out / "checkpoints", dict(record.get("metrics") or {}))
+
+
+def mark_finished(result: TrainResult, key: str) -> None:
+    """Record that `result.student_dir` holds the finished student of the settings `key`."""
+    write_text(result.student_dir.parent / TRAINED,
+               json.dumps({"key": key, "metrics": result.metrics}, indent=1, sort_keys=True))
+
+
 def split(examples: Sequence[MixedExample], val_fraction: float):
     """(train, val) by a hash of problem_id, so a question's CoT and PoT stay on one side."""
     def is_val(e: MixedExample) -> bool:
