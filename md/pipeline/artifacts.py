@@ -82,7 +82,7 @@ class Artifact:
         """An exclusive lock for making this artifact (md.fsio.file_lock)."""
         from md.fsio import file_lock
 
-        return file_lock(self.dir.parent / f"{self.key}.lock", f"{self.stage} artifact {self.dir}")
+        return file_lock(self.dir / ".lock", f"the {self.stage} artifact {self.dir}")
 
 
 MANIFEST = "manifest.json"
