@@ -78,6 +78,16 @@ def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
     (["-m", "loss=fixed", "loss.lambda=0.5,2"], "loss.lambda=2: must be a number in [0, 1]"),
     (["-m", "student=tiny-llama,codelama"], "student=codelama: no such option; did you mean codellama?"),
     (["-m", "--cfg", "job", "loss=fixed"], "only one of --run, -m/--multirun, --cfg"),
+    # the red-team list: refused before any work, each with the right key or choice
+    (["trainer.precision=garbage"], "trainer.precision='garbage': must be one of 16-true"),
+    (["student.finetune=bogus"], "student.finetune='bogus': must be one of full, lora, qlora"),
+    (["inference.shards=2", "inference.shard=3"], "inference.shard=3: must be in 0..1"),
+    (["inference.vote_paths=0"], "inference.vote_paths=0: must be an integer >= 1"),
+    (["teacher.cot_slip=2"], "teacher.cot_slip=2: must be a number in [0, 1]"),
+    (["train.keep_checkpoints=0"], "train.keep_checkpoints=0: must be -1 (keep all) or k >= 1"),
+    (["teacher.temperature=5"], "teacher.temperature is not a config key: the chosen teacher has "
+                                "no temperature (its keys: seed, n, cot_slip"),
+    (["teacher=openai", "teacher.mode=foo"], "teacher.mode='foo': must be one of online, batch"),
 ])
 def test_bad_values_fail_at_composition(tmp_path, args, needle):
     line = one_error_line(md_here(tmp_path, *args))

@@ -27,7 +27,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from md.config import groups
-from md.config.settings import Knob, count, flag
+from md.config.settings import FINETUNES, Knob, count, flag
 from md.config.targets import check_targets
 from md.errors import MDError
 from md.teacher.base import TEACHER_MODES
@@ -47,6 +47,12 @@ KNOBS: dict[str, Knob] = {
     "teacher.max_tokens": count("new tokens per sample"),
     "teacher.concurrency": count("requests in flight"),
     "teacher.budget_usd": Knob(float, "dollar cap", low=0, optional=True),
+    # the simulated teacher's error model: probabilities and shares
+    **{f"teacher.{k}": Knob(float, what, low=0, high=1) for k, what in (
+        ("cot_slip", "CoT slip chance per step"), ("pot_confusable", "share of confusable problems"),
+        ("pot_misread", "misread chance on a confusable problem"),
+        ("hard_rate", "share of hard problems"), ("malformed", "chance of a malformed sample"))},
+    "student.finetune": Knob(str, "how the student is fine-tuned", choices=FINETUNES),
     "student.lora_r": count("LoRA rank"),
     "student.lora_alpha": Knob(float, "LoRA scaling", low=0, above=True),
     "student.lora_dropout": Knob(float, "LoRA dropout", low=0, high=1),
@@ -72,6 +78,11 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) 
         # decided now, once: a bad WANDB_MODE fails, and a key without network says so in one
         # line, before any work (not ~100 s of wandb retries after training)
         resolve_mode(cfg.logger.get("mode"), run_dir or OmegaConf.select(cfg, "paths.runs", default="runs"))
+    for key in ("paths.artifacts", "paths.runs"):
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None and not str(value).strip():
+            raise MDError(f"{key} is empty: set {key}=FOLDER (md/conf/paths/default.yaml has the "
+                          "defaults), or leave it out")
     if OmegaConf.select(cfg, "paths.artifacts") is not None:
         check_writable(cfg.paths.artifacts, "paths.artifacts",
                        "point paths.artifacts at a writable folder")

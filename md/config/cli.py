@@ -212,8 +212,15 @@ def _unknown_key(key: str, config_name: str, overrides: list[str], user: str | N
         known = _leaf_keys(_compose(config_name, rest, user=user))
     except MDError:
         known = []
-    leaf = key.split(".")[-1]
+    leaf, group = key.split(".")[-1], key.split(".")[0]
     same_leaf = [k for k in known if k.split(".")[-1] == leaf]
+    own = [k.split(".", 1)[1] for k in known if k.startswith(f"{group}.") and "_target_" not in k]
+    other = same_leaf[0].split(".")[0] if same_leaf else group
+    if own and other != group and not difflib.get_close_matches(group, [other], cutoff=0.7):
+        # teacher.temperature is not inference.temperature (the student's): list what there is
+        shown = ", ".join(own[:10]) + (", ..." if len(own) > 10 else "")
+        return (f"{key} is not a config key: the chosen {group} has no {leaf} (its keys: "
+                f"{shown})")
     close = same_leaf or difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     if close:
         return f"{key} is not a config key; did you mean {close[0]}?"

@@ -193,6 +193,12 @@ TRAINER_DEFAULTS = MappingProxyType({
 
 # The trainer keys md itself relies on (the rest are checked against lightning.Trainer's signature
 # by md.training.module.check_trainer_args).
+FINETUNES = ("full", "lora", "qlora")  # how a student is fine-tuned (md.models.builder)
+
+# lightning.Trainer's precision values (checked at composition, not after the upstream stages)
+PRECISIONS = ("transformer-engine", "transformer-engine-float16", "16-true", "16-mixed",
+              "bf16-true", "bf16-mixed", "32-true", "64-true", "64", "32", "16", "bf16")
+
 TRAINER_KNOBS = MappingProxyType({
     "max_steps": count("optimizer steps to train"),
     "accumulate_grad_batches": count("micro-batches per optimizer step"),
@@ -241,6 +247,10 @@ class TrainSettings:
             if key in self.trainer and (problem := rule.problem(self.trainer[key])):
                 value = self.trainer[key]
                 raise MDError(f"trainer.{key}={value!r}: {problem}")
+        precision = self.trainer.get("precision")
+        if precision is not None and str(precision) not in PRECISIONS:
+            raise MDError(f"trainer.precision={precision!r}: must be one of "
+                          f"{', '.join(PRECISIONS[2:8])} (or 16, 32, 64, bf16)")
 
     def trainer_args(self) -> dict[str, Any]:
         """The lightning.Trainer arguments: TRAINER_DEFAULTS, then the `trainer` group's."""

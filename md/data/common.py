@@ -34,6 +34,10 @@ def data_dir(dataset: str, path: str | None, files: list[str]) -> Path:
         folder = download.fetch(dataset)
     else:
         folder = Path(path).expanduser()
+    folders = [f for f in files if (folder / f).is_dir()]
+    if folders:
+        raise MDError(f"{dataset}: {folder / folders[0]} is a folder, not a file; data.path must "
+                      f"hold the files {', '.join(files)}")
     missing = [f for f in files if not (folder / f).is_file()]
     if missing:
         raise MDError(

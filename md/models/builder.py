@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from md.config.settings import FINETUNES
 from md.errors import MDError
-
-FINETUNES = ("full", "lora", "qlora")
 
 
 @dataclass
