@@ -88,6 +88,7 @@ def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
     (["teacher.temperature=5"], "teacher.temperature is not a config key: the chosen teacher has "
                                 "no temperature (its keys: seed, n, cot_slip"),
     (["teacher=openai", "teacher.mode=foo"], "teacher.mode='foo': must be one of online, batch"),
+    (["train.ckpt_path=/no/such.ckpt"], "train.ckpt_path=/no/such.ckpt: no such checkpoint file"),
 ])
 def test_bad_values_fail_at_composition(tmp_path, args, needle):
     line = one_error_line(md_here(tmp_path, *args))
@@ -100,6 +101,11 @@ def test_bad_values_fail_at_composition(tmp_path, args, needle):
 def test_missing_data_files_name_data_path(tmp_path):
     line = one_error_line(md_here(tmp_path, "data=gsm8k", f"data.path={tmp_path / 'nowhere'}"))
     assert "expected train.jsonl, test.jsonl in" in line and "data.path=" in line
+    assert not (tmp_path / "art").exists()
+    (tmp_path / "d" / "train.jsonl").mkdir(parents=True)  # a folder where a file should be
+    (tmp_path / "d" / "test.jsonl").write_text("")
+    line = one_error_line(md_here(tmp_path, "data=gsm8k", f"data.path={tmp_path / 'd'}"))
+    assert f"{tmp_path / 'd' / 'train.jsonl'} is a folder, not a file" in line
     assert not (tmp_path / "art").exists()
 
 

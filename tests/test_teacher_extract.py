@@ -38,6 +38,10 @@ def test_dry_run_needs_no_key_and_real_run_without_key_is_one_line(tmp_path):
     dry = extract(tmp_path, *args, "extract.dry_run=true")
     assert dry.returncode == 0, dry.stderr
     assert "20 requests for 400 samples" in dry.stdout and "estimated cost: about $" in dry.stdout
+    assert "teacher.budget_usd" not in dry.stdout  # no cap: nothing to say about one
+    capped = extract(tmp_path, *args, "extract.dry_run=true", "teacher.budget_usd=0.001")
+    assert "teacher.budget_usd=$0.001 is below this estimate: the extraction would stop after " \
+           "about" in capped.stdout and "raise teacher.budget_usd to about $" in capped.stdout
     r = extract(tmp_path, *args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()

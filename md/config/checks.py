@@ -78,6 +78,7 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) 
         # decided now, once: a bad WANDB_MODE fails, and a key without network says so in one
         # line, before any work (not ~100 s of wandb retries after training)
         resolve_mode(cfg.logger.get("mode"), run_dir or OmegaConf.select(cfg, "paths.runs", default="runs"))
+    check_ckpt_path(OmegaConf.select(cfg, "train.ckpt_path", default=None))
     for key in ("paths.artifacts", "paths.runs"):
         value = OmegaConf.select(cfg, key, default=None)
         if value is not None and not str(value).strip():
@@ -88,6 +89,23 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) 
                        "point paths.artifacts at a writable folder")
     if run_dir is not None:
         check_writable(run_dir, "the run folder", "set paths.runs (or hydra.run.dir) to a writable folder")
+
+
+def check_ckpt_path(ckpt: str | None) -> None:
+    """train.ckpt_path names a checkpoint (a torch.save zip), or one with an intact zip beside
+    it to fall back to (md.training.checkpoints, at resume); "auto" and null always pass."""
+    import zipfile
+
+    if ckpt in (None, "auto"):
+        return
+    path = Path(str(ckpt)).expanduser()
+    fix = "point it at a .ckpt of an earlier run, or use train.ckpt_path=auto"
+    if not path.is_file():
+        raise MDError(f"train.ckpt_path={ckpt}: no such checkpoint file; {fix}")
+    if not zipfile.is_zipfile(path) and not any(zipfile.is_zipfile(p)
+                                                for p in path.parent.glob("*.ckpt") if p != path):
+        raise MDError(f"train.ckpt_path={ckpt} is not a checkpoint (a torch.save zip) and no "
+                      f"checkpoint is beside it; {fix}")
 
 
 def check_knobs(cfg: DictConfig, knobs: dict[str, Knob] = KNOBS) -> None:

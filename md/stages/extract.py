@@ -85,11 +85,11 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
                 print(damaged, file=sys.stderr)
             if dry_run:
                 print("\n".join(["dry run: nothing sent", *est.lines(teacher.model)]))
-            if budget is not None and est.usd > budget:
-                print(f"teacher.budget_usd=${budget:g} is below this estimate: the extraction "
-                      f"would stop after about {budget / est.usd:.0%} of it; raise "
-                      f"teacher.budget_usd to about ${est.usd:.2f} (at most ${est.usd_max:.2f}) "
-                      "to extract everything")
+                if budget is not None and est.usd > budget:
+                    print(f"teacher.budget_usd=${budget:g} is below this estimate: the "
+                          f"extraction would stop after about {budget / est.usd:.0%} of it; raise "
+                          f"teacher.budget_usd to about ${est.usd:.2f} (at most "
+                          f"${est.usd_max:.2f}) to extract everything")
                 if adaptive is not None:
                     print(expected_saving_line(adaptive, n))
                 return _summary(prompt_list, reqs, FillResult(), est, False, "dry_run", None)
