@@ -22,11 +22,12 @@ from md.config.builders import logger
 from md.config.cli import stage_main
 from md.config.preflight import preflight
 from md.config.targets import call
+from md.evaluation.outputs import summary_keys
 from md.pipeline import evaluation
 from md.stages import train
 from md.stages.evaluate import print_metrics
 from md.tracking import provenance
-from md.tracking.inputs import log_inputs
+from md.tracking.inputs import log_inputs, log_summary
 from md.tracking.loggers import finish, wandb_run_of
 from md.types import MixedExample
 
@@ -70,7 +71,13 @@ def _finish_job(cfg, plan, run_dir: Path, result, log, extracts_here: bool, upst
     provenance.write(run_dir, teacher=pipeline.teacher_of(plan) if upstream else None)
     if cfg.train.evaluate_after:
         setup = wiring.evaluation(cfg, trained_here=True)
-        metrics = evaluation.evaluate(setup, (result.student_dir,), run_dir / "eval", logger=log)
+        metrics = evaluation.finished(setup, (result.student_dir,), run_dir / "eval")
+        if metrics is None:
+            metrics = evaluation.evaluate(setup, (result.student_dir,), run_dir / "eval", logger=log)
+        else:
+            print(f"evaluate: {run_dir / 'eval'} is finished for this student and these "
+                  "settings; not sampling it again", file=sys.stderr)
+            log_summary(wandb_run_of(log), summary_keys(metrics, setup.dataset))
         print_metrics(metrics, run_dir / "eval")
     shown = {k: round(v, 4) for k, v in sorted(result.metrics.items())}
     print(f"student saved to {result.student_dir}\ntraining metrics: {shown}")

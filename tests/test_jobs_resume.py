@@ -61,5 +61,6 @@ def test_a_relaunched_sweep_trains_only_the_unfinished_job(tmp_path):
     again = md(tmp_path, *args)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stderr.count("not training it again") == 2
+    assert again.stderr.count("not sampling it again") == 2  # finished jobs are skipped whole
     assert {job: (sweep / job / "trained.json").stat().st_mtime_ns for job in ("0", "1")} == finished
     assert (sweep / "2" / "trained.json").exists() and (sweep / "2" / "student" / "md_student.json").exists()

@@ -12,9 +12,9 @@ with the next chunk: the calls made are exactly those an uninterrupted run makes
 resumed evaluation equals it byte for byte (with or without `inference.seed_per_question`; on
 a GPU, CUDA's RNG too). A journal made with other settings, or a line that is not the next
 chunk, is named in one line and the journal starts over from what is intact; a line cut by the
-kill is dropped. The journal stays after the evaluation: a rerun with the same students and
-settings (md.train rerun in its run folder, a relaunched sweep) scores it again without
-generating anything.
+kill is dropped. The journal stays after the evaluation, its last line marking it finished: a
+rerun with the same students and settings scores it again without generating anything, and
+md.train (rerun in its run folder, a relaunched sweep) skips it altogether.
 """
 
 from __future__ import annotations
@@ -57,6 +57,19 @@ class Journal:
             out += part
         return out
 
+    def finish(self) -> None:
+        """Mark the evaluation whole (metrics.json written): a rerun can skip it entirely."""
+        self._append({"finished": True})
+
+    def finished(self) -> bool:
+        """Whether this journal (same key) recorded a whole evaluation."""
+        try:
+            lines = self.path.read_bytes().rstrip(b"\n").split(b"\n")
+            return json.loads(lines[0]).get("key") == self.key and \
+                json.loads(lines[-1]).get("finished") is True
+        except (OSError, ValueError, AttributeError):
+            return False
+
     def _load(self, total: int) -> None:
         if self._loaded:
             return
@@ -79,6 +92,8 @@ class Journal:
                 record = json.loads(raw)
             except ValueError:
                 break  # the line the kill cut short
+            if record.get("finished"):
+                continue  # rerun: scored again, and marked again at the end
             done = self.done.setdefault(record["phase"], [])
             if record["start"] != len(done):
                 break

@@ -107,6 +107,24 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
     return metrics
 
 
+def finished(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: Path | str) -> dict | None:
+    """The metrics of a whole evaluation of `students` with these settings in `out_dir` (its
+    journal marked finished, metrics.json there), else None: a relaunched job skips it."""
+    import json
+
+    from md.evaluation import shards
+    from md.stages.evaluate import journal_for
+
+    inf = setup.inference
+    problems = shards.select(setup.test_problems(), inf.shard, inf.shards)
+    if not journal_for(out_dir, _sampling_key(students, inf), problems, inf).finished():
+        return None
+    try:
+        return json.loads((Path(out_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 # settings that change how recorded samples are scored or checkpointed, not what is sampled
 NOT_IN_SAMPLES = ("curves", "adaptive", "vote_paths", "ensemble", "reuse_paths", "resume_every")
 

@@ -160,9 +160,8 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         raise MDError("no test problems to evaluate; check data= and data.max_test")
     n, temperature, label = inference.paths, inference.temperature, students.label
     torch.manual_seed(inference.seed)
-    journal = None if journal_key is None else \
-        Journal(Path(out_dir) / JOURNAL, journal_key, [p.id for p in problems],
-                every=inference.resume_every)
+    journal = None if journal_key is None else journal_for(out_dir, journal_key, problems,
+                                                           inference)
     start = time.perf_counter()
     if label:
         path_lists = label_paths(problems, students.cot, n, temperature, inference.greedy, journal)
@@ -183,8 +182,18 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         facts["adaptive_live"] = {
             **adaptive.compare(used, path_lists, golds, stop_rule(inference), n, "cot_w_pot"),
             "seconds": time.perf_counter() - start, "fixed_seconds": fixed_seconds}
-    return score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
-                 wandb_run, dataset)
+    metrics = score(problems, path_lists, inference, out_dir, Source(students.kind, label, facts),
+                    wandb_run, dataset)
+    if journal is not None:
+        journal.finish()
+    return metrics
+
+
+def journal_for(out_dir: str | Path, journal_key: str, problems: Sequence[Problem],
+                inference: InferenceSettings) -> Journal:
+    """The sampling journal of an evaluation in `out_dir` (md.evaluation.journal)."""
+    return Journal(Path(out_dir) / JOURNAL, journal_key, [p.id for p in problems],
+                   every=inference.resume_every)
 
 
 def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPath]],

@@ -44,3 +44,9 @@ def log_inputs(run: Any, *, mix: tuple[dict, Path] | None = None,
         keys = spend_keys(spend, paid_here)
         run.summary.update(keys)
         run.log({k: v for k, v in keys.items() if isinstance(v, (int, float))})
+
+
+def log_summary(run: Any, keys: dict[str, Any]) -> None:
+    """Put `keys` in a W&B run's summary (a relaunched job's results read back from disk)."""
+    if run is not None:
+        run.summary.update(keys)
