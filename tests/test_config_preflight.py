@@ -89,6 +89,7 @@ def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
                                 "no temperature (its keys: seed, n, cot_slip"),
     (["teacher=openai", "teacher.mode=foo"], "teacher.mode='foo': must be one of online, batch"),
     (["train.ckpt_path=/no/such.ckpt"], "train.ckpt_path=/no/such.ckpt: no such checkpoint file"),
+    (["train.ckpt_path=/etc/hostname"], "train.ckpt_path=/etc/hostname is not a checkpoint"),
 ])
 def test_bad_values_fail_at_composition(tmp_path, args, needle):
     line = one_error_line(md_here(tmp_path, *args))
@@ -169,3 +170,13 @@ def test_sweep_values_are_each_checked_and_globs_left_to_hydra():
     assert listed == [["loss=fixed", "loss.lambda=0.1", "seed=0"],
                       ["loss=fixed", "loss.lambda=0.2", "seed=0"],
                       ["loss=fixed", "loss.lambda=0.1", "seed=1"]]
+
+
+def test_an_empty_artifacts_folder_is_refused(tmp_path):
+    from conftest import compose_config
+
+    from md.config.checks import check_config
+    from md.errors import MDError
+
+    with pytest.raises(MDError, match="paths.artifacts is empty: set paths.artifacts=FOLDER"):
+        check_config(compose_config("train", "paths.artifacts="), {}, None)

@@ -130,12 +130,20 @@ NOT_IN_SAMPLES = ("curves", "adaptive", "vote_paths", "ensemble", "reuse_paths",
 
 
 def _sampling_key(students: tuple[str | Path, ...], inf: InferenceSettings) -> list:
-    """What determines an evaluation's samples: each student (its folder and saved manifest)
-    and the sampling settings. A killed evaluation resumes only when all of it is unchanged."""
+    """What determines an evaluation's samples: each student (its folder, saved manifest and
+    weights files) and the sampling settings. A killed evaluation resumes only when all of it is unchanged."""
     from md.models.saved import read_manifest
 
     sampling = {k: v for k, v in asdict(inf).items() if k not in NOT_IN_SAMPLES}
-    return [[str(Path(s).resolve()), read_manifest(s)] for s in students] + [sampling]
+    return [[str(Path(s).resolve()), read_manifest(s), _weights_stamp(s)] for s in students] \
+        + [sampling]
+
+
+def _weights_stamp(student_dir: str | Path) -> list:
+    """Size and modification time of every weights file: a student trained again (same folder,
+    same manifest) is a new student, whose evaluation starts over."""
+    files = sorted(p for p in Path(student_dir).rglob("*") if p.suffix in (".safetensors", ".bin"))
+    return [[str(p.relative_to(student_dir)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
 
 def merge_shards(setup: EvaluationSetup, dirs, out_dir: Path | str) -> dict:
