@@ -95,3 +95,17 @@ def test_a_cut_line_is_dropped_and_other_settings_start_over(tmp_path, capsys):
     other.run("cot", ["a", "b", "c", "d", "e"], call, 2)
     assert calls == [["a", "b"], ["c", "d"], ["e"]]
     assert "sampled with other settings" in capsys.readouterr().err
+
+
+def test_the_journal_changes_no_sample(tmp_path, sandbox, tiny_llama):
+    """Chunks are whole multiples of the generator's batches: a journaled evaluation makes the
+    very calls, and draws the very samples, of one that records nothing."""
+    model, tok = tiny_llama
+    student = HFGenerator(model, tok, batch_size=4, max_new_tokens=6, progress=False)
+    settings = dataclasses.replace(SETTINGS, resume_every=3)
+    problems = load_test_problems(compose_eval())
+    evaluate(problems, Students.one(student), sandbox, settings, tmp_path / "plain")
+    evaluate(problems, Students.one(student), sandbox, settings, tmp_path / "journaled",
+             journal_key="k")
+    assert (tmp_path / "plain" / "predictions.jsonl").read_bytes() == \
+        (tmp_path / "journaled" / "predictions.jsonl").read_bytes()
