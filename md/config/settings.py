@@ -191,14 +191,14 @@ TRAINER_DEFAULTS = MappingProxyType({
     "accelerator": "cpu", "devices": 1, "precision": "32-true", "max_steps": 300,
     "gradient_clip_val": 1.0, "log_every_n_steps": 10, "enable_progress_bar": False})
 
-# The trainer keys md itself relies on (the rest are checked against lightning.Trainer's signature
-# by md.training.module.check_trainer_args).
 FINETUNES = ("full", "lora", "qlora")  # how a student is fine-tuned (md.models.builder)
 
 # lightning.Trainer's precision values (checked at composition, not after the upstream stages)
 PRECISIONS = ("transformer-engine", "transformer-engine-float16", "16-true", "16-mixed",
               "bf16-true", "bf16-mixed", "32-true", "64-true", "64", "32", "16", "bf16")
 
+# The trainer keys md itself relies on (the rest are checked against lightning.Trainer's signature
+# by md.training.module.check_trainer_args).
 TRAINER_KNOBS = MappingProxyType({
     "max_steps": count("optimizer steps to train"),
     "accumulate_grad_batches": count("micro-batches per optimizer step"),

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
 from md.config import builders, groups
 from md.config.targets import to_plain
-from md.pipeline import Plan
+from md.pipeline import TEACHER_TRANSPORT, Plan
 from md.pipeline.evaluation import EvaluationSetup
 
 
@@ -52,7 +53,7 @@ def evaluation(cfg: DictConfig, trained_here: bool = False) -> EvaluationSetup:
 NOT_TRAINING = ("inference", "logger", "paths", "hydra", "eval_data", "experiment_name",
                 "out_dir", "student_dir", "few_shot", "merge_shards")
 NOT_TRAINING_KEYS = {"train": ("evaluate_after", "ckpt_path"), "data": ("max_test",),
-                     "extract": ("progress", "dry_run")}
+                     "extract": ("progress", "dry_run"), "teacher": TEACHER_TRANSPORT}
 
 
 def training_key(cfg: DictConfig) -> str:
@@ -62,7 +63,7 @@ def training_key(cfg: DictConfig) -> str:
 
     from md.pipeline.artifacts import content_hash
 
-    parts = {}
+    parts: dict[str, Any] = {}
     for name in cfg:
         if name in NOT_TRAINING:
             continue

@@ -10,9 +10,8 @@ state after it; each line is flushed and fsynced as its chunk ends. On a rerun t
 finished chunks are read back, the RNG state of the last one restored, and sampling continues
 with the next chunk: the calls made are exactly those an uninterrupted run makes, so the
 resumed evaluation equals it byte for byte (with or without `inference.seed_per_question`; on
-a GPU, CUDA's RNG too). A journal made with other settings, or a line that is not the next
-chunk, is named in one line and the journal starts over from what is intact; a line cut by the
-kill is dropped. The journal stays after the evaluation, its last line marking it finished: a
+a GPU, CUDA's RNG too). A journal made with other settings is named in one line and sampling
+starts over; a line cut by the kill, and anything after a line out of order, is dropped. The journal stays after the evaluation, its last line marking it finished: a
 rerun with the same students and settings scores it again without generating anything, and
 md.train (rerun in its run folder, a relaunched sweep) skips it altogether.
 """

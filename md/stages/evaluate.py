@@ -55,22 +55,30 @@ def greedy_paths(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Gener
     """Per question: one greedy CoT path and one greedy PoT path, judged."""
     cot_in, pot_in = _inputs(problems)
     none: list[list[str]] = [[] for _ in problems]
-    cot = [t[0] for t in _texts(journal, "greedy_cot", cot_in, cot_gen, 1, 0.0)]
-    pot = [t[0] for t in _texts(journal, "greedy_pot", pot_in, pot_gen, 1, 0.0)]
+    cot = [t[0] for t in _texts(journal, "greedy_cot", cot_in, cot_gen, 1, None)]
+    pot = [t[0] for t in _texts(journal, "greedy_pot", pot_in, pot_gen, 1, None)]
     return judge.judge(none, none, sandbox, cot, pot)
 
 
+def _call(gen: Generator, n: int, temperature: float | None):
+    """The generator's sampling, or (temperature None) its greedy decoding, one path a prompt."""
+    if temperature is None:
+        return lambda prompts: [[text] for text in gen.greedy(prompts)]
+    return lambda prompts: gen.sample(prompts, n, temperature)
+
+
 def _texts(journal: Journal | None, phase: str, prompts: list[str], gen: Generator, n: int,
-           temperature: float) -> list[list[str]]:
-    """gen's n completions per prompt, through the journal when there is one (in chunks that
-    are whole multiples of the generator's own batches, so the calls, and with them the random
-    stream, are exactly an unchunked run's)."""
+           temperature: float | None) -> list[list[str]]:
+    """gen's n completions per prompt (temperature None: its greedy one), through the journal
+    when there is one, in chunks that are whole multiples of the generator's own batches, so the
+    calls, and with them the random stream, are exactly an unchunked run's."""
+    call = _call(gen, n, temperature)
     if journal is None:
-        return gen.sample(prompts, n, temperature)
+        return call(prompts)
     batch = int(getattr(gen, "batch_size", 32) or 32)
     per_call = max(1, batch // n) if n <= batch else 1
     chunk = per_call * max(1, journal.every // per_call)
-    return journal.run(phase, prompts, lambda part: gen.sample(part, n, temperature), chunk)
+    return journal.run(phase, prompts, call, chunk)
 
 
 def live_rounds(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator,
@@ -89,7 +97,7 @@ def label_paths(problems: Sequence[Problem], gen: Generator, n: int, temperature
     """Per question: n sampled answers of a label-fine-tuned student (and its greedy one)."""
     inputs = [student_input(p.question, "label") for p in problems]
     sampled = _texts(journal, "label", inputs, gen, n, temperature)
-    greedy_texts = [t[0] for t in _texts(journal, "greedy_label", inputs, gen, 1, 0.0)] \
+    greedy_texts = [t[0] for t in _texts(journal, "greedy_label", inputs, gen, 1, None)] \
         if greedy else None
     return judge.judge_labels(sampled, greedy_texts)
 
