@@ -116,20 +116,19 @@ def test_not_logged_in_runs_offline_and_says_how_to_sync(tmp_path, monkeypatch, 
     assert "not logged in" in line and "wandb sync" in line
 
 
-def test_a_key_without_network_is_offline_in_one_line_at_once(tmp_path, monkeypatch):
-    """The acceptance case through the real CLI: a fake API key and a W&B server that cannot
+def test_a_key_without_network_is_offline_in_one_line_at_once(tmp_path):
+    """The acceptance case through the entry point: a fake API key and a W&B server that cannot
     be reached: one line that says offline and how to sync, then the job runs (no ~100 s hang)."""
     import socket
+
+    from cli_run import md_here
 
     with socket.socket() as s:  # a port nothing listens on: the connection is refused
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "WANDB_MODE"}
-    env.update(WANDB_API_KEY="x" * 40, WANDB_BASE_URL=f"http://127.0.0.1:{port}",
-               HF_HUB_OFFLINE="1", NETRC=str(tmp_path / "no-netrc"))
-    cmd = [sys.executable, "-m", "md.extract", "experiment=smoke", "logger=wandb",
-           f"paths.artifacts={tmp_path / 'art'}", f"paths.runs={tmp_path / 'runs'}"]
-    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    env = {"WANDB_MODE": "", "WANDB_API_KEY": "x" * 40, "NETRC": str(tmp_path / "no-netrc"),
+           "WANDB_BASE_URL": f"http://127.0.0.1:{port}"}
+    out = md_here(tmp_path, "experiment=smoke", "logger=wandb", stage="extract", env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = [x for x in out.stderr.splitlines() if x.startswith("W&B:")]
     assert len(lines) == 1 and f"cannot reach http://127.0.0.1:{port}" in lines[0], out.stderr[-2000:]
