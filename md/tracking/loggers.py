@@ -74,8 +74,8 @@ def resolve_mode(mode: str | None, where: str | Path = "runs") -> str:
         online, why = (False, "not logged in (no WANDB_API_KEY, no `wandb login`)") if not key \
             else probe_server(base, key)
         if not online:
-            print(f"W&B: {why}: logging offline under {where}/.../wandb; upload later with "
-                  f"`wandb sync <run folder>/wandb/offline-run-*` (see md/conf/logger/wandb.yaml)",
+            print(f"W&B: {why}: logging offline under {where}; upload later with "
+                  f"`find {where} -type d -name 'offline-run-*' -exec wandb sync {{}} +`",
                   file=sys.stderr)
         _DECIDED[(base, key)] = "online" if online else "offline"
     return _DECIDED[(base, key)]
