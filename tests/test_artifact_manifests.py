@@ -101,8 +101,10 @@ def test_a_full_disk_is_one_line_and_leaves_no_student_to_trust(tmp_path, full_d
     with pytest.raises(MDError, match=r"no space left in .*full/student while writing the trained "
                                       r"student \(about [\d.]+ MB needed, [\d.]+ MB free\)"):
         save_student(student, full_disk / "student")
-    with pytest.raises(MDError, match="is not a complete student"):
-        check_folder(full_disk / "student")
+    assert list(full_disk.iterdir()) == []  # written aside and removed: nothing half-written
+    save_student(student, tmp_path / "student")  # where there is room: renamed into place, whole
+    check_folder(tmp_path / "student")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("student")) == ["student"]
 
 
 def test_a_full_artifacts_folder_is_one_line(tmp_path, full_disk):

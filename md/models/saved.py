@@ -8,7 +8,10 @@ was trained:
       config.json, model.safetensors                   full weights
       tokenizer files
       base/                                            a local base model copied beside the adapter
-      md_student.json                                  what evaluation must reproduce; written last
+      md_student.json                                  what evaluation must reproduce
+
+The folder is written aside (`student.partial/`) and renamed into place, so a kill or a full
+disk never leaves a half-written `student/`; a folder without `md_student.json` is not trusted.
 
     save_student(student, "runs/x/student", methods=("cot", "pot"))
     base, adapter = resolve_student("runs/x/student")  # what to load
@@ -62,8 +65,8 @@ def check_safetensors(file: str | Path) -> None:
 
 
 def check_folder(folder: str | Path) -> None:
-    """A student folder is whole before anything loads it: md.train's (its `md_student.json`,
-    written last, is there) or a plain Hugging Face model folder (`config.json`, no adapter);
+    """A student folder is whole before anything loads it: md.train's (its `md_student.json` is
+    there) or a plain Hugging Face model folder (`config.json`, no adapter);
     and every weights file (and its `base/`'s) passes `check_safetensors`."""
     d = Path(folder)
     if d.is_dir() and not (d / MANIFEST).is_file():
@@ -90,15 +93,17 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
     state_dict: the weights to save instead of the model's own (FSDP's gathered full weights).
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / MANIFEST).unlink(missing_ok=True)  # until written again, the folder is not trusted
+    partial = folder.with_name(f"{folder.name}.partial")  # written aside, renamed into place
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    base = Path(student.base)
     try:
-        student.model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict else {}))
-        student.tokenizer.save_pretrained(folder)
-        base = Path(student.base)
+        student.model.save_pretrained(partial, **({"state_dict": state_dict} if state_dict else {}))
+        student.tokenizer.save_pretrained(partial)
         if student.finetune != "full" and base.is_dir() and _own_copy_needed(base, folder):
-            shutil.copytree(base, folder / "base", dirs_exist_ok=True)
+            shutil.copytree(base, partial / "base")
     except Exception as e:  # safetensors wraps the OSError of a full disk in its own error
+        shutil.rmtree(partial, ignore_errors=True)
         if is_out_of_space(e):
             needed = _size(student, state_dict)
             raise MDError(out_of_space_message(folder, "the trained student", needed)) from None
@@ -109,8 +114,27 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
                 "quantization": _plain_quantization(quant),
                 "whitespace_escape": needs_escape(student.tokenizer),
                 "chat_template": student.chat_template}
-    write_text(folder / MANIFEST, json.dumps(manifest, indent=1))  # written last: the folder is whole
+    write_text(partial / MANIFEST, json.dumps(manifest, indent=1))
+    _swap_into_place(partial, folder, keep_base=base.is_dir() and _inside(base, folder))
     return folder
+
+
+def _inside(base: Path, folder: Path) -> bool:
+    return base.resolve() == (folder / "base").resolve()
+
+
+def _swap_into_place(partial: Path, folder: Path, keep_base: bool) -> None:
+    """Replace `folder` by the finished `partial` with renames: a reader sees the old folder or
+    the whole new one, never a half-written one. A base built inside the folder (a tiny
+    student's, md.models.builder) moves with it."""
+    if keep_base:
+        (folder / "base").rename(partial / "base")
+    old = folder.with_name(f"{folder.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    partial.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _size(student: Student, state_dict: dict | None) -> int:

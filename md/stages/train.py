@@ -44,7 +44,7 @@ TRAINED = "trained.json"  # in the run folder: the settings the saved student wa
 
 def finished(out_dir: str | Path, key: str) -> TrainResult | None:
     """The run folder's student, when it was trained to the end with the settings `key` names
-    and saved whole (md.models.saved: md_student.json written last); else None."""
+    and saved whole (md.models.saved: renamed into place with its md_student.json); else None."""
     out = Path(out_dir)
     try:
         record = json.loads((out / TRAINED).read_text())
