@@ -45,7 +45,7 @@ class Journal:
     def run(self, phase: str, prompts: Sequence[str], call: Callable[[Sequence[str]], list],
             chunk: int) -> list:
         """call(prompts) chunk by chunk, skipping the chunks already recorded for `phase`."""
-        self._load(len(prompts))
+        self._load()
         out = list(self.done.get(phase, []))[: len(prompts)]
         if self._rng is not None and len(out) < len(prompts):
             _set_rng(self._rng)  # continue the random stream where the killed run left it
@@ -69,7 +69,7 @@ class Journal:
         except (OSError, ValueError, AttributeError):
             return False
 
-    def _load(self, total: int) -> None:
+    def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
@@ -91,10 +91,12 @@ class Journal:
                 record = json.loads(raw)
             except ValueError:
                 break  # the line the kill cut short
+            if not isinstance(record, dict):
+                break
             if record.get("finished"):
                 continue  # rerun: scored again, and marked again at the end
-            done = self.done.setdefault(record["phase"], [])
-            if record["start"] != len(done):
+            done = self.done.setdefault(str(record.get("phase")), [])
+            if record.get("start") != len(done) or not isinstance(record.get("texts"), list):
                 break
             done += record["texts"]
             self._rng = record["rng"]

@@ -36,15 +36,14 @@ LINE_METHODS = ("cot_w_pot", "cot", "pot")  # the accuracies drawn against λ an
 def _wr():
     try:
         import wandb_workspaces.reports.v2 as wr
-        from wandb_workspaces import expr
     except ImportError:
         raise MDError("--dashboard needs wandb-workspaces: pip install wandb-workspaces") from None
-    return wr, expr
+    return wr
 
 
 def run_tags(run: Run) -> set[str]:
     """The tags the job this run came from was given (md.config.builders.logger)."""
-    if run.mix in ("ensemble", "few-shot"):  # an md.evaluate job: its data and seed only
+    if run.mix in ("ensemble", "few-shot"):  # an md.evaluate job: its data is all it surely has
         return set(ablation_tags({"data": run.test_data}, None))
     choices = {"data": run.train_data, "mix": run.mix, "loss": run.loss}
     return set(ablation_tags({k: v for k, v in choices.items() if v != "?"}, run.lam,
@@ -67,7 +66,7 @@ def filter_string(group: str, tags: Sequence[str]) -> str:
 
 def build(runs: Sequence[Run], entity: str, project: str, title: str | None = None):
     """The wandb-workspaces Report for `runs` (one section per experiment)."""
-    wr, _ = _wr()
+    wr = _wr()
     if not runs:
         raise MDError("no evaluated runs to build a dashboard from")
     by_experiment: dict[str, list[Run]] = {}
