@@ -221,3 +221,24 @@ def test_the_report_selects_and_reads_exactly_what_the_sweep_logged(tmp_path):
             assert {panel["x"], *panel["y"]} <= history, ({panel["x"], *panel["y"]} - history)
     assert len(logged) == 4
     assert "± " in (sweep / "report.md").read_text()
+
+
+def test_a_w_and_b_run_reads_back_as_the_same_row():
+    """md.report --wandb reads what a job logged: the flat config and eval/<dataset>/<method>."""
+    from md.evaluation.outputs import summary_keys
+    from md.reporting.wandb_runs import to_run
+
+    metrics = {"accuracy": {"cot": 0.5, "cot_w_pot": 0.75}, "questions": 4, "cot_answer_rate": 1.0,
+               "adaptive": {"accuracy": 0.7}}
+    summary = summary_keys(metrics, "svamp")
+    assert summary == {"eval/svamp/cot": 0.5, "eval/svamp/cot_w_pot": 0.75,
+                       "eval/svamp/questions": 4, "eval/svamp/cot_answer_rate": 1.0,
+                       "eval/svamp/adaptive/accuracy": 0.7}
+    config = {"student.name": "codellama-7b", "mix.variant": "md", "loss.mode": "fixed",
+              "loss.lambda": 0.25, "data.name": "gsm8k", "seed": 2, "experiment_name": "x",
+              "inference.paths": 20}
+    run = to_run("wandb:team/md/abc", config, summary)
+    assert (run.student, run.mix, run.lam, run.train_data, run.test_data, run.seed) == (
+        "codellama-7b", "md", 0.25, "gsm8k", "svamp", 2)
+    assert run.accuracy == {"cot": 0.5, "cot_w_pot": 0.75}  # not the rates or the adaptive row
+    assert to_run("wandb:team/md/def", config, {"train/loss": 1.0}) is None  # never evaluated
