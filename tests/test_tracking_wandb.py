@@ -276,3 +276,15 @@ def test_a_sweep_job_is_one_run_with_its_curves_results_inputs_and_lineage(tmp_p
         assert mix_meta["thoughts"] in arts
         students |= {n for n, (k, _) in arts.items() if k == "model"}
     assert len(students) == 2  # one student per job
+
+
+def test_a_rerun_job_resumes_its_own_w_and_b_run(tmp_path):
+    """A job's W&B run id is kept in its run folder: a rerun or requeued job (same folder)
+    resumes that run instead of starting a second one; another folder gets another run."""
+    from md.tracking.loggers import job_run_id
+
+    first = job_run_id(tmp_path / "job")
+    assert first == job_run_id(tmp_path / "job") != job_run_id(tmp_path / "other")
+    assert (tmp_path / "job" / "wandb_run_id").read_text().strip() == first
+    init = wandb_logger(str(tmp_path / "job"), mode="offline", run_id=first)._wandb_init
+    assert (init["id"], init["resume"]) == (first, "allow")

@@ -75,7 +75,7 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None =
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from md.tracking.loggers import ablation_tags, model_family, run_name
+    from md.tracking.loggers import ablation_tags, job_run_id, model_family, run_name
     from md.tracking.provenance import collect
 
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
@@ -85,6 +85,8 @@ def logger(cfg: DictConfig, save_dir: Path | str, stage: str, name: str | None =
     if str(cfg.logger.get("_target_", "")).endswith("wandb_logger"):
         swept = swept_keys(sys.argv[1:], dict(hydra.sweeper.get("params") or {}) if hydra else {})
         extra["name"] = name or run_name(task, swept, stage)
+        if stage == "train":  # the run folder is the job's own: a rerun resumes its W&B run
+            extra["run_id"] = job_run_id(save_dir)
     trains = stage == "train"  # the student, mix, loss and λ are axes of a training job only
     student = cfg.student.get("name") if trains and cfg.get("student") else None
     family, size = model_family(str(student)) if student else (None, None)

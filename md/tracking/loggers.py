@@ -33,12 +33,13 @@ MODES = ("offline", "online", "disabled")
 def wandb_logger(save_dir: str, *, project: str | None = None, entity: str | None = None,
                  mode: str | None = None, name: str | None = None, group: str | None = None,
                  job_type: str | None = None, tags: Sequence[str] = (),
-                 config: dict[str, Any] | None = None):
+                 config: dict[str, Any] | None = None, run_id: str | None = None):
     """A Lightning WandbLogger writing under `save_dir/wandb`, with the flat config logged.
 
     group (the experiment) and job_type (the stage) let a W&B dashboard line up ablations.
     project, entity and mode left None come from WANDB_PROJECT, WANDB_ENTITY and WANDB_MODE,
-    as wandb users expect, and else default to project "md", your default entity, offline.
+    as wandb users expect, and else W&B's rules (`resolve_mode`). run_id: the job's W&B run,
+    resumed when it exists (a requeued or rerun job continues its run: one run per job).
     """
     project = project or os.environ.get("WANDB_PROJECT") or "md"
     entity = entity or os.environ.get("WANDB_ENTITY") or None
@@ -46,9 +47,11 @@ def wandb_logger(save_dir: str, *, project: str | None = None, entity: str | Non
     from lightning.pytorch.loggers import WandbLogger
 
     Path(save_dir).mkdir(parents=True, exist_ok=True)
+    resume = {"id": run_id, "resume": "allow"} if run_id else {}
     logger = WandbLogger(project=project, entity=entity, name=name, save_dir=str(save_dir),
                          offline=mode == "offline", mode=mode, group=group,
-                         job_type=job_type, tags=[t[:64] for t in tags], log_model=False)  # W&B caps tags at 64 chars
+                         job_type=job_type, tags=[t[:64] for t in tags], log_model=False,
+                         **resume)  # W&B caps tags at 64 chars
     if config:
         logger.log_hyperparams(config)
     return logger
@@ -127,6 +130,25 @@ def probe_server(base: str, key: str, timeout: float = PROBE_TIMEOUT_S) -> tuple
     if not viewer:
         return False, f"{base} does not accept the API key; run `wandb login` again"
     return True, ""
+
+
+def job_run_id(run_dir: str | Path) -> str:
+    """The W&B run id of the job in `run_dir`, made once and kept in `run_dir/wandb_run_id`, so a
+    rerun or requeued job logs into the same W&B run instead of a second one."""
+    import secrets
+
+    path = Path(run_dir) / "wandb_run_id"
+    try:
+        found = path.read_text().strip()
+    except OSError:
+        found = ""
+    if found:
+        return found
+    from md.fsio import write_text
+
+    made = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
+    write_text(path, made + "\n")
+    return made
 
 
 def run_name(overrides: Sequence[str], swept: Sequence[str], stage: str) -> str:
