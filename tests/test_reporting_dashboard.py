@@ -169,7 +169,7 @@ def test_publish_without_a_reachable_server_is_one_line_after_everything_is_writ
         tmp_path, sandbox, capsys, monkeypatch):
     import socket
 
-    sweep = lambda_seed_sweep(tmp_path, sandbox)
+    sweep = job(tmp_path / "runs" / "one", sandbox, [], RightOn(ALL, HALF))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
