@@ -15,7 +15,10 @@ import time
 import pytest
 from cli_run import _env, md
 
-SMOKE = ["experiment=smoke", "inference.resume_every=1", "inference.max_new_tokens=48"]
+# 6 test questions, 3 paths each, 3 sequences per generate call: one prompt per journal line
+# while sampling, three while decoding greedily (1 + 6 + 6 + 2 + 2 = 17 lines)
+SMOKE = ["experiment=smoke", "inference.resume_every=1", "inference.batch_size=3",
+         "inference.max_new_tokens=48"]
 
 
 @pytest.mark.slow
@@ -28,11 +31,12 @@ def test_md_train_killed_in_its_evaluation_reruns_without_training(tmp_path):
     journal = run / "eval" / "sampling.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        if journal.exists() and len(journal.read_bytes().splitlines()) >= 5:  # about a quarter
+        if journal.exists() and len(journal.read_bytes().splitlines()) >= 9:  # about half
             os.killpg(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.02)
     assert proc.wait() == -signal.SIGKILL, "the evaluation ended before it could be killed"
+    assert 9 <= len(journal.read_bytes().splitlines()) < 17  # killed mid-sampling
     assert not (run / "eval" / "metrics.json").exists()
     trained_at = (run / "trained.json").stat().st_mtime_ns
     again = subprocess.run(cmd, cwd=tmp_path, env=_env(tmp_path, None), capture_output=True,
