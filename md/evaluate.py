@@ -6,8 +6,10 @@
     python -m md.evaluate merge_shards=[DIR_0,DIR_1]            # a sharded evaluation, scored
 """
 
+import sys
+
 from md.config import preflight as pf
-from md.config import wiring
+from md.config import runplan, wiring
 from md.config.builders import teacher
 from md.config.cli import stage_main
 from md.errors import MDError
@@ -33,6 +35,7 @@ def main(cfg) -> None:
     else:
         students = _students(setup.inference.ensemble, cfg.student_dir)
         pf.preflight(cfg, None, upstream=False, test=True, students=students)
+        print(runplan.line(cfg, None, trains=False, student_dir=str(students[0])), file=sys.stderr)
         metrics = evaluation.evaluate(setup, students, cfg.out_dir)
     print_metrics(metrics, cfg.out_dir)
 

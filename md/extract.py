@@ -9,12 +9,13 @@ md.execute, md.mix and md.train find them. With logger=wandb the extraction is a
 own: the teacher's bill (`teacher/*`) and the thoughts as an artifact.
 """
 
+import sys
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 
 from md import pipeline
-from md.config import wiring
+from md.config import runplan, wiring
 from md.config.builders import wandb_run
 from md.config.cli import stage_main
 from md.config.preflight import preflight
@@ -24,6 +25,7 @@ from md.tracking.inputs import log_inputs
 @stage_main("extract")
 def main(cfg) -> None:
     plan = wiring.plan(cfg)
+    print(runplan.line(cfg, plan, trains=False, samples=False), file=sys.stderr)
     preflight(cfg, plan)
     if plan.extract.dry_run:
         pipeline.thoughts(plan, dry_run=True)

@@ -5,7 +5,7 @@
     python -m md.train -m loss=fixed loss.lambda=0.25,0.5,0.75
     python -m md.train train.ckpt_path=runs/.../checkpoints/last.ckpt   # resume after a kill
 
-Reads top to bottom: settings -> checks -> training set (md.pipeline) -> student -> fit
+Reads top to bottom: settings -> the plan line (what `auto` chose, what the teacher costs) -> checks -> training set (md.pipeline) -> student -> fit
 (md.stages.train) -> evaluation of the saved student (md.pipeline.evaluation), in the run folder.
 The job is one experiment-logger run: training curves, the mix statistics, the teacher's bill
 and the evaluation's results all land in the same W&B run.
@@ -17,7 +17,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 
 from md import jsonl, pipeline
-from md.config import groups, wiring
+from md.config import groups, runplan, wiring
 from md.config.builders import logger
 from md.config.cli import stage_main
 from md.config.preflight import preflight
@@ -37,6 +37,8 @@ def main(cfg) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     settings, plan = groups.train(cfg), wiring.plan(cfg)
     given = cfg.train.examples
+    print(runplan.line(cfg, plan if given is None else None,
+                       samples=bool(cfg.train.evaluate_after)), file=sys.stderr)
     preflight(cfg, plan, upstream=given is None, student=True, test=cfg.train.evaluate_after)
     extracts_here = given is None and pipeline.first_missing_stage(plan) == "extract"
     key = wiring.training_key(cfg)

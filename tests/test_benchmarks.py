@@ -33,6 +33,29 @@ BENCHES = [
 ]
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("vllm")  # one vLLM engine at a time (tests/test_vllm_cpu.py)
+def test_the_engines_benchmark_runs_at_a_tiny_size(tmp_path: Path):
+    """HF and vLLM side by side on a SmolLM2 student; skips only where vllm is not installed
+    (never in CI: MD_REQUIRE_VLLM=1)."""
+    from test_real_models import vllm_available
+
+    if not vllm_available():
+        pytest.skip("vllm is not installed")
+    out = subprocess.run([sys.executable, "-m", "md.bench.generate", "--engines", "hf,vllm",
+                          "--train-steps", "2", "--questions", "2", "--paths", "2",
+                          "--new-tokens", "8"], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "WANDB_MODE": "offline"}, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.startswith("vllm/hf = ") and last.endswith("tokens/s)"), last
+    assert '"engine": "hf"' in out.stdout and '"engine": "vllm"' in out.stdout
+
+
+# benchmarks that need a CUDA GPU: on a CPU machine they refuse in one line (tested below)
+GPU_BENCHES = ["gpu_check"]
+
+
 @pytest.mark.slow  # each benchmark trains or samples a tiny student in a process of its own
 @pytest.mark.parametrize(("module", "args", "needles"), BENCHES, ids=[b[0] for b in BENCHES])
 def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, module, args, needles):
@@ -50,5 +73,16 @@ def test_make_bench_runs_every_benchmark_module():
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     bench_modules = {p.stem for p in (Path(__file__).resolve().parent.parent / "md" / "bench").glob("*.py")
                      if "def main" in p.read_text()}
-    assert bench_modules == {b[0] for b in BENCHES}
+    assert bench_modules == {b[0] for b in BENCHES} | set(GPU_BENCHES)
     assert all(f"md.bench.{m}" in makefile for m in bench_modules)
+
+
+def test_the_gpu_check_refuses_a_machine_without_cuda_in_one_line(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: make gpu-check runs for real there")
+    out = subprocess.run([sys.executable, "-m", "md.bench.gpu_check"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip() == "gpu-check: no CUDA GPU visible; run it on a GPU machine"

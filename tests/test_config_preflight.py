@@ -79,7 +79,7 @@ def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
     (["-m", "student=tiny-llama,codelama"], "student=codelama: no such option; did you mean codellama?"),
     (["-m", "--cfg", "job", "loss=fixed"], "only one of --run, -m/--multirun, --cfg"),
     # the red-team list: refused before any work, each with the right key or choice
-    (["trainer.precision=garbage"], "trainer.precision='garbage': must be one of 16-true"),
+    (["trainer.precision=garbage"], "trainer.precision='garbage': must be one of auto, 16-true"),
     (["student.finetune=bogus"], "student.finetune='bogus': must be one of full, lora, qlora"),
     (["inference.shards=2", "inference.shard=3"], "inference.shard=3: must be in 0..1"),
     (["inference.vote_paths=0"], "inference.vote_paths=0: must be an integer >= 1"),
@@ -140,7 +140,7 @@ def test_4bit_student_on_cpu_warns_and_goes_on(capsys):
         assert err == ""
     else:
         assert err.startswith("warning: student=codellama-7b trains in 4-bit (QLoRA) and no CUDA")
-        assert err.count("\n") == 1 and "trainer=gpu" in err
+        assert err.count("\n") == 1 and "accelerator=auto" in err
 
 
 def test_a_failed_preflight_loses_nothing_and_the_cache_is_reused(tmp_path):

