@@ -9,9 +9,9 @@ import pytest
 import torch
 from cli_run import md_here, one_error_line
 
-from md.models import hardware
 from md.config.settings import TrainSettings
 from md.inference import choose_engine, engine_for_student
+from md.models import hardware
 
 
 def test_the_papers_command_composes_auto_device_auto_engine_and_8000_steps(tmp_path):

@@ -158,8 +158,8 @@ def teacher(cfg: DictConfig) -> None:
     elif target.endswith(("build_hf_teacher", "build_vllm_teacher")):
         check_weights("teacher.model", node.model)
         if target.endswith("build_vllm_teacher"):
-            from md.models import hardware
             from md.inference.vllm_engine import INSTALL_HINT
+            from md.models import hardware
 
             if not hardware.vllm_installed():
                 raise MDError(f"teacher=vllm needs vllm: {INSTALL_HINT}; or use teacher=hf")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from md import pipeline
-from md.models import hardware
 from md.config import builders
 from md.inference import choose_engine, engine_for_student
+from md.models import hardware
 
 LOCAL_TEACHERS = ("simulated", "published", "replay", "hf", "vllm")
 

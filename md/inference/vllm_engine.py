@@ -26,8 +26,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from md.models import hardware
 from md.errors import MDError
+from md.models import hardware
 from md.models.whitespace import unescape
 from md.prompts import STOP, until_next_question
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from md.models import hardware
 from md.errors import MDError
+from md.models import hardware
 from md.teacher.base import Completion, Request, cut_at_stop
 from md.teacher.hf import render_ids
 
