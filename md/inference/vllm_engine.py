@@ -22,6 +22,7 @@ generator is built.
 from __future__ import annotations
 
 import os
+import weakref
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -31,7 +32,9 @@ from md.models import hardware
 from md.models.whitespace import unescape
 from md.prompts import STOP, until_next_question
 
-_ENGINES: dict[tuple, Any] = {}  # (base, settings) -> vllm.LLM, shared by its students
+# (base, settings) -> vllm.LLM, shared by the students on it while any of them is alive: a sweep's
+# next job (another student, on CPU another merged base) does not keep the last one's engine
+_ENGINES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 _ADAPTERS: dict[str, int] = {}  # adapter folder -> its LoRA id (vLLM wants distinct ints)
 # On CPU, `gpu_memory_utilization` is the share of *host* memory vLLM reserves for its KV cache;
 # a fixed size is kinder to the training process and the sandbox that share the machine.
@@ -57,7 +60,8 @@ def engine_for(base_model: str, *, lora: bool, four_bit: bool, seed: int,
                       else "float32")
     key = (base_model, lora, four_bit, seed, gpu_memory_utilization, max_lora_rank,
            tensor_parallel_size, max_model_len, dtype, tuple(sorted(engine_args.items())))
-    if key not in _ENGINES:
+    llm = _ENGINES.get(key)
+    if llm is None:
         extra: dict[str, Any] = {"quantization": "bitsandbytes"} if four_bit else {}
         if max_model_len:
             extra["max_model_len"] = max_model_len
@@ -71,9 +75,9 @@ def engine_for(base_model: str, *, lora: bool, four_bit: bool, seed: int,
             extra.update(kv_cache_memory_bytes=CPU_KV_CACHE_BYTES, enforce_eager=True)
             bind_every_core()
         extra.update(engine_args)
-        _ENGINES[key] = LLM(model=base_model, seed=seed, tensor_parallel_size=tensor_parallel_size,
-                            dtype=dtype, **extra)
-    return _ENGINES[key]
+        llm = _ENGINES[key] = LLM(model=base_model, seed=seed, dtype=dtype,
+                                  tensor_parallel_size=tensor_parallel_size, **extra)
+    return llm
 
 
 def bind_every_core() -> None:
@@ -114,12 +118,15 @@ class VLLMGenerator:
                  *, tokenizer: Any, chat: bool = False, seed: int = 0, escaped: bool = False,
                  four_bit: bool = False, **settings: Any):
         self.tok, self.chat, self.seed = tokenizer, chat, seed
-        self.lora = None
         if adapter_dir and not hardware.cuda_available():
             from md.inference.merged import merged_student
 
             base_model, adapter_dir = str(merged_student(base_model, adapter_dir)), None
-            self.base_weights = "vllm (adapter merged into the base)"
+            # vLLM's CPU build has no bitsandbytes 4-bit: a QLoRA adapter is merged into the
+            # full-precision base, and metrics.json says so
+            self.base_weights = "vllm (adapter merged into the base)" + \
+                (", not the 4-bit base it was trained on" if four_bit else "")
+            four_bit = False
         else:
             self.base_weights = "bitsandbytes 4-bit (as trained)" if four_bit else "vllm"
         self.llm = engine_for(base_model, lora=adapter_dir is not None, four_bit=four_bit,

@@ -40,7 +40,8 @@ class VLLMTeacher:
     cacheable: bool = True
     price_in_per_1m: float = 0.0
     price_out_per_1m: float = 0.0
-    calls: int = 0  # engine calls made (the tests count them)
+    calls: int = 0  # engine calls made
+    llm: Any = field(default=None, repr=False)  # the engine, built on the first request
 
     def check_ready(self) -> None:
         if not hardware.vllm_installed():
@@ -62,15 +63,16 @@ class VLLMTeacher:
 
         from md.inference.vllm_engine import engine_for
 
-        self.check_ready()
-        llm = engine_for(self.model, lora=False, four_bit=False, seed=int(self.params["seed"]),
-                         **self.engine_settings)
+        if self.llm is None:
+            self.check_ready()
+            self.llm = engine_for(self.model, lora=False, four_bit=False,
+                                  seed=int(self.params["seed"]), **self.engine_settings)
         ids = [render_ids(self.tokenizer, r.messages) for r in reqs]
         p = self.params
         params = [SamplingParams(n=len(r.indices), temperature=p["temperature"], top_p=p["top_p"],
                                  max_tokens=p["max_tokens"], stop=p.get("stop") or None,
                                  seed=request_seed(p["seed"], r)) for r in reqs]
-        outs = llm.generate([TokensPrompt(prompt_token_ids=x) for x in ids], params, use_tqdm=False)
+        outs = self.llm.generate([TokensPrompt(prompt_token_ids=x) for x in ids], params, use_tqdm=False)
         self.calls += 1
         return [Completion(tuple(cut_at_stop(c.text, p.get("stop")).strip() for c in out.outputs),
                            {"prompt_tokens": len(x),
