@@ -60,7 +60,7 @@ test: $(STAMP)  ## run the fast test suite, in parallel (the slow end-to-end tes
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_PARALLEL) --durations=15
 
 test-slow: $(STAMP)  ## the slow tests: end-to-end CLI runs, every experiment, benchmarks at a tiny size, real models
-	$(PY) -m pytest -q -m slow $(PYTEST_PARALLEL)
+	$(PY) -m pytest -q -m slow $(PYTEST_PARALLEL) --durations=25
 
 test-all: $(STAMP)  ## every test
 	$(PY) -m pytest -q $(PYTEST_PARALLEL)

@@ -86,7 +86,7 @@ def compare(engines: list[str], student: str, questions: int, paths: int, new_to
 
 
 def last_line(results: list[dict]) -> str:
-    """`vllm/hf = R x (A vs B tokens/s)` of the first two engines measured."""
+    """`vllm/hf = R x (A vs B tokens/s)`: the last engine measured against the first."""
     a, b = results[-1], results[0]
     return (f"{a['engine']}/{b['engine']} = {a['tokens_per_s'] / b['tokens_per_s']:.2f} x "
             f"({a['tokens_per_s']:.0f} vs {b['tokens_per_s']:.0f} tokens/s)")

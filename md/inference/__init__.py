@@ -79,10 +79,17 @@ def build_generator(engine: str, student_dir: str, *, batch_size: int = 32, max_
     so a question's paths are the same whichever shard of the test set it is evaluated in.
     vllm: the engine settings (`inference.vllm`: gpu_memory_utilization, max_lora_rank,
     tensor_parallel_size, max_model_len, any other vllm.LLM argument); students on one base
-    share one engine (md.inference.vllm_engine). vLLM seeds each prompt's paths on their own, so
-    seed_per_question holds there by construction."""
+    share one engine (md.inference.vllm_engine). On a GPU vLLM seeds each prompt's paths on their
+    own, so seed_per_question holds there by construction; on a CPU it cannot, and auto takes HF."""
     manifest = read_manifest(student_dir)
+    asked = engine
     engine, _ = engine_for_student(engine, student_dir)
+    if engine == "vllm" and seed_per_question and not hardware.cuda_available():
+        if asked == "vllm":  # vLLM's CPU build cannot seed single requests (vllm_engine.prompt_seed)
+            raise MDError("inference.seed_per_question (and sharded evaluation) needs each "
+                          "question seeded on its own, which vLLM's CPU build cannot do; use "
+                          "inference.engine=hf (or auto)")
+        engine = "hf"
     if engine == "hf":
         import torch
 

@@ -14,9 +14,9 @@ shares one engine (`engine_for`). How a student's adapter reaches the engine dep
 
 Prompts are rendered by md.models.prompting, exactly as training and the HF engine render them
 (the chat template once, no second BOS), and given to vLLM as token ids, so a chat-templated
-student sees the same tokens on both engines. Each prompt's paths are seeded from (seed, prompt),
-so they do not depend on the other prompts of a call. vllm is imported only here, only when a
-generator is built.
+student sees the same tokens on both engines. On a GPU each prompt's paths are seeded from
+(seed, prompt), so they do not depend on the other prompts of a call; on a CPU the engine's seed
+does (`prompt_seed` says why). vllm is imported only here, only when a generator is built.
 """
 
 from __future__ import annotations
@@ -103,8 +103,13 @@ def lora_request(adapter_dir: str):
     return LoRARequest(f"student{lora_id}", lora_id, adapter_dir)
 
 
-def prompt_seed(seed: int, prompt: Sequence[int]) -> int:
-    """The seed of one prompt's paths: a function of the run's seed and the prompt alone."""
+def prompt_seed(seed: int, prompt: Sequence[int]) -> int | None:
+    """The seed of one prompt's paths: a function of the run's seed and the prompt alone, on a
+    GPU. None on a CPU: vLLM's CPU build (0.32) stops its engine ("CPU Generator does not use
+    offset") when a seeded request's token is discarded after a chunked prefill, which happens
+    on an evaluation-sized batch; there the engine's own seed (`seed`) makes a run repeatable."""
+    if not hardware.cuda_available():
+        return None
     return zlib.crc32(f"{seed}\0{list(prompt)}".encode()) & 0x7FFFFFFF
 
 

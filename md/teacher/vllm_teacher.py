@@ -3,9 +3,9 @@
 The engine answers `batch_size` requests per call: every prompt of the call is decoded together,
 and each request's samples come from one prompt with vLLM's native `n`. Prompts are rendered as
 the HF teacher renders them (md.teacher.hf.render_ids: the chat template once, else plain text)
-and given as token ids. Each request is seeded from (seed, prompt, its first sample index), so a
-rerun asks the same questions the same way and a later request for samples 10..19 does not
-repeat samples 0..9. The engine itself is built on the first request, never for a dry run or a
+and given as token ids. On a GPU each request is seeded from (seed, prompt, its first sample
+index), so a later request for samples 10..19 does not repeat samples 0..9; on a CPU the engine's
+seed is used (vLLM's CPU build cannot run seeded requests through a chunked prefill). The engine itself is built on the first request, never for a dry run or a
 fully cached extraction, and shared with a student's sampling engine of the same base
 (md.inference.vllm_engine.engine_for).
 
@@ -80,7 +80,11 @@ class VLLMTeacher:
                 for out, x in zip(outs, ids, strict=True)]
 
 
-def request_seed(seed: int, req: Request) -> int:
+def request_seed(seed: int, req: Request) -> int | None:
+    """A request's own seed on a GPU; None on a CPU, where vLLM 0.32 cannot run seeded requests
+    through a chunked prefill (md.inference.vllm_engine.prompt_seed) and the engine's seed rules."""
+    if not hardware.cuda_available():
+        return None
     return zlib.crc32(f"{seed}\0{req.prompt_key}\0{req.indices[0]}".encode()) & 0x7FFFFFFF
 
 
