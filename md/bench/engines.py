@@ -59,7 +59,7 @@ def prompts(questions: int) -> list[str]:
 
 
 def measure(engine: str, student_dir: Path, prompt_list: list[str], paths: int, new_tokens: int,
-            batch_size: int) -> dict:
+            batch_size: int, vllm: dict | None = None) -> dict:
     """Start the engine, then sample `paths` per prompt; tokens/s of the sampling alone."""
     from transformers import AutoTokenizer
 
@@ -67,7 +67,7 @@ def measure(engine: str, student_dir: Path, prompt_list: list[str], paths: int, 
 
     start = time.perf_counter()
     gen = build_generator(engine, str(student_dir), batch_size=batch_size,
-                          max_new_tokens=new_tokens, seed=0)
+                          max_new_tokens=new_tokens, seed=0, vllm=vllm)
     ready = time.perf_counter()
     texts = gen.sample(prompt_list, paths, 0.7)
     seconds = time.perf_counter() - ready
@@ -78,11 +78,13 @@ def measure(engine: str, student_dir: Path, prompt_list: list[str], paths: int, 
 
 
 def compare(engines: list[str], student: str, questions: int, paths: int, new_tokens: int,
-            batch_size: int, train_steps: int) -> list[dict]:
+            batch_size: int, train_steps: int, vllm: dict | None = None) -> list[dict]:
+    """vllm: engine settings as `inference.vllm` takes them (e.g. {"enforce_eager": False})."""
     with tempfile.TemporaryDirectory() as tmp:
         student_dir = trained_student(student, Path(tmp), train_steps)
         prompt_list = prompts(questions)
-        return [measure(e, student_dir, prompt_list, paths, new_tokens, batch_size) for e in engines]
+        return [measure(e, student_dir, prompt_list, paths, new_tokens, batch_size, vllm)
+                for e in engines]
 
 
 def last_line(results: list[dict]) -> str:

@@ -121,12 +121,18 @@ def main() -> None:
                          "hf,vllm (md.bench.engines; --questions, --paths, --new-tokens apply)")
     ap.add_argument("--student", default="smollm2-135m", help="with --engines: md/conf/student/<name>")
     ap.add_argument("--batch-size", type=int, default=32, help="with --engines: HF sequences per call")
+    ap.add_argument("--vllm", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --engines: an inference.vllm setting, e.g. enforce_eager=false")
     args = ap.parse_args()
     if args.engines:
+        import yaml
+
         from md.bench import engines
 
+        settings = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.vllm)}
         results = engines.compare(args.engines.split(","), args.student, args.questions, args.paths,
-                                  args.new_tokens, args.batch_size, train_steps=args.train_steps or 20)
+                                  args.new_tokens, args.batch_size, train_steps=args.train_steps or 20,
+                                  vllm=settings)
         print(json.dumps(results, indent=1))
         print(engines.last_line(results))
         return
