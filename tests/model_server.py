@@ -7,6 +7,7 @@ import contextlib
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,9 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serving(cmd: list[str], port: int, log: Path, what: str, *, timeout_s: float,
             env: dict | None = None) -> Iterator[str]:
-    """Run `cmd` (a server listening on `port`) until the block ends; yields its /v1 URL. The test
-    fails with the log's tail if the server exits or does not answer within `timeout_s`."""
+    """Run `cmd` (a server listening on `port`) until the block ends; yields its /v1 URL once
+    `/models` gets any HTTP answer. The test fails with the log's tail if the server exits or
+    does not answer within `timeout_s`."""
     with log.open("w") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
@@ -34,6 +36,8 @@ def serving(cmd: list[str], port: int, log: Path, what: str, *, timeout_s: float
             try:
                 urllib.request.urlopen(f"{url}/models", timeout=2).read()
                 break
+            except urllib.error.HTTPError:  # any HTTP answer: the server is up (transformers
+                break                       # 5.19's serve answers /models with a 500 offline)
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
                     pytest.fail(f"{what} did not start: {log.read_text()[-3000:]}")
