@@ -84,8 +84,10 @@ def test_two_lambda_runs_side_by_side_with_plots(tmp_path, sandbox):
     assert list(table) == ["tiny-llama · MD · λ=0", "tiny-llama · MD · λ=1"]
     head = text.split("## Accuracy (%)")[1].split("\n\n")[1].splitlines()[0]
     assert "synthetic +CoT | synthetic +PoT | synthetic +CoT w/PoT" in head
-    assert table["tiny-llama · MD · λ=0"][:2] == ["100.0", "0.0"]  # +CoT right, +PoT wrong
-    assert table["tiny-llama · MD · λ=1"][:2] == ["0.0", "100.0"]
+    # +CoT right, +PoT wrong on all 4 questions, each with its 95% Wilson interval
+    assert table["tiny-llama · MD · λ=0"][:2] == ["100.0 [51.0, 100.0]", "0.0 [0.0, 49.0]"]
+    assert table["tiny-llama · MD · λ=1"][:2] == ["0.0 [0.0, 49.0]", "100.0 [51.0, 100.0]"]
+    assert "95% Wilson interval" in text
     for kind in ("lambda", "paths"):
         png = out.parent / f"report_{kind}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and f"(report_{kind}.png)" in text
@@ -107,8 +109,9 @@ def test_ood_and_ensemble_rows_are_labelled_by_the_trained_students(tmp_path, sa
              TWO_PATHS, ens)
     text, _ = report.build(report.parse([str(tmp_path / "evals"), "--methods", "cot_w_pot"]))
     table = rows(text)
-    assert table["tiny-llama · CoT distillation · trained on synthetic"] == ["100.0"]
-    assert table["tiny-llama · ensemble (CoT + PoT students) · trained on synthetic"] == ["100.0"]
+    assert table["tiny-llama · CoT distillation · trained on synthetic"] == ["100.0 [51.0, 100.0]"]
+    assert table["tiny-llama · ensemble (CoT + PoT students) · trained on synthetic"] == \
+        ["100.0 [51.0, 100.0]"]
     assert "| svamp +CoT w/PoT |" in text
 
 
@@ -155,3 +158,15 @@ def test_lambda_sweep_makes_two_runs_that_the_report_puts_side_by_side(tmp_path)
     table = rows((tmp_path / "report.md").read_text())
     assert list(table) == ["tiny-llama · MD · λ=0", "tiny-llama · MD · λ=1"]
     assert all(len(cells) == 6 and all(c for c in cells) for cells in table.values())
+
+
+def test_wilson_interval_and_mcnemar_p_against_hand_values():
+    from md.reporting.paired import mcnemar_p
+    from md.reporting.tables import wilson
+
+    low, high = wilson(0.5, 100)  # p ± 1.96 sqrt(p(1-p)/n) shrunk toward 1/2: 0.404 .. 0.596
+    assert (round(low, 3), round(high, 3)) == (0.404, 0.596)
+    assert wilson(0.0, 50)[0] == 0.0 and 0.07 < wilson(0.0, 50)[1] < 0.08
+    # 10 questions only MD got right, 2 only the other: 2 * P(X <= 2), X ~ Bin(12, 1/2)
+    assert mcnemar_p(10, 2) == pytest.approx(2 * (1 + 12 + 66) / 4096)
+    assert mcnemar_p(3, 3) == 1.0 and mcnemar_p(0, 0) == 1.0

@@ -12,8 +12,10 @@ from md.training.loss import (
     IGNORE,
     METHOD_IDS,
     example_weight,
+    labelled_ce,
     md_loss,
     per_example_ce,
+    target_positions,
     weighted_loss,
 )
 
@@ -160,3 +162,19 @@ def test_unequal_path_counts_keep_eq4_exact(mode):
     assert total("q2", "pot") / total("q2", "cot") == pytest.approx(lam2 / (1 - lam2))
     assert total("q2", "cot") + total("q2", "pot") == pytest.approx(question_weight)
     assert sum(e.share for e in records) / len(records) == pytest.approx(1.0)
+
+
+def test_labelled_ce_from_the_kept_rows_equals_the_full_logits_loss():
+    """The logits of the kept positions alone give per_example_ce's values (hand-checked row)."""
+    logits = torch.tensor(
+        [[[1.0, 2.0, 0.5], [0.1, 0.2, 3.0], [2.0, -1.0, 0.0], [0.0, 1.0, 0.0]],
+         [[0.3, 0.3, 0.3], [1.5, 0.0, -0.5], [0.0, 0.0, 4.0], [9.0, 9.0, 9.0]]]
+    )  # (B=2, T=4, V=3)
+    labels = torch.tensor([[IGNORE, IGNORE, 1, 2], [IGNORE, 0, 2, IGNORE]])  # row 1 padded
+    keep = target_positions(labels)
+    assert keep.tolist() == [[False, True, True, False], [True, True, False, False]]
+    got = labelled_ce(logits[keep], labels, keep)
+    row0 = (_ce([0.1, 0.2, 3.0], 1) + _ce([2.0, -1.0, 0.0], 2)) / 2
+    row1 = (_ce([0.3, 0.3, 0.3], 0) + _ce([1.5, 0.0, -0.5], 2)) / 2
+    assert got.tolist() == pytest.approx([row0, row1], rel=1e-6)
+    assert torch.allclose(got, per_example_ce(logits, labels, shift=True))

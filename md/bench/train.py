@@ -1,7 +1,18 @@
-"""Training throughput: md.train's Lightning loop vs a plain PyTorch loop over the same batches.
+"""Training throughput: md.train's Lightning loop vs a plain PyTorch loop over the same batches,
+and, on a real student, md.train's fp32 path before the speed-ups vs the path it takes now.
 
     python -m md.bench.train                       # tiny-llama, CPU, 60 timed steps, 2 rounds
     python -m md.bench.train --steps 200 --batch-size 16 --device cuda
+    python -m md.bench.train --student smollm2-135m   # fp32 (before) vs new, last line new/fp32 = R x
+
+Real student (`--student smollm2-135m`, or any md/conf/student/*.yaml with a pretrained base):
+three runs of md.stages.train on the same batches, each a fresh student, timed the same way:
+  fp32        the path before: every position projected to the vocabulary, lora_dropout 0.05,
+              fp32 (trainer.precision=32-true);
+  +labelled   train.labelled_logits=true (the same loss, md.training.loss.target_positions);
+  new         the student as md/conf/student/<name>.yaml has it now (SmolLM2: lora_dropout 0)
+              and precision=auto (bf16-mixed where the CPU computes bf16, md.models.hardware).
+The last line is `new/fp32 = R x (A vs B tokens/s)`.
 
 Both loops train the same freshly built student (md/conf/student/tiny-llama.yaml, same seed) on the
 same length-grouped batches (one sampler, same seed), with AdamW, the same LR schedule and
@@ -109,15 +120,74 @@ def _sync(device) -> None:
         torch.cuda.synchronize()
 
 
+# md.train's fp32 path before labelled logits and dropout-free LoRA on CPU students
+BEFORE = {"labelled_logits": False, "lora_dropout": 0.05, "precision": "32-true"}
+
+
+def real_student_variants(spec: dict) -> list[tuple[str, dict, dict]]:
+    """(name, student spec, train settings) of the fp32 path before, one speed-up, and now."""
+    before = {**spec, "lora_dropout": BEFORE["lora_dropout"]}
+    return [("fp32", before, {"labelled_logits": False, "precision": BEFORE["precision"]}),
+            ("+labelled", before, {"labelled_logits": True, "precision": BEFORE["precision"]}),
+            ("new", spec, {"labelled_logits": True, "precision": "auto"})]
+
+
+def real_student(a) -> None:
+    """md.train's training path on a real pretrained student, before vs now, on the same batches."""
+    from md.bench.engines import student_spec
+    from md.models.hardware import auto_precision, device_name
+
+    accelerator = "gpu" if a.device == "cuda" else "cpu"
+    examples = demo_examples(n_questions=200, seed=0)
+    runs: dict[str, list] = {}
+    for r in range(a.rounds):
+        for name, spec, train in real_student_variants(student_spec(a.student)):
+            student = build_student(**spec, tokenizer_texts=None,
+                                    workdir=str(Path(a.workdir) / "student"))
+            meter = StepTimer()
+            settings = TrainSettings(
+                trainer={"max_steps": a.steps, "accelerator": accelerator, "log_every_n_steps": 10,
+                         "precision": train["precision"], "enable_progress_bar": False},
+                batch_size=a.batch_size, ckpt_every=10 * a.steps, lr=student.learning_rate,
+                warmup_steps=min(10, a.steps), labelled_logits=train["labelled_logits"])
+            run(examples, student, settings, out_dir=Path(a.workdir) / f"{name}{r}",
+                val_examples=[], callbacks=[meter])
+            steps = [b - t for t, b in zip(meter.ends, meter.ends[1:], strict=False)]
+            runs.setdefault(name, []).append((meter.tokens, steps))
+            print(f"round {r} {name}: {round(sum(meter.tokens[a.warmup:]) / sum(steps[a.warmup:]))}"
+                  " tokens/s", flush=True)
+    tps = {name: tokens_per_s(rounds, a.warmup) for name, rounds in runs.items()}
+    spec = student_spec(a.student)
+    print(json.dumps({
+        "student": a.student, "device": device_name(accelerator), "batch_size": a.batch_size,
+        "steps_timed": a.steps - a.warmup, "rounds": a.rounds,
+        "tokens_per_step": round(sum(runs["new"][0][0][a.warmup:]) / (a.steps - a.warmup)),
+        "tok_s": {name: round(v, 1) for name, v in tps.items()},
+        "new": {"precision": auto_precision("auto", accelerator), "labelled_logits": True,
+                "lora_dropout": spec.get("lora_dropout")},
+        "fp32": BEFORE}, indent=1))
+    print(f"new/fp32 = {tps['new'] / tps['fp32']:.2f} x "
+          f"({tps['new']:.0f} vs {tps['fp32']:.0f} tokens/s)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=80)
-    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--student", default="tiny-llama",
+                   help="tiny-llama: Lightning vs a plain loop; a real student: before vs now")
+    p.add_argument("--steps", type=int, default=None, help="default 80 (tiny), 25 (real)")
+    p.add_argument("--warmup", type=int, default=None, help="default 20 (tiny), 5 (real)")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=None, help="default 3 (tiny), 1 (real)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--workdir", default="runs/bench-train")
     a = p.parse_args()
+    tiny = a.student == "tiny-llama"
+    for key, small, real in (("steps", 80, 25), ("warmup", 20, 5), ("rounds", 3, 1)):
+        if getattr(a, key) is None:
+            setattr(a, key, small if tiny else real)
+    if not tiny:
+        real_student(a)
+        return
     work = Path(a.workdir)
     examples = demo_examples(n_questions=200, seed=0)
     plain, lit = [], []

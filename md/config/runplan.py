@@ -36,7 +36,8 @@ def line(cfg: DictConfig, plan: pipeline.Plan | None, *, trains: bool = True,
         parts.append(f"{resolved} (auto)" if precision == "auto" else resolved)
         student = cfg.get("student") or {}
         parts.append(f"student {student.get('name')} ({student.get('finetune', 'full')})")
-        parts.append(f"{trainer.get('max_steps')} steps")
+        epochs = (cfg.get("train") or {}).get("epochs")
+        parts.append(f"{epochs:g} epochs" if epochs else f"{trainer.get('max_steps')} steps")
     if plan is not None:
         parts.append(f"teacher {_teacher(cfg)}")
     if samples:

@@ -19,8 +19,9 @@ The choice lists of the knobs live here, once; the libraries that act on them im
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -232,6 +233,10 @@ class TrainSettings:
     val_every: int = knob(100, count("optimizer steps between validations"))
     ckpt_every: int = knob(100, count("optimizer steps between checkpoints"))
     keep_checkpoints: int = knob(-1, Knob(int, "-1 keeps all, k keeps the newest k", low=-1))
+    labelled_logits: bool = knob(True, flag("project only label-predicting positions"))
+    # None: train trainer.max_steps; else this many passes over the training mix (`for_epochs`)
+    epochs: float | None = knob(None, Knob(float, "passes over the training mix", low=0,
+                                           above=True, optional=True))
     seed: int = 0
 
     def __post_init__(self):
@@ -265,6 +270,18 @@ class TrainSettings:
     @property
     def max_steps(self) -> int:
         return int(self.trainer_args()["max_steps"])
+
+    def for_epochs(self, n_examples: int) -> TrainSettings:
+        """These settings with trainer.max_steps set to `epochs` passes over n_examples: one
+        pass is ceil(n / batch_size) micro-batches over all processes (trainer.devices x
+        num_nodes), so mixes of different sizes train the same number of epochs."""
+        args = self.trainer_args()
+        devices = args.get("devices", 1)
+        world = (devices if isinstance(devices, int) and devices > 0 else 1) * \
+            int(args.get("num_nodes", 1))
+        batches = math.ceil(n_examples / self.batch_size)
+        steps = max(1, math.ceil(self.epochs * batches / (self.accumulate_grad_batches * world)))
+        return replace(self, trainer={**self.trainer, "max_steps": steps}, epochs=None)
 
     @property
     def accumulate_grad_batches(self) -> int:

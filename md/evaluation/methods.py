@@ -90,12 +90,22 @@ def votes(paths: Sequence[ReasoningPath], mixed_n: int | None = None) -> dict[st
     """Every method's answer for one question (greedy ones only where greedy paths exist).
 
     mixed_n: paths per method in the +CoT w/PoT vote (None: all sampled). A label student's
-    paths (method "label") get only the label methods.
+    paths (method "label") get only the label methods; paths of one reasoning method only (a
+    CoT- or PoT-distilled student, sampled in its own method) get only that method's.
     """
     if any(p.method == "label" for p in paths):
         out = {"label": vote(paths, "label")}
         if any(p.greedy for p in paths):
             out["greedy_label"] = greedy(paths, "label")
+        return out
+    present = [m for m in ("cot", "pot") if any(p.method == m for p in paths)]
+    if len(present) == 1:
+        (only,) = present
+        out = {only: vote(paths, only)}
+        if only == "cot":
+            out["cot_flexible"] = vote(paths, "cot", mode="flexible")
+        if any(p.greedy for p in paths):
+            out[f"greedy_{only}"] = greedy(paths, only)
         return out
     out = {
         "cot": vote(paths, "cot"),

@@ -93,8 +93,11 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
                             seed_per_question=inf.seed_per_question or inf.shards > 1,
                             vllm=dict(inf.vllm))
             for s in students]
-    label = len(students) == 1 and read_manifest(students[0]).get("methods") == ["label"]
-    who = stage.Students(gens[0], gens[-1], label)
+    trained = read_manifest(students[0]).get("methods") or [] if len(students) == 1 else []
+    label = trained == ["label"]
+    # a student distilled on one reasoning method is sampled in that one alone
+    only = tuple(m for m in stage.BOTH if m in trained)
+    who = stage.Students(gens[0], gens[-1], label, only if len(only) == 1 else stage.BOTH)
     with evaluation_run(setup, log_dir or out_dir, logger) as (wb, sb, log_scalars):
         metrics = stage.run(problems, who, sb, inf, out_dir, wb, dataset=setup.dataset,
                             journal_key=_sampling_key(students, inf))

@@ -43,6 +43,7 @@ class Run:
     paths_used: dict[str, str] = field(default_factory=dict)  # method -> "20", "10+10", "1"
     curves: dict | None = None
     teacher: str = ""          # who wrote the training thoughts: "asked (served as dated, ...)"
+    questions: int | None = None  # test questions scored (the accuracies' sample size)
 
 
 def _get(cfg: dict | None, key: str, default: Any = None) -> Any:
@@ -93,6 +94,7 @@ def describe(folder: Path, metrics: dict) -> Run:
                    experiment=str(_get(cfg, "experiment_name", "")),
                    accuracy={k: float(v) for k, v in metrics["accuracy"].items()},
                    paths_used=dict(metrics.get("paths_used") or {}),
+                   questions=metrics.get("questions"),
                    curves=_read_json(folder / "curves.json"))
     return Run(
         folder=str(folder),
@@ -109,6 +111,7 @@ def describe(folder: Path, metrics: dict) -> Run:
         experiment=str(_get(cfg, "experiment_name", "")),
         accuracy={k: float(v) for k, v in metrics["accuracy"].items()},
         paths_used=dict(metrics.get("paths_used") or {}),
+        questions=metrics.get("questions"),
         curves=_read_json(folder / "curves.json"),
         teacher=teacher_of(Path(student_dir).parent if student_dir else folder),
     )

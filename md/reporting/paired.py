@@ -18,6 +18,7 @@ have none and are left out).
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,9 +59,22 @@ def difference(pairs: Sequence[tuple[dict[str, bool], dict[str, bool]]], draws: 
     idx = rng.integers(0, len(shared), size=(draws, len(shared)))
     boots = d[:, idx].mean(axis=(0, 2))
     low, high = np.percentile(boots, [2.5, 97.5])
+    md_only, other_only = int((d > 0).sum()), int((d < 0).sum())
     return {"questions": len(shared), "seeds": len(pairs), "diff": 100 * float(d.mean()),
             "low": 100 * float(low), "high": 100 * float(high),
-            "per_seed": [100 * float(x) for x in d.mean(axis=1)]}
+            "per_seed": [100 * float(x) for x in d.mean(axis=1)],
+            "md_only": md_only, "other_only": other_only,
+            "mcnemar_p": mcnemar_p(md_only, other_only)}
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar p-value: b questions only MD got right, c only the other; under
+    no difference each discordant question is a fair coin."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
 
 
 def comparisons(runs: Sequence[Run]) -> list[dict]:
@@ -97,13 +111,17 @@ def paired_table(runs: Sequence[Run]) -> str:
     if not rows:
         return ""
     lines = ["| student · test data | MD (+CoT w/PoT) against | seeds × questions | "
-             "MD − other (points) | 95% interval | per seed |", "|---|---|---:|---:|---|---|"]
+             "MD − other (points) | 95% interval | only MD / only other right | McNemar p | "
+             "per seed |", "|---|---|---:|---:|---|---:|---:|---|"]
     for c in rows:
         md = f"MD {c['loss']}".strip()
         other = f"{MIXES[c['against']]} ({COLUMN_NAMES.get(HEADLINE[c['against']])})"
         per_seed = ", ".join(f"{x:+.1f}" for x in c["per_seed"])
         lines.append(f"| {c['student']} · {c['test_data']} | {md} − {other} | "
                      f"{c['seeds']} × {c['questions']} | {c['diff']:+.1f} | "
-                     f"[{c['low']:+.1f}, {c['high']:+.1f}] | {per_seed} |")
+                     f"[{c['low']:+.1f}, {c['high']:+.1f}] | {c['md_only']} / {c['other_only']} | "
+                     f"{c['mcnemar_p']:.3f} | {per_seed} |")
     return "\n".join(lines) + ("\n\nPaired bootstrap over test questions (2,000 draws); an "
-                               "interval that covers 0 is not a difference at this sample size.")
+                               "interval that covers 0 is not a difference at this sample size. "
+                               "McNemar's exact test on the questions only one side got right "
+                               "(pooled over seeds).")

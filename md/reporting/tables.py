@@ -11,6 +11,8 @@ N when runs sampled different numbers of paths.
 
 from __future__ import annotations
 
+import math
+
 from collections import defaultdict
 from collections.abc import Sequence
 from statistics import mean, stdev
@@ -59,6 +61,7 @@ def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NA
     """Accuracy (%) with rows = ablation settings and columns = test dataset x method."""
     vary_paths = len({r.paths for r in runs}) > 1
     cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    sizes: dict[tuple[str, str, str], int | None] = {}
     rows: dict[str, tuple] = {}
     for run in runs:
         label = row_label(run, vary_paths)
@@ -66,15 +69,21 @@ def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NA
         for method in methods:
             if method in run.accuracy:
                 cells[(label, run.test_data, method)].append(run.accuracy[method])
+                sizes[(label, run.test_data, method)] = run.questions
     datasets = dataset_order({r.test_data for r in runs})
     cols = [(d, m) for d in datasets for m in methods
             if any((label, d, m) in cells for label in rows)]
     head = "| run | " + " | ".join(f"{d} {COLUMN_NAMES.get(m, m)}" for d, m in cols) + " |"
     lines = [head, "|---|" + "---:|" * len(cols)]
     for label in sorted(rows, key=rows.__getitem__):
-        lines.append(f"| {label} | " + " | ".join(_cell(cells.get((label, d, m))) for d, m in cols)
+        lines.append(f"| {label} | " + " | ".join(_cell(cells.get((label, d, m)),
+                                                          sizes.get((label, d, m))) for d, m in cols)
                      + " |")
-    return "\n".join(lines) + paths_note(runs, [m for _, m in cols])
+    note = paths_note(runs, [m for _, m in cols])
+    if any(len(v) == 1 and sizes.get(k) for k, v in cells.items()):
+        note += ("\n\nA single run's cell is its accuracy with the 95% Wilson interval over its test "
+                 "questions, [low, high].")
+    return "\n".join(lines) + note
 
 
 def paths_note(runs: Sequence[Run], methods: Sequence[str]) -> str:
@@ -87,12 +96,26 @@ def paths_note(runs: Sequence[Run], methods: Sequence[str]) -> str:
     return f"\n\nPaths per number (CoT+PoT where mixed): {'; '.join(parts)}." if parts else ""
 
 
-def _cell(values: list[float] | None) -> str:
-    """Mean (%); over several runs (seeds) also ± the sample standard deviation and n."""
+def wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of an accuracy p over n questions (good near 0 and 1,
+    where the normal approximation is not)."""
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _cell(values: list[float] | None, questions: int | None = None) -> str:
+    """Mean (%); one run over `questions` questions: also its 95% Wilson interval; several runs
+    (seeds): ± the sample standard deviation and n."""
     if not values:
         return ""
     text = f"{100 * mean(values):.1f}"
-    return text if len(values) == 1 else f"{text} ± {100 * stdev(values):.1f} (n={len(values)})"
+    if len(values) == 1:
+        if not questions:
+            return text
+        low, high = wilson(values[0], questions)
+        return f"{text} [{100 * low:.1f}, {100 * high:.1f}]"
+    return f"{text} ± {100 * stdev(values):.1f} (n={len(values)})"
 
 
 def types_table(mixes: Sequence[dict]) -> str:

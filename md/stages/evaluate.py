@@ -40,23 +40,32 @@ def _inputs(problems: Sequence[Problem]) -> tuple[list[str], list[str]]:
             [student_input(p.question, "pot") for p in problems])
 
 
+BOTH = ("cot", "pot")
+
+
 def sampled_paths(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator, n: int,
-                  temperature: float, sandbox: judge.Runner,
-                  journal: Journal | None = None) -> list[list[ReasoningPath]]:
+                  temperature: float, sandbox: judge.Runner, journal: Journal | None = None,
+                  methods: Sequence[str] = BOTH) -> list[list[ReasoningPath]]:
     """Per question: n sampled CoT paths, then n sampled PoT paths (programs run), judged.
-    journal: record the completions chunk by chunk, and skip what it already holds."""
+    journal: record the completions chunk by chunk, and skip what it already holds. methods:
+    the ones sampled (a CoT-distilled student is not asked for programs)."""
     cot_in, pot_in = _inputs(problems)
-    return judge.judge(_texts(journal, "cot", cot_in, cot_gen, n, temperature),
-                       _texts(journal, "pot", pot_in, pot_gen, n, temperature), sandbox)
+    none: list[list[str]] = [[] for _ in problems]
+    cot = _texts(journal, "cot", cot_in, cot_gen, n, temperature) if "cot" in methods else none
+    pot = _texts(journal, "pot", pot_in, pot_gen, n, temperature) if "pot" in methods else none
+    return judge.judge(cot, pot, sandbox)
 
 
 def greedy_paths(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator,
-                 sandbox: judge.Runner, journal: Journal | None = None) -> list[list[ReasoningPath]]:
-    """Per question: one greedy CoT path and one greedy PoT path, judged."""
+                 sandbox: judge.Runner, journal: Journal | None = None,
+                 methods: Sequence[str] = BOTH) -> list[list[ReasoningPath]]:
+    """Per question: one greedy path of each method in `methods`, judged."""
     cot_in, pot_in = _inputs(problems)
     none: list[list[str]] = [[] for _ in problems]
-    cot = [t[0] for t in _texts(journal, "greedy_cot", cot_in, cot_gen, 1, None)]
-    pot = [t[0] for t in _texts(journal, "greedy_pot", pot_in, pot_gen, 1, None)]
+    cot = [t[0] for t in _texts(journal, "greedy_cot", cot_in, cot_gen, 1, None)] \
+        if "cot" in methods else []
+    pot = [t[0] for t in _texts(journal, "greedy_pot", pot_in, pot_gen, 1, None)] \
+        if "pot" in methods else []
     return judge.judge(none, none, sandbox, cot, pot)
 
 
@@ -82,12 +91,13 @@ def _texts(journal: Journal | None, phase: str, prompts: list[str], gen: Generat
 
 
 def live_rounds(problems: Sequence[Problem], cot_gen: Generator, pot_gen: Generator,
-                temperature: float, sandbox: judge.Runner) -> adaptive.Round:
+                temperature: float, sandbox: judge.Runner,
+                methods: Sequence[str] = BOTH) -> adaptive.Round:
     """An adaptive `Round` that samples: k more CoT and PoT paths for each open question."""
 
     def sample_round(open_: list[int], start: int, k: int) -> list[list[ReasoningPath]]:
         return sampled_paths([problems[i] for i in open_], cot_gen, pot_gen, k, temperature,
-                             sandbox)
+                             sandbox, methods=methods)
 
     return sample_round
 
@@ -107,15 +117,19 @@ class Students:
     """Who writes the paths: one student (cot is pot), or an ensemble's CoT and PoT students.
 
     label: a label-fine-tuned student, prompted with the label trigger, its bare answers scored
-    as the `label` method."""
+    as the `label` method. methods: the reasoning methods sampled; a student distilled on one
+    method only (its md_student.json) is sampled in that method alone, as the paper's Table 1
+    reports only +CoT for CoT distillation and +PoT for PoT distillation."""
 
     cot: Generator
     pot: Generator
     label: bool = False
+    methods: tuple[str, ...] = BOTH
 
     @classmethod
-    def one(cls, student: Generator, label: bool = False) -> Students:
-        return cls(student, student, label)
+    def one(cls, student: Generator, label: bool = False,
+            methods: tuple[str, ...] = BOTH) -> Students:
+        return cls(student, student, label, methods)
 
     @property
     def kind(self) -> str:
@@ -175,18 +189,21 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         path_lists = label_paths(problems, students.cot, n, temperature, inference.greedy, journal)
     else:
         path_lists = sampled_paths(problems, students.cot, students.pot, n, temperature, sandbox,
-                                   journal)
+                                   journal, students.methods)
     fixed_seconds = time.perf_counter() - start
     if inference.greedy and not label:
-        greedy_lists = greedy_paths(problems, students.cot, students.pot, sandbox, journal)
+        greedy_lists = greedy_paths(problems, students.cot, students.pot, sandbox, journal,
+                                    students.methods)
         path_lists = [s + g for s, g in zip(path_lists, greedy_lists, strict=True)]
     gens = [students.cot] if students.kind == "single" else [students.cot, students.pot]
     facts: dict[str, Any] = {"student_base": [getattr(g, "base_weights", "?") for g in gens],
-                             "engine": ", ".join(dict.fromkeys(getattr(g, "engine", "?") for g in gens))}
+                             "engine": ", ".join(dict.fromkeys(getattr(g, "engine", "?") for g in gens)),
+                             "sampled_methods": ["label"] if label else list(students.methods)}
     if inference.adaptive.live and not label:
         start, golds = time.perf_counter(), [p.answer for p in problems]
         used = adaptive.rounds(
-            live_rounds(problems, students.cot, students.pot, temperature, sandbox),
+            live_rounds(problems, students.cot, students.pot, temperature, sandbox,
+                        students.methods),
             len(problems), stop_rule(inference), n, "cot_w_pot", inference.adaptive.round_size)
         facts["adaptive_live"] = {
             **adaptive.compare(used, path_lists, golds, stop_rule(inference), n, "cot_w_pot"),

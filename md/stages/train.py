@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,11 +144,15 @@ def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_
     val_items = _encode(val_examples, student, s, "val")
     if not items:
         raise MDError("no training examples left to train on (is the mixed data empty?)")
+    if s.epochs is not None:
+        epochs, s = s.epochs, s.for_epochs(len(items))
+        print(f"train: {epochs:g} epochs of {len(items)} examples at batch {s.batch_size} = "
+              f"{s.max_steps} optimizer steps", file=sys.stderr)
     dm = MDDataModule(items, val_items, s.batch_size, pad_id=student.tokenizer.pad_token_id,
                       seq2seq=student.seq2seq, seed=s.seed, accumulate=s.accumulate_grad_batches)
     module = MDModule(student.model, student.seq2seq, lr=s.lr or student.learning_rate,
                       max_steps=s.max_steps, warmup_steps=s.warmup_steps, schedule=s.schedule,
-                      weight_decay=s.weight_decay, seed=s.seed)
+                      weight_decay=s.weight_decay, seed=s.seed, labelled_logits=s.labelled_logits)
     trainer_args = s.trainer_args()
     trainer_args["strategy"] = fsdp.strategy(trainer_args.get("strategy", "auto"), student.model)
     trainer = build_trainer(out_dir, trainer_args, has_val=bool(val_items), val_every=s.val_every,

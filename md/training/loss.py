@@ -67,6 +67,33 @@ def per_example_ce(logits: torch.Tensor, labels: torch.Tensor, shift: bool) -> t
     return ce.sum(dim=1) / n_tokens.clamp(min=1)
 
 
+def target_positions(labels: torch.Tensor) -> torch.Tensor:
+    """(B, T) bool: the decoder positions whose logits are scored, those that predict a label.
+
+    The logits at t predict the token at t + 1, so position t is kept when labels[:, t + 1] is
+    not IGNORE. A batch's prompts are most of its tokens (SVAMP with a chat template: 60%), and
+    the vocabulary projection and its cross-entropy are costly on them (SmolLM2: 49,152 x 576
+    per token), so md.training.module projects only these positions (`labelled_ce`).
+    """
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE
+    return keep
+
+
+def labelled_ce(logits: torch.Tensor, labels: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """per_example_ce of a decoder from the logits of the kept positions only -> (B,).
+
+    logits (N, V): the rows of `keep.nonzero()`, in that order; labels (B, T); keep (B, T) from
+    `target_positions(labels)`. Equal to per_example_ce(full_logits, labels, shift=True).
+    """
+    rows = keep.nonzero()[:, 0]  # (N,) the example of each kept position
+    targets = labels[:, 1:][keep[:, :-1]]  # (N,)
+    ce = F.cross_entropy(logits.float(), targets, reduction="none")  # (N,)
+    b = labels.shape[0]
+    total = torch.zeros(b, dtype=ce.dtype, device=ce.device).index_add_(0, rows, ce)
+    return total / torch.bincount(rows, minlength=b).clamp(min=1)
+
+
 def weighted_loss(per_example: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Σ_i w_i ℓ_i / B (see the module docstring for why B and not Σ w_i)."""
     return (weights * per_example).sum() / per_example.shape[0]
@@ -91,7 +118,12 @@ def md_loss(
     per-path means are unweighted so their curves stay comparable across λ settings.
     paths=False skips them (they cost a device sync; only logging steps need them).
     """
-    per = per_example_ce(logits, labels, shift)  # (B,)
+    return combine(per_example_ce(logits, labels, shift), weights, methods, paths)
+
+
+def combine(per: torch.Tensor, weights: torch.Tensor, methods: torch.Tensor,
+            paths: bool = True) -> LossParts:
+    """md_loss from the per-example losses ℓ_i (B,) however they were computed."""
     parts = []
     for method in ("cot", "pot") if paths else ():
         mask = methods == METHOD_IDS[method]

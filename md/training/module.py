@@ -18,6 +18,7 @@ import difflib
 import inspect
 import math
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from md.config.settings import SCHEDULES
 from md.errors import MDError
 from md.training.batching import Encoded, LengthGroupedSampler, collate, eval_batches, lengths
 from md.training.checkpoints import AtomicCheckpointIO
-from md.training.loss import LossParts, md_loss
+from md.training.loss import LossParts, combine, labelled_ce, per_example_ce, target_positions
 
 
 class MDDataModule(L.LightningDataModule):
@@ -64,6 +65,28 @@ class MDDataModule(L.LightningDataModule):
         return DataLoader(self.val_items, batch_sampler=batches[rank::world], collate_fn=self.collate)
 
 
+@contextmanager
+def projected_rows(head: torch.nn.Module, keep: torch.Tensor):
+    """Within the block, `head` (the output embedding) projects only the hidden states at the
+    True positions of keep (B, T), so the model returns logits (N, V) for N = keep.sum().
+
+    A forward pre-hook, not a wrapper module: the state dict, weight tying and PEFT see the
+    same model as always, for every decoder whose head is applied to the (B, T, H) states.
+    """
+    def select(module, args):
+        hidden = args[0]
+        if hidden.shape[:2] != keep.shape:
+            raise MDError(f"the output head got states of shape {tuple(hidden.shape)}, expected "
+                          f"(batch, tokens) = {tuple(keep.shape)}; set train.labelled_logits=false")
+        return (hidden[keep], *args[1:])
+
+    handle = head.register_forward_pre_hook(select)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
     """Multiplier of the peak LR at optimizer step `step`: linear warmup, then decay to 0."""
     if step < warmup:
@@ -80,13 +103,17 @@ class MDModule(L.LightningModule):
     """Forward a (PEFT) HF model, apply the MD loss, log train/* and val/* metrics."""
 
     def __init__(self, model, seq2seq: bool, *, lr: float, max_steps: int, warmup_steps: int = 0,
-                 schedule: str = "cosine", weight_decay: float = 0.0, seed: int = 0):
+                 schedule: str = "cosine", weight_decay: float = 0.0, seed: int = 0,
+                 labelled_logits: bool = True):
         super().__init__()
         if schedule not in SCHEDULES:
             raise MDError(f"train.schedule={schedule!r}; expected one of {', '.join(SCHEDULES)}")
         self.model, self.seq2seq = model, seq2seq
         self.lr, self.max_steps, self.warmup, self.schedule = lr, max_steps, warmup_steps, schedule
         self.weight_decay, self.seed = weight_decay, seed
+        # decoders: project to the vocabulary only the positions that predict a label; False
+        # projects every position (the same loss, slower; md.bench.train's baseline)
+        self.labelled_logits = labelled_logits
         self.strict_loading = False  # checkpoints hold only the trainable weights
         self._micro = (-1, 0)  # (global step, micro-batch index within it)
 
@@ -99,8 +126,14 @@ class MDModule(L.LightningModule):
         return self.model(**kwargs, use_cache=False).logits
 
     def _loss(self, batch: dict, paths: bool = True) -> LossParts:
-        return md_loss(self(batch), batch["labels"], batch["weights"], batch["methods"],
-                       shift=not self.seq2seq, paths=paths)
+        labels = batch["labels"]
+        if self.seq2seq or not self.labelled_logits:
+            per = per_example_ce(self(batch), labels, shift=not self.seq2seq)
+        else:  # the vocabulary projection only where a label is predicted (md.training.loss)
+            keep = target_positions(labels)
+            with projected_rows(self.model.get_output_embeddings(), keep):
+                per = labelled_ce(self(batch), labels, keep)
+        return combine(per, batch["weights"], batch["methods"], paths)
 
     def _logging_step(self) -> bool:
         """Whether this step's train/* values reach the logger (every n steps, and the last).
