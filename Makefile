@@ -88,6 +88,7 @@ bench: $(STAMP)  ## the speed benchmarks (sandbox, teacher client, training loop
 	$(PY) -m md.bench.sandbox
 	$(PY) -m md.bench.teacher
 	$(PY) -m md.bench.train
+	$(PY) -m md.bench.train --student smollm2-135m   # fp32 before vs the new path (minutes)
 	$(PY) -m md.bench.generate --threads 1
 	$(PY) -m md.bench.generate --stop-strings --new-tokens 128
 	$(PY) -m md.bench.adaptive

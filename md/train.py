@@ -12,12 +12,13 @@ and the evaluation's results all land in the same W&B run.
 """
 
 import sys
+import time
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 
 from md import jsonl, pipeline
-from md.config import groups, runplan, wiring
+from md.config import groups, nextsteps, runplan, wiring
 from md.config.builders import logger
 from md.config.cli import stage_main
 from md.config.preflight import preflight
@@ -34,6 +35,7 @@ from md.types import MixedExample
 
 @stage_main("train")
 def main(cfg) -> None:
+    started = time.perf_counter()
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     settings, plan = groups.train(cfg), wiring.plan(cfg)
     given = cfg.train.examples
@@ -60,6 +62,8 @@ def main(cfg) -> None:
             if done is None:
                 train.mark_finished(result, key)
             _finish_job(cfg, plan, run_dir, result, log, extracts_here, upstream=given is None)
+            print(nextsteps.block(cfg, run_dir, time.perf_counter() - started,
+                                  evaluated=bool(cfg.train.evaluate_after)))
         failed = False
     finally:
         finish(log, failed=failed)

@@ -20,6 +20,8 @@ BENCHES = [
     ("teacher", ["--seconds", "0.3", "--concurrency", "1", "4"], ["concurrency", "req/s"]),
     ("train", ["--steps", "6", "--warmup", "2", "--rounds", "1", "--workdir", "{tmp}"],
      ['"plain_tok_s"', '"lightning_tok_s"', '"lightning_overhead_pct"']),
+    ("train", ["--student", "smollm2-135m", "--steps", "3", "--warmup", "1", "--workdir", "{tmp}"],
+     ['"+labelled"', '"precision"', "new/fp32 = "]),
     ("generate", ["--questions", "2", "--paths", "2", "--new-tokens", "4", "--repeats", "1"],
      ["batched:", "one at a time:", "speed-up"]),
     ("generate", ["--stop-strings", "--train-steps", "3", "--questions", "2", "--paths", "2",

@@ -33,7 +33,8 @@ def test_groups_become_their_settings_with_the_yaml_values():
     inf = groups.inference(cfg)
     assert isinstance(inf, InferenceSettings) and inf.curves.draws == 7 and inf.adaptive.rule == "fixed"
     train = groups.train(compose_train("loss=fixed", "loss.lambda=0.25"))
-    assert (train.loss.mode, train.loss.lambda_, train.max_steps) == ("fixed", 0.25, 300)
+    # the default student, tiny-llama, brings its own schedule (md/conf/student/tiny-llama.yaml)
+    assert (train.loss.mode, train.loss.lambda_, train.max_steps) == ("fixed", 0.25, 1500)
     assert groups.extract(cfg).adaptive is None
     rule = groups.extract(compose_train("extract.adaptive.enabled=true")).adaptive
     assert rule.paths_per_question == cfg.mix.paths_per_question and rule.round_size == 4
@@ -75,7 +76,8 @@ def test_the_dataclass_defaults_are_the_yaml_defaults():
     assert groups.sandbox(cfg) == SandboxSettings()
     yaml_inf = groups.inference(cfg)
     assert dataclasses.replace(yaml_inf, vllm={}) == dataclasses.replace(InferenceSettings(), vllm={})
-    yaml_train = groups.train(cfg)
+    # a student without a schedule of its own (tiny-llama brings batch 16 and 1,500 steps)
+    yaml_train = groups.train(compose_train("student=smollm2-135m"))
     assert dataclasses.replace(yaml_train, trainer={}, warmup_steps=0) == TrainSettings(trainer={})
     assert dataclasses.replace(groups.extract(cfg), cache_path=None) == ExtractSettings()
 

@@ -22,8 +22,9 @@ def test_the_papers_command_composes_auto_device_auto_engine_and_8000_steps(tmp_
         assert line in out.stdout, line
     mine = md_here(tmp_path, "--cfg", "job", "student=codellama", "data=gsm8k", "trainer.max_steps=5")
     assert "max_steps: 5" in mine.stdout  # an explicit setting wins over the student's schedule
-    tiny = md_here(tmp_path, "--cfg", "job")
-    assert "max_steps: 300" in tiny.stdout and "accelerator: auto" in tiny.stdout
+    tiny = md_here(tmp_path, "--cfg", "job")  # the embedded default: tiny-llama's own schedule
+    for line in ("max_steps: 1500", "accelerator: auto", "finetune: full", "batch_size: 16"):
+        assert line in tiny.stdout, line
 
 
 def test_the_papers_command_on_a_cpu_says_its_plan_and_warns_before_the_key_error(tmp_path, shared_data):
@@ -142,3 +143,31 @@ def test_the_vllm_teacher_dry_run_loads_no_engine(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "dry run: nothing sent" in out.stdout and "8 requests for 32 samples" in out.stdout
     assert "teacher cost $0 (local teacher)" in out.stderr
+
+
+def test_train_epochs_sets_the_steps_from_the_mix_size():
+    from md.config.settings import TrainSettings
+
+    s = TrainSettings(trainer={"max_steps": 5, "accelerator": "cpu"}, batch_size=8, epochs=2)
+    assert s.for_epochs(700).max_steps == 176  # 2 x ceil(700 / 8) batches
+    acc = TrainSettings(trainer={"accumulate_grad_batches": 2, "devices": 2}, batch_size=8,
+                        epochs=1.5)
+    assert acc.for_epochs(700).max_steps == 33  # ceil(1.5 x 88 / (2 x 2))
+    assert acc.for_epochs(700).epochs is None
+
+
+def test_the_first_run_ends_with_where_the_results_are_and_what_next(tmp_path):
+    from omegaconf import OmegaConf
+
+    from md.config.nextsteps import block
+
+    simulated = {"_target_": "md.teacher.simulated.build_simulated_teacher"}
+    default = OmegaConf.create({"data": {"name": "synthetic"}, "teacher": simulated,
+                                "experiment_name": "default"})
+    text = block(default, tmp_path / "run", 148.4, evaluated=True)
+    assert text.splitlines()[0] == f"done in 2m28s · run folder {tmp_path / 'run'}"
+    assert f"results: {tmp_path / 'run' / 'eval' / 'metrics.json'}" in text
+    assert "next:" in text and "make demo" in text and "student=smollm2-135m" in text
+    real = OmegaConf.create({"data": {"name": "svamp"}, "teacher": simulated,
+                             "experiment_name": "default"})
+    assert "next:" not in block(real, tmp_path, 10, evaluated=False)  # only after the first run

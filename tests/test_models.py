@@ -23,6 +23,7 @@ TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]
 def tiny(student_id: str, tmp_path, **overrides):
     """Build a tiny student from its md/conf/student YAML, as `python -m md.train` would."""
     cfg = yaml.safe_load((REPO_CONF / f"{student_id}.yaml").read_text())
+    cfg = dict(cfg.get("student", cfg))  # tiny-llama also sets its schedule: its student block
     cfg.pop("_target_")
     cfg.update(seed=0, **overrides)
     return build_student(**cfg, tokenizer_texts=TEXTS, workdir=str(tmp_path / "student"))
@@ -53,7 +54,7 @@ def _snapshot(model):
 
 @pytest.mark.parametrize("student_id", ["tiny-llama", "tiny-t5"])
 def test_lora_trains_adapter_and_freezes_base(student_id, tmp_path):
-    student = tiny(student_id, tmp_path)
+    student = tiny(student_id, tmp_path, finetune="lora")
     assert student.seq2seq == (student_id == "tiny-t5")
     lora0, base0 = _snapshot(student.model)
     assert lora0 and base0
@@ -113,4 +114,4 @@ def test_bad_student_settings_are_one_clear_error(tmp_path):
     with pytest.raises(MDError, match="cannot load student 'nope' from 'no-such-org/no-such-model'"):
         build_student(name="nope", pretrained="no-such-org/no-such-model")  # offline in tests
     with pytest.raises(MDError, match="LoRA setup failed"):
-        tiny("tiny-llama", tmp_path, target_modules=["no_such_proj"])
+        tiny("tiny-llama", tmp_path, finetune="lora", target_modules=["no_such_proj"])

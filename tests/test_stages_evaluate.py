@@ -109,3 +109,19 @@ def test_evaluate_config_composes_and_rejects_unknown_keys():
         assert cfg.inference.ensemble is None and cfg.inference.adaptive.rule == "beta"
         with pytest.raises(ConfigCompositionException):
             compose("evaluate", overrides=["inference.pathz=4"])
+
+
+def test_a_single_method_student_is_sampled_and_scored_in_its_method_only(tmp_path, sandbox):
+    """A CoT-distilled student is not asked for programs: no PoT path, no PoT-based number."""
+    cot = Scripted(["5 + 2 = 7. The answer is 7."], ["ans = 1"])
+    metrics = run(PROBLEMS, Students.one(cot, methods=("cot",)), sandbox,
+                  InferenceSettings(paths=2, curves=CurveSettings(draws=2)), tmp_path / "cot")
+    assert set(metrics["accuracy"]) == {"cot", "cot_flexible", "greedy_cot"}
+    assert metrics["sampled_methods"] == ["cot"] and metrics["pot_status"] == {}
+    pot = Scripted(["The answer is 1."], ["ans = 7"])
+    metrics = run(PROBLEMS, Students.one(pot, methods=("pot",)), sandbox,
+                  InferenceSettings(paths=2, curves=CurveSettings(draws=2)), tmp_path / "pot")
+    assert set(metrics["accuracy"]) == {"pot", "greedy_pot"}
+    assert metrics["pot_status"] == {"ok": 6}  # 3 questions x 2 sampled paths, all programs run
+    lines = (tmp_path / "pot" / "predictions.jsonl").read_text().splitlines()
+    assert all(p["method"] == "pot" for line in lines for p in json.loads(line)["paths"])

@@ -23,7 +23,8 @@ def md_train(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow  # the whole pipeline through the real CLI
 def test_cli_runs_the_pipeline_trains_saves_and_evaluates(tmp_path):
-    out = md_train(tmp_path, "trainer.max_steps=4", "train.val_every=2", "train.ckpt_every=2",
+    out = md_train(tmp_path, "student.finetune=lora", "train.epochs=null",
+                   "trainer.max_steps=4", "train.val_every=2", "train.ckpt_every=2",
                    "train.val_fraction=0.2", "trainer.enable_progress_bar=false", "logger=csv",
                    "data.max_train=30", "data.max_test=3", "teacher.n=3", "inference.paths=2",
                    "inference.max_new_tokens=16", "inference.curves.draws=2")

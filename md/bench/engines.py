@@ -28,8 +28,10 @@ CONF = Path(__file__).resolve().parent.parent / "conf" / "student"
 
 
 def student_spec(name: str) -> dict:
-    """build_student's arguments from md/conf/student/<name>.yaml (a one-package student file)."""
+    """build_student's arguments from md/conf/student/<name>.yaml (its `student:` block where the
+    file also sets a schedule, as the 7B students and tiny-llama do)."""
     spec = yaml.safe_load((CONF / f"{name}.yaml").read_text())
+    spec = dict(spec.get("student", spec))
     spec.pop("_target_", None)
     return spec
 

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import lightning as L
 import torch
-import yaml
 
 from md.bench.examples import demo_examples
 from md.config.settings import TrainSettings
@@ -42,13 +41,13 @@ from md.training.batching import LengthGroupedSampler, collate, encode, lengths
 from md.training.loss import md_loss
 from md.training.module import lr_factor
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "student" / "tiny-llama.yaml"
 SETTINGS = dict(lr=1e-3, warmup_steps=10, schedule="cosine", seed=0)
 
 
 def make_student(workdir: Path, examples, device: str):
-    cfg = yaml.safe_load(CONF.read_text())
-    cfg.pop("_target_")
+    from md.bench.engines import student_spec
+
+    cfg = student_spec("tiny-llama")
     cfg["seed"] = 0
     texts = [e.input for e in examples] + [e.target for e in examples]
     return build_student(**cfg, tokenizer_texts=texts, workdir=str(workdir))

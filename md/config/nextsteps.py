@@ -11,8 +11,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from md.config import builders
-
 NEXT = (
     ("make demo", "label-, CoT-, PoT- and MD-distilled students side by side (~15 min, CPU)"),
     ("python -m md.train student=smollm2-135m data=svamp data.path=../shared/data/svamp "
@@ -25,8 +23,9 @@ NEXT = (
 
 def is_embedded_default(cfg: DictConfig) -> bool:
     """The run `python -m md.train` makes with no arguments: synthetic data, simulated teacher."""
-    return (builders.choice(cfg, "data") == "synthetic"
-            and builders.choice(cfg, "teacher") == "simulated"
+    teacher = str((cfg.get("teacher") or {}).get("_target_", ""))
+    return ((cfg.get("data") or {}).get("name") == "synthetic"
+            and teacher.endswith("build_simulated_teacher")
             and cfg.get("experiment_name") == "default")
 
 
@@ -38,7 +37,6 @@ def block(cfg: DictConfig, run_dir: Path, seconds: float, evaluated: bool) -> st
         lines.append(f"results: {run_dir / 'eval' / 'metrics.json'} "
                      f"(curves.md, curves.png and predictions beside it)")
     if is_embedded_default(cfg):
-        width = max(len(cmd) for cmd, _ in NEXT[:1])
         lines.append("next:")
-        lines += [f"  {cmd:<{width}}  # {why}" for cmd, why in NEXT]
+        lines += [f"  {cmd}    # {why}" for cmd, why in NEXT]
     return "\n".join(lines)

@@ -197,8 +197,7 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         path_lists = [s + g for s, g in zip(path_lists, greedy_lists, strict=True)]
     gens = [students.cot] if students.kind == "single" else [students.cot, students.pot]
     facts: dict[str, Any] = {"student_base": [getattr(g, "base_weights", "?") for g in gens],
-                             "engine": ", ".join(dict.fromkeys(getattr(g, "engine", "?") for g in gens)),
-                             "sampled_methods": ["label"] if label else list(students.methods)}
+                             "engine": ", ".join(dict.fromkeys(getattr(g, "engine", "?") for g in gens))}
     if inference.adaptive.live and not label:
         start, golds = time.perf_counter(), [p.answer for p in problems]
         used = adaptive.rounds(
@@ -237,6 +236,8 @@ def score(problems: Sequence[Problem], path_lists: Sequence[Sequence[ReasoningPa
     metrics = summarize(preds, n, inference.temperature, source.students == "ensemble")
     metrics["students"] = source.students
     metrics["paths_used"] = methods.paths_used(n, vote_paths, source.label)
+    metrics["sampled_methods"] = [m for m in ("cot", "pot", "label")
+                                  if any(p.method == m for paths in path_lists for p in paths)]
     metrics.update(source.info)
     golds = [p.answer for p in problems]
     voted = "label" if source.label else "cot_w_pot"
