@@ -71,11 +71,27 @@ def test_seeds_give_mean_and_std_and_md_is_paired_with_cot_on_the_same_questions
     assert "| tiny-llama · CoT distillation | 50.0 ± 0.0 (n=2) |" in text
     found, _ = collect([str(runs)])
     assert sorted((r.mix, r.seed) for r in found) == [("cot", 0), ("cot", 1), ("md", 0), ("md", 1)]
-    (md_vs_cot,) = comparisons(found)  # MD's +CoT w/PoT against CoT distillation's +CoT
+    # MD's +CoT w/PoT against CoT distillation's +CoT, then MD's own +CoT against it
+    md_vs_cot, same_path = comparisons(found)
     assert md_vs_cot["against"] == "cot" and (md_vs_cot["seeds"], md_vs_cot["questions"]) == (2, 4)
+    assert md_vs_cot["md_method"] == "cot_w_pot" and same_path["md_method"] == "cot"
     assert md_vs_cot["per_seed"] == [50.0, 25.0] and md_vs_cot["diff"] == 37.5
     assert md_vs_cot["low"] <= 37.5 <= md_vs_cot["high"]
-    assert "| tiny-llama · synthetic | MD − CoT distillation (+CoT) | 2 × 4 | +37.5 |" in text
+    assert "| tiny-llama · synthetic | MD (+CoT w/PoT) − CoT distillation (+CoT) | 2 × 4 | +37.5 |" in text
+
+
+def test_md_is_also_compared_on_the_single_path_students_own_path(tmp_path, sandbox):
+    runs = tmp_path / "runs"
+    # MD's +CoT is right on 1 of 4 questions, its +PoT on all 4
+    job(runs / "md", sandbox, ["mix=md"], RightOn({0}, ALL))
+    job(runs / "cot", sandbox, ["mix=cot"], RightOn(HALF, set()))  # +CoT right on 2 of 4
+    found, _ = collect([str(runs)])
+    by_method = {c["md_method"]: c for c in comparisons(found)}
+    assert set(by_method) == {"cot_w_pot", "cot"}
+    same = by_method["cot"]  # question 0 both right, question 1 only CoT distillation
+    assert (same["diff"], same["md_only"], same["other_only"]) == (-25.0, 0, 1)
+    text, _ = report.build(report.parse([str(runs)]))
+    assert "| tiny-llama · synthetic | MD (+CoT) − CoT distillation (+CoT) | 1 × 4 | -25.0 |" in text
 
 
 def test_the_paired_interval_is_zero_wide_without_disagreement_and_wide_with_it():
@@ -141,7 +157,8 @@ def test_the_dashboard_carries_the_paired_differences(tmp_path, sandbox):
         job(runs / f"pot{seed}", sandbox, ["mix=pot", f"seed={seed}"], RightOn(set(), HALF))
     spec = dashboard.spec(dashboard.build(collect([str(runs)])[0], "team", "md"))
     (block,) = [b for b in spec["blocks"] if b["type"] == "MarkdownBlock"]
-    assert "| MD − PoT distillation (+PoT) | 2 × 4 | +50.0 |" in block["text"]
+    assert "| MD (+CoT w/PoT) − PoT distillation (+PoT) | 2 × 4 | +50.0 |" in block["text"]
+    assert "| MD (+PoT) − PoT distillation (+PoT) | 2 × 4 | +50.0 |" in block["text"]
 
 
 def selects(tree: dict, group: str, tags: set[str]) -> bool:

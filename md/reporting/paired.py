@@ -5,6 +5,9 @@ and the ensemble, or is the gap noise at this sample size?
 
 Each side answers with its own headline method (MD and the ensemble with the +CoT w/PoT vote,
 CoT distillation with +CoT, PoT distillation with +PoT, label fine-tuning with its label vote).
+MD is also set against CoT and PoT distillation on their own path (MD's +CoT against CoT
+distillation's +CoT, likewise PoT): the headline row mixes two effects, more paths and a better
+student, and the same-path row keeps only the second.
 Runs are paired when they share the student, the training and test data, the training fraction
 and the number of paths, and the same seed (a sweep over seeds pairs seed with seed). The
 difference is pooled over every paired (seed, question); its 95% interval is a paired bootstrap
@@ -30,6 +33,7 @@ from md.reporting.tables import COLUMN_NAMES, MIXES, loss_label
 
 HEADLINE = {"md": "cot_w_pot", "ensemble": "cot_w_pot", "cot": "cot", "pot": "pot", "label": "label"}
 AGAINST = ("cot", "pot", "ensemble", "label")
+SAME_PATH = ("cot", "pot")  # mixes MD is also compared with on their own path
 DRAWS = 2000
 
 
@@ -38,13 +42,14 @@ def correctness(run: Run, method: str) -> dict[str, bool] | None:
     path = Path(run.folder) / "predictions.jsonl"
     if not path.is_file():
         return None
-    right = {}
+    right, seen = {}, False
     with path.open() as f:
         for line in f:
             if line.strip():
                 record = json.loads(line)
+                seen = seen or method in record.get("correct", {})
                 right[record["problem_id"]] = bool(record.get("correct", {}).get(method, False))
-    return right
+    return right if seen else None  # a method the run never answered is not a wrong answer
 
 
 def difference(pairs: Sequence[tuple[dict[str, bool], dict[str, bool]]], draws: int = DRAWS,
@@ -93,15 +98,18 @@ def comparisons(runs: Sequence[Run]) -> list[dict]:
                 continue
             for other in AGAINST:
                 other_runs = rows.get((other, ""), {})
-                pairs = []
-                for s in sorted(set(md_runs) & set(other_runs)):
-                    a = correctness(md_runs[s], HEADLINE["md"])
-                    b = correctness(other_runs[s], HEADLINE[other])
-                    if a is not None and b is not None:
-                        pairs.append((a, b))
-                if pairs:
-                    found.append({"student": key[0], "test_data": key[2], "loss": loss,
-                                  "against": other, **difference(pairs)})
+                md_methods = [HEADLINE["md"]] + ([HEADLINE[other]] if other in SAME_PATH else [])
+                for md_method in md_methods:
+                    pairs = []
+                    for s in sorted(set(md_runs) & set(other_runs)):
+                        a = correctness(md_runs[s], md_method)
+                        b = correctness(other_runs[s], HEADLINE[other])
+                        if a is not None and b is not None:
+                            pairs.append((a, b))
+                    if pairs:
+                        found.append({"student": key[0], "test_data": key[2], "loss": loss,
+                                      "md_method": md_method, "against": other,
+                                      **difference(pairs)})
     return found
 
 
@@ -110,11 +118,11 @@ def paired_table(runs: Sequence[Run]) -> str:
     rows = [c for c in comparisons(runs) if c.get("questions")]
     if not rows:
         return ""
-    lines = ["| student · test data | MD (+CoT w/PoT) against | seeds × questions | "
+    lines = ["| student · test data | MD against | seeds × questions | "
              "MD − other (points) | 95% interval | only MD / only other right | McNemar p | "
              "per seed |", "|---|---|---:|---:|---|---:|---:|---|"]
     for c in rows:
-        md = f"MD {c['loss']}".strip()
+        md = f"MD {c['loss']}".strip() + f" ({COLUMN_NAMES.get(c['md_method'])})"
         other = f"{MIXES[c['against']]} ({COLUMN_NAMES.get(HEADLINE[c['against']])})"
         per_seed = ", ".join(f"{x:+.1f}" for x in c["per_seed"])
         lines.append(f"| {c['student']} · {c['test_data']} | {md} − {other} | "
