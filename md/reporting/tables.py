@@ -12,7 +12,6 @@ N when runs sampled different numbers of paths.
 from __future__ import annotations
 
 import math
-
 from collections import defaultdict
 from collections.abc import Sequence
 from statistics import mean, stdev
