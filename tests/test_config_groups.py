@@ -74,10 +74,13 @@ def test_the_dataclass_defaults_are_the_yaml_defaults():
     cfg = compose_train()
     assert groups.mix(cfg) == MixSettings()
     assert groups.sandbox(cfg) == SandboxSettings()
-    yaml_inf = groups.inference(cfg)
+    # a student without a schedule or sampling of its own (tiny-llama brings batch 16, 1,500
+    # steps and 10 paths per method)
+    real = compose_train("student=smollm2-135m")
+    yaml_inf = groups.inference(real)
     assert dataclasses.replace(yaml_inf, vllm={}) == dataclasses.replace(InferenceSettings(), vllm={})
-    # a student without a schedule of its own (tiny-llama brings batch 16 and 1,500 steps)
-    yaml_train = groups.train(compose_train("student=smollm2-135m"))
+    assert groups.inference(cfg) == dataclasses.replace(yaml_inf, paths=10)
+    yaml_train = groups.train(real)
     assert dataclasses.replace(yaml_train, trainer={}, warmup_steps=0) == TrainSettings(trainer={})
     assert dataclasses.replace(groups.extract(cfg), cache_path=None) == ExtractSettings()
 

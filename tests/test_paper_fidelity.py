@@ -134,7 +134,7 @@ def test_mixed_vote_uses_the_first_ten_of_each_method(tmp_path, sandbox):
     assert methods.votes(paths, mixed_n=10)["cot_w_pot"] == 6.0  # 8 of the first 10 PoT
     assert methods.votes(paths)["cot_w_pot"] == 7.0  # all 20: 12 wrong against 8 right
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("evaluate", overrides=["student_dir=x"])
+        cfg = compose("evaluate", overrides=["student_dir=x", "student=codellama-7b"])
     assert cfg.inference.vote_paths == 10 and cfg.inference.paths == 20
     student = Answers({"step by step.": ["The answer is 4."], "code step by step.": ["ans = 4"]})
     metrics = run(PROBLEMS, Students.one(student), sandbox,
