@@ -31,6 +31,10 @@ def test_two_cpu_processes_train_save_once_and_evaluate_once(tmp_path: Path):
     assert out.returncode == 0, log[-4000:]
     assert "Traceback" not in log and "Connection closed" not in log, log[-4000:]
 
+    # the weight check gathers through the strategy at train end, before teardown moves the
+    # module to the CPU: the same code path NCCL takes on GPUs (md.training.replicas)
+    assert "replicas: trainable weights identical on 2 ranks (gathered on cpu by the strategy " \
+           "at train end)" in log, log[-4000:]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["weights_equal_across_ranks"] == 1.0
     assert metrics["step"] == 6 and "val/loss" in metrics

@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 
 from md.config.settings import SCHEDULES
 from md.errors import MDError
+from md.training import fsdp
 from md.training.batching import Encoded, LengthGroupedSampler, collate, eval_batches, lengths
 from md.training.checkpoints import AtomicCheckpointIO
 from md.training.loss import LossParts, combine, labelled_ce, per_example_ce, target_positions
@@ -181,14 +182,24 @@ class MDModule(L.LightningModule):
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None) -> None:
+        if gradient_clip_val and fsdp.is_fsdp(self._trainer) and gradient_clip_algorithm != "value":
+            fsdp.clip(self.trainer, float(gradient_clip_val))  # FSDPPrecision refuses "norm"
+            return
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
     def _trainable(self) -> set[str]:
-        return {n for n, p in self.named_parameters() if p.requires_grad}
+        """Trainable weights, named as a full state dict names them (no FSDP wrapper segments)."""
+        return {fsdp.clean_name(n) for n, p in self.named_parameters() if p.requires_grad}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         keep = self._trainable()  # adapter checkpoints: frozen base weights are rebuilt, not saved
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "state_dict" not in checkpoint:
+            return  # FSDP: the strategy has loaded the weights into the shards and popped them
         missing = self._trainable() - set(checkpoint["state_dict"])
         if missing:
             raise MDError(f"checkpoint does not fit this student: {len(missing)} trainable weights "
