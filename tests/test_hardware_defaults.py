@@ -18,7 +18,7 @@ def test_the_papers_command_composes_auto_device_auto_engine_and_8000_steps(tmp_
     out = md_here(tmp_path, "--cfg", "job", "student=codellama", "data=gsm8k")
     assert out.returncode == 0, out.stderr
     for line in ("accelerator: auto", "precision: auto", "max_steps: 8000", "engine: auto",
-                 "name: codellama-7b", "finetune: qlora"):
+                 "name: codellama-7b", "finetune: qlora", "keep_checkpoints: 2"):
         assert line in out.stdout, line
     mine = md_here(tmp_path, "--cfg", "job", "student=codellama", "data=gsm8k", "trainer.max_steps=5")
     assert "max_steps: 5" in mine.stdout  # an explicit setting wins over the student's schedule
@@ -38,7 +38,8 @@ def test_the_papers_command_on_a_cpu_says_its_plan_and_warns_before_the_key_erro
     text = lines[plan]
     expected_precision = "bf16-mixed" if hardware.cpu_bf16() else "32-true"
     for part in ("cpu (", f"{expected_precision} (auto)", "student codellama-7b (qlora)",
-                 "8000 steps", "teacher openai gpt-3.5-turbo", "sampling ", "logger none",
+                 "8000 steps", "checkpoints: newest 2 + last", "teacher openai gpt-3.5-turbo",
+                 "sampling ", "logger none",
                  "teacher cost about $"):
         assert part in text, (part, text)
 
@@ -152,8 +153,51 @@ def test_train_epochs_sets_the_steps_from_the_mix_size():
     assert s.for_epochs(700).max_steps == 176  # 2 x ceil(700 / 8) batches
     acc = TrainSettings(trainer={"accumulate_grad_batches": 2, "devices": 2}, batch_size=8,
                         epochs=1.5)
-    assert acc.for_epochs(700).max_steps == 33  # ceil(1.5 x 88 / (2 x 2))
-    assert acc.for_epochs(700).epochs is None
+    assert acc.for_epochs(700, world=2).max_steps == 33  # ceil(1.5 x 88 / (2 x 2))
+    assert acc.for_epochs(700, world=2).epochs is None
+
+
+def test_all_visible_gpus_count_as_processes_for_epochs(monkeypatch):
+    """trainer.devices=-1 (trainer=ddp) is every visible GPU: 4 of them make an epoch 4x fewer
+    optimizer steps, as Lightning's sampler splits each step's batches over the ranks."""
+    import torch
+
+    from md.models import hardware
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # a 4-GPU node, faked
+    assert hardware.world_size(-1, 1, "gpu") == 4
+    assert hardware.world_size("auto", 2, "gpu") == 8
+    assert hardware.world_size([0, 1], 1, "gpu") == hardware.world_size("0,1", 1, "gpu") == 2
+    assert hardware.world_size(2, 1, "cpu") == 2 and hardware.world_size(1) == 1
+
+
+def test_slurm_jobs_quantise_each_rank_onto_its_own_gpu(monkeypatch):
+    """Under srun (hydra/launcher=slurm) no LOCAL_RANK is set: SLURM_LOCALID names the GPU."""
+    from md.models.hardware import local_rank
+
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    monkeypatch.delenv("SLURM_LOCALID", raising=False)
+    assert local_rank() == 0
+    monkeypatch.setenv("SLURM_LOCALID", "3")
+    assert local_rank() == 3
+    monkeypatch.setenv("LOCAL_RANK", "1")  # torchrun / Lightning's launcher win
+    assert local_rank() == 1
+
+
+def test_gpus_before_ampere_are_not_bf16(monkeypatch):
+    """V100 (7.0) and T4 (7.5) emulate bf16 (torch still calls it supported) and vLLM refuses it
+    below compute capability 8.0: auto precision is fp32 there, and vLLM samples in fp16."""
+    import torch
+
+    from md.models import hardware
+
+    monkeypatch.setattr(hardware, "cuda_available", lambda: True)  # a GPU, faked
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    for capability, native in (((7, 0), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, c=capability: c)
+        assert hardware.cuda_bf16() is native
+        assert hardware.auto_precision("auto", "gpu") == ("bf16-mixed" if native else "32-true")
+        assert hardware.sampling_dtype() == ("bfloat16" if native else "float16")
 
 
 def test_the_first_run_ends_with_where_the_results_are_and_what_next(tmp_path):

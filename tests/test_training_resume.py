@@ -97,9 +97,11 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("keep, kept", [(2, [5, 6]), (1, [6]), (-1, [1, 2, 3, 4, 5, 6])])
-def test_keep_checkpoints_keeps_exactly_the_newest_k(tmp_path, keep, kept):
+def test_keep_checkpoints_keeps_exactly_the_newest_k(tmp_path, capsys, keep, kept):
     result = run(EXAMPLES, student(tmp_path / "s"), out_dir=tmp_path / "run", max_steps=TOTAL,
                  batch_size=3, ckpt_every=1, keep_checkpoints=keep, logger=None)
+    volume = next(ln for ln in capsys.readouterr().err.splitlines() if "checkpoints hold" in ln)
+    assert f" {len(kept) + 1} kept (train.keep_checkpoints={keep})" in volume  # + last.ckpt
     steps = sorted(int(p.stem.removeprefix("step")) for p in result.checkpoint_dir.glob("step*.ckpt"))
     assert steps == kept
     assert (result.checkpoint_dir / "last.ckpt").exists()

@@ -38,6 +38,7 @@ def line(cfg: DictConfig, plan: pipeline.Plan | None, *, trains: bool = True,
         parts.append(f"student {student.get('name')} ({student.get('finetune', 'full')})")
         epochs = (cfg.get("train") or {}).get("epochs")
         parts.append(f"{epochs:g} epochs" if epochs else f"{trainer.get('max_steps')} steps")
+        parts.append(_checkpoints(cfg.get("train") or {}))
     if plan is not None:
         parts.append(f"teacher {_teacher(cfg)}")
     if samples:
@@ -46,6 +47,12 @@ def line(cfg: DictConfig, plan: pipeline.Plan | None, *, trains: bool = True,
     if plan is not None:
         parts.append(f"teacher cost {_cost(cfg, plan)}")
     return "plan: " + " · ".join(parts)
+
+
+def _checkpoints(train) -> str:
+    """How many checkpoints stay on disk (their size is printed once the student is built)."""
+    keep = int(train.get("keep_checkpoints", 2))
+    return "every checkpoint kept" if keep < 0 else f"checkpoints: newest {keep} + last"
 
 
 def _teacher(cfg: DictConfig) -> str:

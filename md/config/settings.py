@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 MIX_VARIANTS = ("md", "cot", "pot", "label")
 LOSS_MODES = ("adaptive", "fixed", "equal")
 SCHEDULES = ("cosine", "linear", "constant")
+# the LoRA ranks vLLM serves (vllm.config.lora.MaxLoRARanks; a test checks them against it)
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 ENGINES = ("auto", "hf", "vllm")  # md.inference.choose_engine says what auto becomes
 STOP_RULES = ("fixed", "unchangeable", "beta")   # inference.adaptive.rule (replayed or live)
 
@@ -55,7 +57,8 @@ class Knob:
         if value is None:
             return None if self.optional else f"must be set ({self.meaning})"
         if self.choices:
-            return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
+            return None if value in self.choices else \
+                f"must be one of {', '.join(map(str, self.choices))}"
         if isinstance(value, str) and value.strip().lower() in self.also:
             return None
         wrong = f"must be {_describe(self.kind)}{self._range()}" + \
@@ -232,7 +235,7 @@ class TrainSettings:
     val_fraction: float = knob(0.0, Knob(float, "share of questions held out", low=0, high=1))
     val_every: int = knob(100, count("optimizer steps between validations"))
     ckpt_every: int = knob(100, count("optimizer steps between checkpoints"))
-    keep_checkpoints: int = knob(-1, Knob(int, "-1 keeps all, k keeps the newest k", low=-1))
+    keep_checkpoints: int = knob(2, Knob(int, "-1 keeps all, k keeps the newest k", low=-1))
     labelled_logits: bool = knob(True, flag("project only label-predicting positions"))
     # None: train trainer.max_steps; else this many passes over the training mix (`for_epochs`)
     epochs: float | None = knob(None, Knob(float, "passes over the training mix", low=0,
@@ -271,14 +274,10 @@ class TrainSettings:
     def max_steps(self) -> int:
         return int(self.trainer_args()["max_steps"])
 
-    def for_epochs(self, n_examples: int) -> TrainSettings:
+    def for_epochs(self, n_examples: int, world: int = 1) -> TrainSettings:
         """These settings with trainer.max_steps set to `epochs` passes over n_examples: one
-        pass is ceil(n / batch_size) micro-batches over all processes (trainer.devices x
-        num_nodes), so mixes of different sizes train the same number of epochs."""
-        args = self.trainer_args()
-        devices = args.get("devices", 1)
-        world = (devices if isinstance(devices, int) and devices > 0 else 1) * \
-            int(args.get("num_nodes", 1))
+        pass is ceil(n / batch_size) micro-batches over all `world` processes (devices x nodes,
+        md.models.hardware.world_size), so mixes of different sizes train the same epochs."""
         batches = math.ceil(n_examples / self.batch_size)
         steps = max(1, math.ceil(self.epochs * batches / (self.accumulate_grad_batches * world)))
         return replace(self, trainer={**self.trainer, "max_steps": steps}, epochs=None)
@@ -317,7 +316,7 @@ class StopSettings:
 VLLM_KNOBS = MappingProxyType({
     "gpu_memory_utilization": Knob(float, "share of GPU memory vLLM reserves", low=0, high=1,
                                    above=True),
-    "max_lora_rank": count("largest LoRA rank vLLM serves"),
+    "max_lora_rank": Knob(int, "largest LoRA rank vLLM serves", choices=VLLM_LORA_RANKS),
     "tensor_parallel_size": count("GPUs one vLLM engine spans"),
     "max_model_len": Knob(int, "vLLM context length", low=1, optional=True),
 })

@@ -24,7 +24,6 @@ reads this builder's signature, and must not pay their import before any work is
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,10 +134,11 @@ def _load(name, pretrained, finetune, dtype, compute_dtype, quant_storage):
             bnb_4bit_compute_dtype=_dtype(compute_dtype),
             bnb_4bit_quant_storage=_dtype(quant_storage) if quant_storage else None)
         # 4-bit weights are quantised while loading, so they must land on their device now.
-        local = int(os.environ.get("LOCAL_RANK", 0))
         import torch
 
-        kwargs["device_map"] = {"": local} if torch.cuda.is_available() else "cpu"
+        from md.models.hardware import local_rank
+
+        kwargs["device_map"] = {"": local_rank()} if torch.cuda.is_available() else "cpu"
     if str(pretrained).startswith(("/", ".", "~")) and not Path(pretrained).expanduser().is_dir():
         raise MDError(f"student {name!r}: student.pretrained={pretrained} is not a folder")
     try:

@@ -47,9 +47,19 @@ def cpu_bf16() -> bool:
 
 
 def cuda_bf16() -> bool:
+    """The GPU computes bf16 natively: compute capability 8.0 (Ampere) or newer. torch's
+    is_bf16_supported() also says True on a V100 or T4, where bf16 is emulated and vLLM refuses it."""
     import torch
 
-    return cuda_available() and torch.cuda.is_bf16_supported()
+    return cuda_available() and torch.cuda.get_device_capability(0) >= (8, 0)
+
+
+def sampling_dtype() -> str:
+    """The dtype vLLM samples in here: bf16 where the device computes it natively; else fp16 on
+    a GPU (vLLM's own choice below compute capability 8.0) and fp32 on a CPU."""
+    if cuda_available():
+        return "bfloat16" if cuda_bf16() else "float16"
+    return "bfloat16" if cpu_bf16() else "float32"
 
 
 def on_gpu(accelerator: str) -> bool:
@@ -76,6 +86,35 @@ def device_name(accelerator: str = "auto") -> str:
     isa = "AMX" if "amx_bf16" in cpu_flags() else "AVX512-BF16" if cpu_bf16() else \
         "AVX512" if "avx512f" in cpu_flags() else "AVX2" if "avx2" in cpu_flags() else "no AVX2"
     return f"cpu ({os.cpu_count()} cores, {isa})"
+
+
+def world_size(devices, num_nodes=1, accelerator: str = "auto") -> int:
+    """The processes a trainer with these `trainer.devices` / `num_nodes` runs: -1 or "auto" on
+    a GPU is every visible GPU (as Lightning counts them), a list or "0,1" its length."""
+    if isinstance(devices, str):
+        text = devices.strip()
+        devices = -1 if text in ("auto", "-1") else \
+            [d for d in text.split(",") if d.strip()] if "," in text else int(text)
+    if isinstance(devices, (list, tuple)):
+        count = len(devices)
+    elif int(devices) < 0:
+        import torch
+
+        count = torch.cuda.device_count() if on_gpu(accelerator) else 1
+    else:
+        count = int(devices)
+    return max(1, count) * max(1, int(num_nodes or 1))
+
+
+def local_rank() -> int:
+    """This process's GPU on its node: LOCAL_RANK (torchrun, Lightning's own launcher), else
+    SLURM_LOCALID (srun, hydra/launcher=slurm, which set no LOCAL_RANK), else 0. A 4-bit student
+    is quantised straight onto this GPU, so every rank must name its own."""
+    for var in ("LOCAL_RANK", "SLURM_LOCALID"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit():
+            return int(value)
+    return 0
 
 
 @cache

@@ -85,6 +85,18 @@ def _encode(examples, student, s: TrainSettings, what: str):
     return items
 
 
+def checkpoint_volume(module, keep: int, max_steps: int, every: int) -> str:
+    """One line: how much disk this run's checkpoints will hold at most. A checkpoint holds the
+    trainable weights in fp32 and their two AdamW moments: 12 bytes a weight."""
+    weights = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    written = max_steps // max(1, every) + 1  # every `every` steps, and last.ckpt
+    kept = written if keep < 0 else min(written, keep + 1)
+    each = 12 * weights / 1e9
+    return (f"train: checkpoints hold {weights / 1e6:.1f}M trainable weights + AdamW state = "
+            f"{each:.2f} GB each; {kept} kept (train.keep_checkpoints={keep}) = "
+            f"{kept * each:.1f} GB at most")
+
+
 def run(examples: Sequence[MixedExample], student, settings: TrainSettings = TrainSettings(), *,
         out_dir: str | Path, logger: Any = None,
         val_examples: Sequence[MixedExample] | None = None, ckpt_path: str | None = None,
@@ -127,12 +139,13 @@ def _log_lineage(logger, used, student_dir: Path, student) -> None:
 def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_examples,
          ckpt_path, callbacks) -> TrainResult:
     import lightning as L
-    from lightning.pytorch.strategies import DDPStrategy
 
-    from md.models import save_student
+    from md.models import hardware, save_student
     from md.training import fsdp
     from md.training.checkpoints import resume_from
     from md.training.module import MDDataModule, MDModule, build_trainer
+    from md.training.replicas import ReplicaCheck
+    from md.training.throughput import Throughput
 
     s = settings
     L.seed_everything(s.seed, verbose=False)
@@ -145,42 +158,40 @@ def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_
     if not items:
         raise MDError("no training examples left to train on (is the mixed data empty?)")
     if s.epochs is not None:
-        epochs, s = s.epochs, s.for_epochs(len(items))
-        print(f"train: {epochs:g} epochs of {len(items)} examples at batch {s.batch_size} = "
+        args = s.trainer_args()
+        world = hardware.world_size(args.get("devices", 1), args.get("num_nodes", 1),
+                                    str(args.get("accelerator", "auto")))
+        epochs, s = s.epochs, s.for_epochs(len(items), world)
+        print(f"train: {epochs:g} epochs of {len(items)} examples at batch {s.batch_size} over "
+              f"{world} process{'es' if world > 1 else ''} = "
               f"{s.max_steps} optimizer steps", file=sys.stderr)
     dm = MDDataModule(items, val_items, s.batch_size, pad_id=student.tokenizer.pad_token_id,
                       seq2seq=student.seq2seq, seed=s.seed, accumulate=s.accumulate_grad_batches)
     module = MDModule(student.model, student.seq2seq, lr=s.lr or student.learning_rate,
                       max_steps=s.max_steps, warmup_steps=s.warmup_steps, schedule=s.schedule,
                       weight_decay=s.weight_decay, seed=s.seed, labelled_logits=s.labelled_logits)
+    print(checkpoint_volume(module, s.keep_checkpoints, s.max_steps, s.ckpt_every),
+          file=sys.stderr)
     trainer_args = s.trainer_args()
     trainer_args["strategy"] = fsdp.strategy(trainer_args.get("strategy", "auto"), student.model)
+    # both gather across ranks at train end, before Lightning's teardown moves the module to the CPU
+    replicas, gathered, rate = ReplicaCheck(), fsdp.GatherFullWeights(), Throughput()
     trainer = build_trainer(out_dir, trainer_args, has_val=bool(val_items), val_every=s.val_every,
                             ckpt_every=s.ckpt_every, keep_checkpoints=s.keep_checkpoints,
-                            logger=logger, callbacks=callbacks)
+                            logger=logger, callbacks=[*callbacks, replicas, gathered, rate])
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     metrics["step"] = float(trainer.global_step)
-    if trainer.world_size > 1 and isinstance(trainer.strategy, DDPStrategy):  # FSDP shards them
+    if rate.tokens_per_s is not None:
+        metrics["train/tokens_per_s"] = rate.tokens_per_s
+    if replicas.same is not None:
         metrics.update(world_size=float(trainer.world_size),
-                       weights_equal_across_ranks=float(_same_weights_on_every_rank(module)))
+                       weights_equal_across_ranks=float(replicas.same))
     student_dir = out_dir / "student"
-    full = fsdp.full_state_dict(trainer)  # FSDP: every rank gathers, rank 0 gets the weights
+    full = gathered.state  # FSDP: rank 0's full weights; None otherwise
     if trainer.is_global_zero:
         save_student(student, student_dir, methods={e.method for e in examples}, state_dict=full)
         write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
     trainer.strategy.barrier("student saved")  # no rank reads student/ before rank 0 wrote it
     return TrainResult(student_dir, out_dir / "checkpoints", metrics, trainer.global_rank)
 
-
-def _same_weights_on_every_rank(module) -> bool:
-    """Data parallel keeps every rank's copy identical; a checksum per trainable tensor, gathered
-    from every rank, says whether it did (a rank that drifted would save a different student)."""
-    import torch
-
-    sums = torch.stack([p.detach().double().sum() for p in module.parameters() if p.requires_grad])
-    gathered = module.all_gather(sums)  # (world, n_tensors)
-    same = bool((gathered == gathered[0]).all())
-    if not same:
-        log.warning("the ranks' trainable weights differ after training; rank 0's are saved")
-    return same
