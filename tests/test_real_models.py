@@ -30,15 +30,18 @@ def smollm2() -> Path:
 
 @pytest.mark.xdist_group("vllm")  # two vLLM engines never share the cores (tests/test_vllm_cpu.py)
 def test_smollm2_student_trains_and_is_evaluated_through_md_train(tmp_path, shared_data, smollm2):
-    """The acceptance command of the real-model issue, offline on CPU, sampled by vLLM where it is
-    installed (its CPU build; CI requires it, MD_REQUIRE_VLLM=1): the chat template rendered as in
-    training, the adapter merged into a copy of the base, and its greedy paths the ones HF decodes
-    from the same student."""
+    """The paper's kind of student on CPU: QLoRA (4-bit NF4 base, bitsandbytes) trained through
+    md.train, then sampled by vLLM where it is installed (its CPU build; CI requires it,
+    MD_REQUIRE_VLLM=1), which has no bitsandbytes: the adapter merged into a copy of the base,
+    the chat template rendered as in training, and its greedy paths the ones HF decodes from the
+    same adapter on the same (unquantised, fp32) base."""
     engine = "vllm" if vllm_available() else "hf"
     out = md(tmp_path, "student=smollm2-135m", "data=svamp", f"data.path={shared_data / 'svamp'}",
              "teacher=published", f"teacher.path={shared_data / 'teacher_outputs'}",
+             "student.finetune=qlora",
              "trainer.max_steps=3", "train.batch_size=2", "data.max_test=4", "inference.paths=2",
              f"inference.engine={engine}", "inference.max_new_tokens=48", "hydra.run.dir=run",
+             "+inference.vllm.dtype=float32",  # as HF decodes below, on an AVX512-BF16 CPU too
              env={"MD_MODEL_CACHE": str(smollm2.parent)}, timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"sampling {engine}" in out.stderr  # the plan line
@@ -50,9 +53,12 @@ def test_smollm2_student_trains_and_is_evaluated_through_md_train(tmp_path, shar
     manifest = json.loads((run / "student" / "md_student.json").read_text())
     assert manifest["chat_template"] is True and manifest["base"] == str(smollm2)
     assert not (run / "student" / "base").exists()  # the converted base is named, not copied
+    assert manifest["finetune"] == "qlora" and manifest["quantization"]["bnb_4bit_quant_type"] == "nf4"
     assert "1399 thoughts (0 requests sent" in out.stdout
     if engine == "vllm":
-        assert metrics["student_base"] == ["vllm (adapter merged into the base)"]
+        assert metrics["student_base"] == ["vllm: adapter merged into a float32 copy of the base, "
+                                           "adapter trained on the 4-bit NF4 base"]
+        assert "vllm: 1 engine stopped, memory freed" in out.stderr  # before the next job
         assert_greedy_paths_match_hf(run, shared_data)
 
 
@@ -77,7 +83,8 @@ def assert_greedy_paths_match_hf(run: Path, shared_data: Path) -> None:
     assert len(greedy) == 4 * 2
     problems = {p.id: p for p in load_split("svamp", "test", path=str(shared_data / "svamp"),
                                              max_test=4)}
-    hf = build_generator("hf", str(run / "student"), max_new_tokens=48, batch_size=8)
+    hf = build_generator("hf", str(run / "student"), max_new_tokens=48, batch_size=8,
+                         quantized_base=False)  # the base vLLM samples: vLLM has no NF4
     hf_texts = hf.greedy([student_input(problems[pid].question, m) for pid, m, _ in greedy])
     same = [v.strip() == h.strip() for (_, _, v), h in zip(greedy, hf_texts, strict=True)]
     # fp32 on both engines, but vLLM decodes the merged weights and HF the base with the adapter

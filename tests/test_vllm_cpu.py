@@ -51,6 +51,7 @@ def test_the_in_process_vllm_teacher_extracts_and_a_rerun_asks_nothing(tmp_path,
     # one request per (problem, method): n=4 answered natively, all in one engine call
     assert "32 thoughts (8 requests sent" in first.stdout
     assert (first.stdout + first.stderr).count(ENGINE_STARTS) == 1
+    assert "vllm: 1 engine stopped, memory freed" in first.stderr  # the card is free for training
     again = md(tmp_path, *args, stage="extract", timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
     assert ENGINE_STARTS not in again.stdout + again.stderr  # nothing asked: no engine built

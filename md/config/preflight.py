@@ -11,7 +11,9 @@ the fix, in this order:
 4. the student's weights: a local folder that exists, or a hub id that is cached or reachable;
 5. a 4-bit (QLoRA) student on a machine without CUDA: a warning, not a refusal (said before
    any refusal above, so a run that stops on a missing key has said it too);
-6. saved students it will load (md.models.saved: the folder is a student, its files whole).
+6. saved students it will load (md.models.saved: the folder is a student, its files whole);
+7. a quantised vLLM base asked for (`inference.vllm.quantization`): a method the installed
+   vLLM has (it removed bitsandbytes), so a run does not train for hours and fail at sampling.
 
     preflight(cfg, plan, upstream=True, student=True, test=True)     # md.train
     preflight(cfg, None, upstream=False, test=True, students=(dir,))  # md.evaluate
@@ -131,6 +133,7 @@ def preflight(cfg: DictConfig, plan: pipeline.Plan | None, *, upstream: bool = T
         plan.train_problems()  # data files: missing, binary, malformed or empty fail here
     if test:
         builders.test_problems(cfg)
+        sampling(cfg)
     if student and cfg.student.get("finetune") == "qlora":  # a warning: before any refusal
         warn_4bit_on_cpu(cfg.student.name)
     if upstream and pipeline.first_missing_stage(plan) == "extract" and not cfg.extract.dry_run:
@@ -146,6 +149,15 @@ def preflight(cfg: DictConfig, plan: pipeline.Plan | None, *, upstream: bool = T
     for folder in students:
         resolve_student(folder)
         check_folder(folder)
+
+
+def sampling(cfg: DictConfig) -> None:
+    """A quantised vLLM base only where the installed vLLM has that method."""
+    method = ((cfg.get("inference") or {}).get("vllm") or {}).get("quantization")
+    if method is not None and str((cfg.get("inference") or {}).get("engine")) != "hf":
+        from md.inference.vllm_engine import check_quantization
+
+        check_quantization(str(method))
 
 
 def teacher(cfg: DictConfig) -> None:

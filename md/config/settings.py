@@ -333,7 +333,7 @@ class InferenceSettings:
     max_new_tokens: int = knob(256, count("new tokens per path"))
     batch_size: int = knob(32, count("sequences per generate call"))
     engine: str = knob("auto", Knob(str, "sampling engine", choices=ENGINES))
-    quantized_base: bool = knob(True, flag("evaluate a QLoRA student on its 4-bit base"))
+    quantized_base: bool = knob(True, flag("evaluate a QLoRA student on its 4-bit base (HF engine)"))
     greedy: bool = knob(True, flag("also decode one greedy path per method"))
     ensemble: tuple[str, ...] | None = None
     reuse_paths: bool = knob(False, flag("vote the ensemble from its students' saved paths"))

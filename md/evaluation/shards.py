@@ -9,7 +9,9 @@ plus `shard.json`. The merge reads the shards' judged paths back (md.evaluation.
 folders only) and scores them together, so metrics, curves and adaptive consistency are those
 of one run over every question. Sharding turns on per-question seeding (each question's paths
 come from their own generator call, seeded from the seed and the prompt), which is what makes
-the merged result identical to an unsharded run with inference.seed_per_question=true.
+the merged result identical to an unsharded run with inference.seed_per_question=true, for HF
+generate. vLLM on a GPU seeds each prompt too, but its bf16 kernels depend on the batch a prompt
+shares: its shards are identical to an unsharded run only with VLLM_BATCH_INVARIANT=1 (slower).
 """
 
 from __future__ import annotations

@@ -115,12 +115,11 @@ def build_generator(engine: str, student_dir: str, *, batch_size: int = 32, max_
             raise MDError(f"inference.engine=vllm cannot sample {student_dir}: vLLM has no "
                           "encoder-decoder (T5) models; use inference.engine=hf (or auto)")
         base, adapter = resolve_student(student_dir)
-        quant = manifest.get("quantization") if quantized_base else None
         return VLLMGenerator(base, adapter, max_new_tokens, seed=seed,
                              tokenizer=AutoTokenizer.from_pretrained(adapter or base),
                              chat=bool(manifest.get("chat_template")),
                              escaped=bool(manifest.get("whitespace_escape")),
-                             four_bit=bool(quant), **(vllm or {}))
+                             four_bit=bool(manifest.get("quantization")), **(vllm or {}))
     raise MDError(f"unknown inference.engine {engine!r}; expected one of {', '.join(ENGINES)}")
 
 

@@ -98,13 +98,20 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
     # a student distilled on one reasoning method is sampled in that one alone
     only = tuple(m for m in stage.BOTH if m in trained)
     who = stage.Students(gens[0], gens[-1], label, only if len(only) == 1 else stage.BOTH)
-    with evaluation_run(setup, log_dir or out_dir, logger) as (wb, sb, log_scalars):
-        metrics = stage.run(problems, who, sb, inf, out_dir, wb, dataset=setup.dataset,
-                            journal_key=_sampling_key(students, inf))
-        if wb is not None:
-            used = [ln.student_files(s, _finetune_of(s)) for s in students]
-            ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
-        log_scalars(metrics)
+    try:
+        with evaluation_run(setup, log_dir or out_dir, logger) as (wb, sb, log_scalars):
+            metrics = stage.run(problems, who, sb, inf, out_dir, wb, dataset=setup.dataset,
+                                journal_key=_sampling_key(students, inf))
+            if wb is not None:
+                used = [ln.student_files(s, _finetune_of(s)) for s in students]
+                ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
+            log_scalars(metrics)
+    finally:
+        if any(g.engine == "vllm" for g in gens):  # the card is free for the next job
+            from md.inference.vllm_engine import shutdown_engines
+
+            del who, gens
+            shutdown_engines()
     if inf.shards > 1:
         shards.mark(out_dir, inf.shard, inf.shards)
     return metrics

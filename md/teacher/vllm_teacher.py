@@ -50,7 +50,12 @@ class VLLMTeacher:
             raise MDError(f"teacher=vllm needs vllm: {INSTALL_HINT}; or use teacher=hf")
 
     async def aclose(self) -> None:
-        return None
+        """The extraction is done: stop the engine, so the training that follows gets the card."""
+        if self.llm is not None:
+            from md.inference.vllm_engine import shutdown_engines
+
+            self.llm = None
+            shutdown_engines()
 
     async def complete(self, reqs: list[Request]) -> list[Completion]:
         # run on the event loop's own thread: vLLM starts its engine process from the thread that
@@ -65,7 +70,7 @@ class VLLMTeacher:
 
         if self.llm is None:
             self.check_ready()
-            self.llm = engine_for(self.model, lora=False, four_bit=False,
+            self.llm = engine_for(self.model, lora=False,
                                   seed=int(self.params["seed"]), **self.engine_settings)
         ids = [render_ids(self.tokenizer, r.messages) for r in reqs]
         p = self.params
