@@ -90,6 +90,8 @@ def test_simulated_teacher_is_the_default_only_on_synthetic_data(tmp_path):
     (["teacher=openai", "teacher.mode=foo"], "teacher.mode='foo': must be one of online, batch"),
     (["train.ckpt_path=/no/such.ckpt"], "train.ckpt_path=/no/such.ckpt: no such checkpoint file"),
     (["train.ckpt_path=/etc/hostname"], "train.ckpt_path=/etc/hostname is not a checkpoint"),
+    (["inference.vllm.max_lora_rank=48"], "inference.vllm.max_lora_rank=48: must be one of 1, 8, "
+                                          "16, 32, 64, 128, 256, 320, 512"),
 ])
 def test_bad_values_fail_at_composition(tmp_path, args, needle):
     line = one_error_line(md_here(tmp_path, *args))
@@ -180,3 +182,12 @@ def test_an_empty_artifacts_folder_is_refused(tmp_path):
 
     with pytest.raises(MDError, match="paths.artifacts is empty: set paths.artifacts=FOLDER"):
         check_config(compose_config("train", "paths.artifacts="), {}, None)
+
+
+def test_a_quantised_vllm_base_the_installed_vllm_lacks_is_one_line_before_training(tmp_path):
+    """vLLM removed bitsandbytes: asking for it must not cost a whole training run first."""
+    pytest.importorskip("vllm.model_executor.layers.quantization")
+    line = one_error_line(md_here(tmp_path, "+inference.vllm.quantization=bitsandbytes"))
+    assert "inference.vllm.quantization=bitsandbytes: the installed vllm" in line, line
+    assert "has no such method (vLLM removed bitsandbytes)" in line, line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.ckpt"))
