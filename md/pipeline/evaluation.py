@@ -110,8 +110,7 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
         if any(g.engine == "vllm" for g in gens):  # the card is free for the next job
             from md.inference.vllm_engine import shutdown_engines
 
-            del who, gens
-            shutdown_engines()
+            shutdown_engines()  # while gens still hold them: the registry's refs are weak
     if inf.shards > 1:
         shards.mark(out_dir, inf.shard, inf.shards)
     return metrics

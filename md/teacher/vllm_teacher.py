@@ -54,8 +54,8 @@ class VLLMTeacher:
         if self.llm is not None:
             from md.inference.vllm_engine import shutdown_engines
 
+            shutdown_engines()  # while self.llm still holds it: the registry's refs are weak
             self.llm = None
-            shutdown_engines()
 
     async def complete(self, reqs: list[Request]) -> list[Completion]:
         # run on the event loop's own thread: vLLM starts its engine process from the thread that
