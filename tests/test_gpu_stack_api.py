@@ -86,3 +86,19 @@ def test_fsdp_and_ddp_strategies_take_mds_arguments():
     assert 'checkpoint.pop("state_dict")' in inspect.getsource(FSDPStrategy.load_checkpoint)
     assert fsdp.clean_name("model._fsdp_wrapped_module.x") == "model.x"
 
+
+
+def test_max_lora_rank_is_raised_to_the_smallest_rank_vllm_serves_that_fits(tmp_path, capsys):
+    import json
+
+    from md.errors import MDError
+    from md.inference.vllm_engine import lora_rank_for
+
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 64}))
+    assert lora_rank_for(str(tmp_path), 64) == 64 and lora_rank_for(str(tmp_path), 128) == 128
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 16, "rank_pattern": {"q": 100}}))
+    assert lora_rank_for(str(tmp_path), 64) == 128
+    assert "max_lora_rank=64 raised to 128 for the adapter's rank 100" in capsys.readouterr().err
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 1024}))
+    with pytest.raises(MDError, match="LoRA rank 1024 is above the largest vLLM serves"):
+        lora_rank_for(str(tmp_path), 64)
