@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from test_report import PROBLEMS, save_config
-from wandb_records import read_wandb_records
+from wandb_records import read_finished_run
 
 from md import report
 from md.config.settings import CurveSettings, InferenceSettings
@@ -226,7 +226,7 @@ def test_the_report_selects_and_reads_exactly_what_the_sweep_logged(tmp_path):
                if c.startswith("summary:")]
     logged = []
     for path in sweep.glob("multirun_*/*/wandb/offline-run-*/run-*.wandb"):
-        records = read_wandb_records(path)
+        records = read_finished_run(path)
         (meta,) = [r.run for r in records if r.WhichOneof("record_type") == "run"][:1]
         summary = {u.key or "/".join(u.nested_key) for r in records
                    if r.WhichOneof("record_type") == "summary" for u in r.summary.update}

@@ -13,7 +13,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 from train_settings import run
-from wandb_records import read_wandb_records
+from wandb_records import read_finished_run
 
 from md.bench.examples import demo_examples
 from md.errors import MDError
@@ -38,7 +38,7 @@ def test_offline_run_file_holds_path_losses_config_group_and_tags(tmp_path):
         log_every_n_steps=1, val_fraction=0.0, ckpt_every=3, logger=logger)
     assert sys.modules["wandb"].run is None  # run() called wandb.finish()
     (path,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
-    records = read_wandb_records(path)
+    records = read_finished_run(path)
     history = [{i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item}
                for r in records if r.WhichOneof("record_type") == "history"]
     keys = set().union(*history)
@@ -66,7 +66,7 @@ def test_failed_run_still_finishes_wandb(tmp_path):
             val_fraction=0.0, logger=logger, callbacks=[Boom()])
     assert sys.modules["wandb"].run is None
     (path,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
-    exits = [r.exit.exit_code for r in read_wandb_records(path) if r.WhichOneof("record_type") == "exit"]
+    exits = [r.exit.exit_code for r in read_finished_run(path) if r.WhichOneof("record_type") == "exit"]
     assert exits == [1]
 
 
@@ -135,7 +135,7 @@ def test_a_key_without_network_is_offline_in_one_line_at_once(tmp_path):
     assert "offline" in lines[0] and "wandb sync" in lines[0]
     # md.extract logged a run of its own: the teacher's bill and the thoughts it paid for
     (path,) = (tmp_path / "runs").glob("smoke/*/wandb/offline-run-*/run-*.wandb")
-    records = read_wandb_records(path)
+    records = read_finished_run(path)
     summary = {u.key: json.loads(u.value_json) for r in records
                if r.WhichOneof("record_type") == "summary" for u in r.summary.update}
     assert (summary["teacher/requests"], summary["teacher/requests_paid"]) == (48, 48)
@@ -236,7 +236,7 @@ def test_a_sweep_job_is_one_run_with_its_curves_results_inputs_and_lineage(tmp_p
     runs = {}
     for folder in found:
         (path,) = Path(folder).glob("run-*.wandb")
-        records = read_wandb_records(path)
+        records = read_finished_run(path)
         (meta,) = [r.run for r in records if r.WhichOneof("record_type") == "run"][:1]
         history = {i.key or "/".join(i.nested_key) for r in records
                    if r.WhichOneof("record_type") == "history" for i in r.history.item}

@@ -27,3 +27,19 @@ def read_wandb_records(path):
             record.ParseFromString(buf)
             records.append(record)
     return records
+
+
+def read_finished_run(path, timeout_s: float = 60.0):
+    """The records of an offline run once W&B's writer has flushed its end (an `exit` record):
+    `wandb.finish()` returns when the service has the data, which can be before its writer
+    process has appended the history rows to the file; reading earlier saw a file without them."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = read_wandb_records(path)
+        if any(r.WhichOneof("record_type") == "exit" for r in records):
+            return records
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path}: no exit record after {timeout_s:.0f} s")
+        time.sleep(0.2)
