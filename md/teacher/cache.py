@@ -124,6 +124,11 @@ class Cache:
         rows = self.db.execute("SELECT sample_index FROM samples WHERE prompt_key=?", (key,))
         return {r[0] for r in rows}
 
+    def held(self, key: str, n: int) -> int:
+        """How many of the sample indices 0..n-1 have an answer (without listing them)."""
+        return self.db.execute("SELECT count(*) FROM samples WHERE prompt_key=? AND "
+                               "sample_index < ?", (key, n)).fetchone()[0]
+
     def missing(self, key: str, n: int) -> list[int]:
         """Sample indices in 0..n-1 that have no answer yet."""
         have = self.indices(key)
