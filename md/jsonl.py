@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+from md import text
 from md.errors import MDError
 from md.fsio import atomic_open
 from md.types import from_dict, to_dict
@@ -63,7 +64,7 @@ def read(path, cls=None):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = text.loads(line)  # lone surrogates replaced: md.text
             except json.JSONDecodeError as e:
                 raise JsonlError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
             if cls is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from md import text
 from md.answers import normalize
 from md.errors import MDError
 from md.types import Problem, Solution
@@ -65,6 +66,9 @@ def make_problem(
     numeric: the benchmark's answers are numbers (GSM8K, SVAMP), so a text answer means a
     corrupt or wrong file, not a text gold answer.
     """
+    why = text.question_problem(question)
+    if why is not None:  # it would be sent to a teacher (paid) and trained on
+        raise MDError(f"{where}: problem {pid}'s question {why}; fix or remove that record")
     answer = normalize(raw_answer)
     if answer is None:
         raise MDError(f"{where}: problem {pid} has an answer that cannot be read: {raw_answer!r}")
@@ -85,7 +89,7 @@ def make_problem(
 def read_json(file: Path, kind: type):
     """A JSON file's content, which must be of `kind` (list or dict); MDError names the file."""
     try:
-        data = json.loads(read_text(file))
+        data = text.loads(read_text(file))
     except json.JSONDecodeError as e:
         raise MDError(f"{file}: malformed JSON ({e.msg} at line {e.lineno})") from None
     if not isinstance(data, kind):

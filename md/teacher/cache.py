@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from md.text import clean
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
     prompt_key TEXT NOT NULL, sample_index INTEGER NOT NULL, model TEXT NOT NULL,
@@ -141,6 +143,7 @@ class Cache:
         than indices (a server that ignores `n`) fills the first ones; the rest stay missing."""
         if len(texts) > len(indices):
             raise ValueError(f"{len(texts)} texts for {len(indices)} sample indices")
+        texts = tuple(clean(t) if isinstance(t, str) else "" for t in texts)  # never fails on text
         now = time.time()
         rows = []
         for j, (index, text) in enumerate(zip(indices, texts, strict=False)):
