@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from md.text import clean
+from md.jsonl import clean
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (

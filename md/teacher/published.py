@@ -34,7 +34,7 @@ from typing import Any
 
 from md.answers import is_correct
 from md.errors import MDError
-from md.text import loads as json_loads
+from md.jsonl import loads as json_loads
 from md.types import Problem, Thought
 
 MIN_ALIGNED = 0.5  # below this share of requested problems found, a file is refused
