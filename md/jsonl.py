@@ -69,7 +69,7 @@ def read(path, cls=None):
             if not line.strip():
                 continue
             try:
-                row = loads(line)  # lone surrogates replaced: md.text
+                row = loads(line)  # lone surrogates replaced (below)
             except json.JSONDecodeError as e:
                 raise JsonlError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
             if cls is None:
