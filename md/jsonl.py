@@ -4,6 +4,12 @@ Writes are atomic (a temp file in the same folder, fsync, then rename), so a kil
 leaves a half-written artifact that a rerun would mistake for a finished one. Reads stream, and
 a malformed line raises `JsonlError` naming the file and the 1-based line number.
 
+Text enters md through here, and is made safe once: JSON may legally hold a lone surrogate
+("\\ud800"), which Python decodes into a str no UTF-8 writer accepts, so it crashed whatever
+wrote it later (SQLite, a JSONL file), far from where it came in; an answer already paid for
+was lost when the teacher cache refused it. `loads` (every reader of JSON from outside) and
+`clean` (the teacher cache) replace each lone half by U+FFFD.
+
     from md import jsonl
     jsonl.write("out/thoughts.jsonl", thoughts)            # dataclasses or dicts
     for t in jsonl.read("out/thoughts.jsonl", Thought): ...
@@ -63,7 +69,7 @@ def read(path, cls=None):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = loads(line)  # lone surrogates replaced (below)
             except json.JSONDecodeError as e:
                 raise JsonlError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
             if cls is None:
@@ -80,3 +86,34 @@ def read(path, cls=None):
 def read_all(path: str | os.PathLike, cls: type[R]) -> list[R]:
     """`read` into a list."""
     return list(read(path, cls))
+
+
+REPLACEMENT = "\ufffd"
+
+
+def clean(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD (valid text comes back unchanged)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join(REPLACEMENT if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
+def clean_all(value: Any) -> Any:
+    """`clean` applied to every string inside a decoded JSON value (keys included)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [clean_all(v) for v in value]
+    if isinstance(value, dict):
+        return {clean(k): clean_all(v) for k, v in value.items()}
+    return value
+
+
+def loads(raw: str | bytes) -> Any:
+    """json.loads, with lone surrogates replaced (a JSON text can only hold one escaped, so a
+    line without a `\\u` escape costs nothing extra)."""
+    value = json.loads(raw)
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+    return clean_all(value) if "\\u" in text or "\\U" in text else value

@@ -22,7 +22,7 @@ from md.config import groups, nextsteps, runplan, wiring
 from md.config.builders import logger
 from md.config.cli import stage_main
 from md.config.preflight import preflight
-from md.config.targets import call
+from md.config.targets import call, flatten
 from md.evaluation.outputs import summary_keys
 from md.pipeline import evaluation
 from md.stages import train
@@ -30,6 +30,7 @@ from md.stages.evaluate import print_metrics
 from md.tracking import provenance
 from md.tracking.inputs import log_inputs, log_summary
 from md.tracking.loggers import finish, wandb_run_of
+from md.training import runfolder
 from md.types import MixedExample
 
 
@@ -42,8 +43,14 @@ def main(cfg) -> None:
     print(runplan.line(cfg, plan if given is None else None,
                        samples=bool(cfg.train.evaluate_after)), file=sys.stderr)
     preflight(cfg, plan, upstream=given is None, student=True, test=cfg.train.evaluate_after)
+    with runfolder.hold(run_dir):  # one job per run folder; a second waits, then finds it done
+        key = wiring.training_key(cfg)
+        runfolder.claim(run_dir, key, flatten(wiring.training_settings(cfg)))
+        _train_and_finish(cfg, run_dir, settings, plan, given, key, started)
+
+
+def _train_and_finish(cfg, run_dir: Path, settings, plan, given, key: str, started: float) -> None:
     extracts_here = given is None and pipeline.first_missing_stage(plan) == "extract"
-    key = wiring.training_key(cfg)
     done = train.finished(run_dir, key)
     if done is not None:
         print(f"train: {done.student_dir} was trained to step {int(done.metrics.get('step', 0))} "

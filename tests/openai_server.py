@@ -7,7 +7,8 @@ knows exactly which thoughts to expect. Faults can be injected: `faults` is a qu
 the next chat requests, `always` a fault that never clears:
 
     "429" (with Retry-After: retry_after), "500", "timeout" (sleeps timeout_sleep before
-    answering), "malformed" (200 with a body that is not JSON), "bad_shape" (200, no choices).
+    answering), "malformed" (200 with a body that is not JSON), "bad_shape" (200, no choices),
+    "surrogate" (200, each text ending in a lone surrogate, legal in JSON).
 
 Quirks of real self-hosted servers can be switched on: `max_choices=1` ignores `n` (llama.cpp,
 Ollama, `transformers serve`), `echo_stop=True` returns the first stop string and a made-up next
@@ -138,6 +139,9 @@ class FakeOpenAI:
             return web.json_response({"object": "chat.completion", "choices": []})
         self.answered.append(body)
         reply = completion(body, self.max_choices, self.echo_stop, self.usage, self.agree)
+        if fault == "surrogate":  # legal JSON ("\\ud800"), but no valid text: a lone surrogate
+            for choice in reply["choices"]:
+                choice["message"]["content"] += "\ud800"
         if body.get("store"):  # OpenAI stored completions, listed by metadata
             self.stored.append((body.get("metadata") or {}, reply))
         return web.json_response(reply)

@@ -27,7 +27,17 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from md.config import groups
-from md.config.settings import FINETUNES, Knob, count, flag
+from md.config.settings import (
+    FINETUNES,
+    HOUR,
+    SAMPLES,
+    TOKENS,
+    WORKERS,
+    Knob,
+    count,
+    flag,
+    seed_knob,
+)
 from md.config.targets import check_targets
 from md.errors import MDError
 from md.teacher.base import TEACHER_MODES
@@ -37,23 +47,28 @@ from md.tracking.loggers import MODES as WANDB_MODES
 # md.config.groups builds them): the run's seed, what follows training, the extract.adaptive
 # switch, and the groups whose builder signature types them but cannot say their ranges.
 KNOBS: dict[str, Knob] = {
-    "seed": Knob(int, "the run's seed"),
+    "seed": seed_knob(),
     "train.evaluate_after": flag("evaluate the saved student"),
     "extract.adaptive.enabled": flag("sample the teacher in rounds, stop when settled"),
     "logger.mode": Knob(str, "W&B mode; null: $WANDB_MODE", choices=WANDB_MODES, optional=True),
-    "teacher.n": count("samples per method per question"),
+    "teacher.n": count("samples per method per question", SAMPLES),
     "teacher.mode": Knob(str, "one request per prompt, or the Batch API", choices=TEACHER_MODES),
     "teacher.temperature": Knob(float, "sampling temperature", low=0),
-    "teacher.max_tokens": count("new tokens per sample"),
-    "teacher.concurrency": count("requests in flight"),
-    "teacher.budget_usd": Knob(float, "dollar cap", low=0, optional=True),
+    "teacher.max_tokens": count("new tokens per sample", TOKENS),
+    "teacher.concurrency": count("requests in flight", WORKERS),
+    "teacher.budget_usd": Knob(float, "dollar cap", low=0, high=1_000_000, optional=True),
+    "teacher.max_retries": Knob(int, "retries per request", low=0, high=100),
+    "teacher.timeout_s": Knob(float, "seconds per request", low=0, high=HOUR, above=True),
+    "teacher.backoff_s": Knob(float, "first backoff", low=0, high=HOUR),
+    "teacher.max_backoff_s": Knob(float, "longest backoff", low=0, high=HOUR),
+    "teacher.top_p": Knob(float, "nucleus sampling mass", low=0, high=1),
     # the simulated teacher's error model: probabilities and shares
     **{f"teacher.{k}": Knob(float, what, low=0, high=1) for k, what in (
         ("cot_slip", "CoT slip chance per step"), ("pot_confusable", "share of confusable problems"),
         ("pot_misread", "misread chance on a confusable problem"),
         ("hard_rate", "share of hard problems"), ("malformed", "chance of a malformed sample"))},
     "student.finetune": Knob(str, "how the student is fine-tuned", choices=FINETUNES),
-    "student.lora_r": count("LoRA rank"),
+    "student.lora_r": count("LoRA rank", 65_536),
     "student.lora_alpha": Knob(float, "LoRA scaling", low=0, above=True),
     "student.lora_dropout": Knob(float, "LoRA dropout", low=0, high=1),
     "data.train_fraction": Knob(float, "share of the training split", low=0, high=1, above=True),
@@ -65,12 +80,17 @@ REAL_DATA_TEACHERS = ("teacher=openai (needs OPENAI_API_KEY), openai_compatible,
                       "published")
 
 
-def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) -> None:
+# the primary configs whose jobs never train (no Lightning import to check trainer keys)
+UPSTREAM_CONFIGS = ("extract", "execute", "mix")
+
+
+def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None,
+                 trains: bool = True) -> None:
     """Every check of the module docstring, in order; MDError on the first problem."""
     check_missing(cfg, choices)
+    check_knobs(cfg)  # first: `seed=abc` is the seed's fault, not student.seed's (${seed})
     check_targets(cfg)
-    check_knobs(cfg)
-    groups.of_job(cfg)  # every settings object of the job, built: each checks its own values
+    groups.of_job(cfg, trains)  # every settings object of the job, built: each checks its own values
     check_teacher_for_data(cfg)
     if str(OmegaConf.select(cfg, "logger._target_", default="")).endswith("wandb_logger"):
         from md.tracking.loggers import resolve_mode

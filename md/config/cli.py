@@ -156,7 +156,7 @@ def check_job(config_name: str, overrides: list[str], multirun: bool,
         run_dir = None
     with open_dict(cfg):
         del cfg["hydra"]
-    checks.check_config(cfg, choices, run_dir)
+    checks.check_config(cfg, choices, run_dir, trains=config_name not in checks.UPSTREAM_CONFIGS)
     return cfg
 
 

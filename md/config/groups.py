@@ -73,25 +73,29 @@ def inference(cfg: DictConfig) -> InferenceSettings:
                                                   "seed": cfg.seed})
 
 
-def train(cfg: DictConfig) -> TrainSettings:
+def train(cfg: DictConfig, trainer_signature: bool = True) -> TrainSettings:
     """The train group (less TRAIN_ENTRY_KEYS), the loss group and the trainer group; the values
-    are checked first, then the trainer keys against lightning.Trainer (an import of seconds)."""
+    are checked first, then (trainer_signature) the trainer keys against lightning.Trainer (an
+    import of seconds, spared a job that does not train)."""
     knobs = {k: v for k, v in to_plain(cfg.train).items() if k not in TRAIN_ENTRY_KEYS}
     loss = {("lambda_" if k == "lambda" else k): v for k, v in to_plain(cfg.loss).items()}
     settings = build(TrainSettings, "train", {**knobs, "trainer": to_plain(cfg.trainer),
                                               "seed": cfg.seed,
                                               "loss": build(LossSettings, "loss", loss)})
+    if not trainer_signature:
+        return settings
     from md.training.module import check_trainer_args  # imports lightning: only when training
 
     check_trainer_args(dict(settings.trainer))  # before any stage runs, not at Trainer build
     return settings
 
 
-def of_job(cfg: DictConfig) -> list:
+def of_job(cfg: DictConfig, trains: bool = True) -> list:
     """Every settings object of a job, built (so checked) from the groups its config has: the
-    composition check (md.config.checks) calls this before Hydra starts the job."""
+    composition check (md.config.checks) calls this before Hydra starts the job. trains=False
+    (md.extract, md.execute, md.mix): the trainer keys are not matched against Lightning."""
     makers = {"extract": extract, "execute": sandbox, "mix": mix, "inference": inference}
     built = [make(cfg) for key, make in makers.items() if key in cfg]
     if all(key in cfg for key in ("train", "loss", "trainer")):
-        built.append(train(cfg))
+        built.append(train(cfg, trainer_signature=trains))
     return built

@@ -92,7 +92,7 @@ def _cost(cfg: DictConfig, plan: pipeline.Plan) -> str:
     cache = Cache(":memory:")
     try:
         prompts = planning.prompts_for(plan.train_problems(), teacher)
-        est = planning.estimate(planning.plan(prompts, teacher, cache, int(teacher.n)), teacher)
+        est = planning.estimate_unplanned(prompts, teacher, cache, int(teacher.n))
     finally:
         cache.close()
     return f"about ${est.usd:.2f} (at most ${est.usd_max:.2f}) before the cache"

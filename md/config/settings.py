@@ -12,7 +12,7 @@ where a comment says otherwise), so a test or a script builds a stage's settings
     MixSettings(variant="cot")           SandboxSettings(workers=1)
     TrainSettings(trainer={"max_steps": 3, "accelerator": "cpu"}, batch_size=2)
     MixSettings(paths_per_question="abc")
-    # MDError: mix.paths_per_question='abc': must be an integer >= 1 (correct paths kept per ...)
+    # MDError: mix.paths_per_question='abc': must be an integer in [1, 1,000] (correct ...)
 
 The choice lists of the knobs live here, once; the libraries that act on them import them.
 """
@@ -20,6 +20,7 @@ The choice lists of the knobs live here, once; the libraries that act on them im
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
@@ -39,9 +40,24 @@ ENGINES = ("auto", "hf", "vllm")  # md.inference.choose_engine says what auto be
 STOP_RULES = ("fixed", "unchangeable", "beta")   # inference.adaptive.rule (replayed or live)
 
 
+# Every integer knob has a ceiling, stated in its error line: a value past it is a typo or an
+# attack that would exhaust memory, disk, time or money (a dry run of 10^9 samples per question).
+# Knobs whose cost grows faster have lower ones (SAMPLES, WORKERS, TOKENS, ...).
+INT_CEILING = 1_000_000_000
+SAMPLES = 1_000          # samples or paths per question and method: the paper uses 20
+WORKERS = 256            # processes or requests in flight
+TOKENS = 1_000_000       # tokens per sample or example
+SEED_MAX = 2**32 - 1     # numpy's and torch's seedable range
+HOUR, WEEK = 3600.0, 7 * 86400.0
+
+
 @dataclass(frozen=True)
 class Knob:
-    """A typed config value: its kind, an allowed range or choice, and what it means."""
+    """A typed config value: its kind, an allowed range or choice, and what it means.
+
+    A number is refused when it is not finite (NaN compares false with every bound, so it would
+    pass any range check and then switch the check's purpose off: a NaN budget caps nothing), and
+    an integer above its ceiling (`high`, else INT_CEILING)."""
 
     kind: type
     meaning: str
@@ -65,6 +81,10 @@ class Knob:
             "".join(f" or {w}" for w in self.also) + f" ({self.meaning})"
         if not _is_kind(value, self.kind):
             return wrong
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{wrong}; nan and inf are not allowed"
+        if self.kind is int and self.high is None and value > INT_CEILING:
+            return f"must be an integer at most {INT_CEILING:,} ({self.meaning})"
         if self.low is not None and (value <= self.low if self.above else value < self.low):
             return wrong
         if self.high is not None and value > self.high:
@@ -74,13 +94,15 @@ class Knob:
     def _range(self) -> str:
         if self.low is not None and self.high is not None:
             return f" in {'(' if self.above else '['}{_num(self.low)}, {_num(self.high)}]"
+        if self.high is not None:
+            return f" <= {_num(self.high)}"
         if self.low is not None:
             return f" {'>' if self.above else '>='} {_num(self.low)}"
         return ""
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    return f"{int(x):,}" if float(x).is_integer() else str(x)
 
 
 def _is_kind(value: Any, kind: type) -> bool:
@@ -98,8 +120,20 @@ def _describe(kind: type) -> str:
         kind, kind.__name__)
 
 
-def count(meaning: str) -> Knob:
-    return Knob(int, meaning, low=1)
+def count(meaning: str, high: int | None = None) -> Knob:
+    return Knob(int, meaning, low=1, high=high)
+
+
+def machine_memory_mb() -> int:
+    """This machine's memory in MB (the ceiling of a per-program memory cap)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError, AttributeError):  # not POSIX: a generous fixed ceiling
+        return 2**20
+
+
+def seed_knob() -> Knob:
+    return Knob(int, "the run's seed", low=0, high=SEED_MAX)
 
 
 def flag(meaning: str) -> Knob:
@@ -131,9 +165,9 @@ class ExtractSettings:
                                                low=1, optional=True))
     cache_path: str | None = None     # the shared SQLite cache; None keeps it in memory
     batch_poll_s: float = knob(30.0, Knob(float, "seconds between Batch API checks", low=0,
-                                          above=True))
+                                          high=HOUR, above=True))
     batch_wait_s: float | None = knob(None, Knob(float, "seconds to wait for a batch", low=0,
-                                                 optional=True))
+                                                 high=WEEK, optional=True))
     progress: bool = knob(True, flag("show a progress bar"))
     dry_run: bool = knob(False, flag("print the cost and stop"))
     # None: the paper's n samples for every prompt (AdaptiveSampling checks its own values)
@@ -147,10 +181,12 @@ class ExtractSettings:
 class SandboxSettings:
     """The `execute:` knobs: the sandbox every program runs in (extraction, judging, evaluation)."""
 
-    workers: int = knob(2, count("sandbox worker processes"))
+    workers: int = knob(2, count("sandbox worker processes", WORKERS))
     timeout_s: float = knob(5.0, Knob(float, "seconds of wall clock per program", low=0,
-                                      above=True))
-    memory_mb: int = knob(512, Knob(int, "MB of address space per program", low=16))
+                                      high=HOUR, above=True))
+    # at most this machine's memory: a larger cap is no cap
+    memory_mb: int = knob(512, Knob(int, "MB of address space per program", low=16,
+                                    high=machine_memory_mb()))
     require_isolation: bool = knob(False, flag("refuse to run programs with a protection off"))
 
     def __post_init__(self):
@@ -163,12 +199,12 @@ class MixSettings:
 
     variant: str = knob("md", Knob(str, "the data mix", choices=MIX_VARIANTS))
     paths_per_question: int | None = knob(4, Knob(
-        int, "correct paths kept per question and method; null keeps all", low=1, optional=True))
+        int, "correct paths kept per question and method; null keeps all", low=1, high=SAMPLES, optional=True))
     upsample: int | str = knob("auto", Knob(int, "repeat factor of type 1 and 2 questions",
-                                            low=1, also=("auto",)))
+                                            low=1, high=SAMPLES, also=("auto",)))
     target_share: float = knob(0.25, Knob(float, "share each rare type is upsampled towards",
                                           low=0, high=1, above=True))
-    max_factor: int = knob(10, count("the most auto repeats a question"))
+    max_factor: int = knob(10, count("the most auto repeats a question", SAMPLES))
 
     def __post_init__(self):
         check(self, "mix")
@@ -204,8 +240,8 @@ PRECISIONS = ("auto", "transformer-engine", "transformer-engine-float16", "16-tr
 # The trainer keys md itself relies on (the rest are checked against lightning.Trainer's signature
 # by md.training.module.check_trainer_args).
 TRAINER_KNOBS = MappingProxyType({
-    "max_steps": count("optimizer steps to train"),
-    "accumulate_grad_batches": count("micro-batches per optimizer step"),
+    "max_steps": count("optimizer steps to train", 100_000_000),
+    "accumulate_grad_batches": count("micro-batches per optimizer step", 65_536),
     "gradient_clip_val": Knob(float, "gradient norm clip", low=0, optional=True),
     "log_every_n_steps": count("steps between logged values"),
     "enable_progress_bar": flag("show a progress bar"),
@@ -223,7 +259,7 @@ class TrainSettings:
 
     trainer: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     loss: LossSettings = field(default_factory=LossSettings)
-    batch_size: int = knob(8, count("examples per micro-batch"))
+    batch_size: int = knob(8, count("examples per micro-batch", 65_536))
     # None: the student's own recommended learning rate
     lr: float | None = knob(None, Knob(float, "peak learning rate", low=0, above=True,
                                        optional=True))
@@ -231,7 +267,7 @@ class TrainSettings:
     # train.yaml: 30 (a few-step test run has no warmup)
     warmup_steps: int = knob(0, Knob(int, "linear warmup steps", low=0))
     schedule: str = knob("cosine", Knob(str, "LR schedule", choices=SCHEDULES))
-    max_length: int = knob(512, count("tokens per example"))
+    max_length: int = knob(512, count("tokens per example", TOKENS))
     val_fraction: float = knob(0.0, Knob(float, "share of questions held out", low=0, high=1))
     val_every: int = knob(100, count("optimizer steps between validations"))
     ckpt_every: int = knob(100, count("optimizer steps between checkpoints"))
@@ -239,8 +275,8 @@ class TrainSettings:
     labelled_logits: bool = knob(True, flag("project only label-predicting positions"))
     # None: train trainer.max_steps; else this many passes over the training mix (`for_epochs`)
     epochs: float | None = knob(None, Knob(float, "passes over the training mix", low=0,
-                                           above=True, optional=True))
-    seed: int = 0
+                                           high=10_000, above=True, optional=True))
+    seed: int = knob(0, seed_knob())
 
     def __post_init__(self):
         check(self, "train")
@@ -305,7 +341,7 @@ class StopSettings:
     rule: str = knob("beta", Knob(str, "stop rule", choices=STOP_RULES))
     threshold: float = knob(0.95, Knob(float, "stop once P(leader wins) >= this", low=0,
                                        high=1, above=True))
-    round_size: int = knob(1, count("paths per method per round"))
+    round_size: int = knob(1, count("paths per method per round", SAMPLES))
     live: bool = knob(False, flag("also sample adaptive consistency in live rounds"))
 
     def __post_init__(self):
@@ -326,12 +362,12 @@ VLLM_KNOBS = MappingProxyType({
 class InferenceSettings:
     """The `inference` group: how a student is sampled and scored (md.stages.evaluate)."""
 
-    paths: int = knob(20, count("sampled paths per method"))
+    paths: int = knob(20, count("sampled paths per method", SAMPLES))
     vote_paths: int | None = knob(10, Knob(int, "paths per method in the mixed vote; null: all",
-                                           low=1, optional=True))
+                                           low=1, high=SAMPLES, optional=True))
     temperature: float = knob(0.7, Knob(float, "sampling temperature", low=0))
-    max_new_tokens: int = knob(256, count("new tokens per path"))
-    batch_size: int = knob(32, count("sequences per generate call"))
+    max_new_tokens: int = knob(256, count("new tokens per path", TOKENS))
+    batch_size: int = knob(32, count("sequences per generate call", 65_536))
     engine: str = knob("auto", Knob(str, "sampling engine", choices=ENGINES))
     quantized_base: bool = knob(True, flag("evaluate a QLoRA student on its 4-bit base (HF engine)"))
     greedy: bool = knob(True, flag("also decode one greedy path per method"))
@@ -344,7 +380,7 @@ class InferenceSettings:
     vllm: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     curves: CurveSettings = field(default_factory=CurveSettings)
     adaptive: StopSettings = field(default_factory=StopSettings)
-    seed: int = 0  # the run's seed (top-level `seed`): sampling, curve draws
+    seed: int = knob(0, seed_knob())  # the run's seed (top-level `seed`): sampling, curve draws
 
     def __post_init__(self):
         check(self, "inference")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import types
 import typing
 from typing import Any
@@ -113,14 +114,16 @@ def _check_type(where: str, node: DictConfig, key: str, hint: Any, target: str) 
     if any(_fits(value, k) for k in kinds):
         return
     want = " or ".join(_SCALARS[k] for k in kinds) + (" or null" if optional else "")
+    if isinstance(value, float) and not math.isfinite(value):
+        want = f"a finite number (not {value})"
     raise MDError(f"{where}={value!r}: expected {want} (an option of {target})")
 
 
 def _fits(value: Any, kind: type) -> bool:
     if kind is bool or isinstance(value, bool):
         return kind is bool and isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, (int, float))
+    if kind is float:  # NaN passes every comparison: a NaN timeout or price checks nothing
+        return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
     return isinstance(value, kind)
 
 

@@ -59,9 +59,14 @@ NOT_TRAINING_KEYS = {"train": ("evaluate_after", "ckpt_path"), "data": ("max_tes
 def training_key(cfg: DictConfig) -> str:
     """A hash of every setting that determines the trained student: a rerun in the same run
     folder with the same key finds its student trained and does not train it again."""
-    from omegaconf import OmegaConf
-
     from md.pipeline.artifacts import content_hash
+
+    return content_hash(training_settings(cfg), length=16)
+
+
+def training_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The settings behind `training_key`, by group (what a run folder records)."""
+    from omegaconf import OmegaConf
 
     parts: dict[str, Any] = {}
     for name in cfg:
@@ -72,4 +77,4 @@ def training_key(cfg: DictConfig) -> str:
         if isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in NOT_TRAINING_KEYS.get(name, ())}
         parts[str(name)] = value
-    return content_hash(parts, length=16)
+    return parts

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from md.answers import normalize
 from md.errors import MDError
+from md.jsonl import loads
 from md.types import Problem, Solution
 
 SPLITS = ("train", "test")
@@ -65,6 +66,9 @@ def make_problem(
     numeric: the benchmark's answers are numbers (GSM8K, SVAMP), so a text answer means a
     corrupt or wrong file, not a text gold answer.
     """
+    why = question_problem(question)
+    if why is not None:  # it would be sent to a teacher (paid) and trained on
+        raise MDError(f"{where}: problem {pid}'s question {why}; fix or remove that record")
     answer = normalize(raw_answer)
     if answer is None:
         raise MDError(f"{where}: problem {pid} has an answer that cannot be read: {raw_answer!r}")
@@ -85,7 +89,7 @@ def make_problem(
 def read_json(file: Path, kind: type):
     """A JSON file's content, which must be of `kind` (list or dict); MDError names the file."""
     try:
-        data = json.loads(read_text(file))
+        data = loads(read_text(file))
     except json.JSONDecodeError as e:
         raise MDError(f"{file}: malformed JSON ({e.msg} at line {e.lineno})") from None
     if not isinstance(data, kind):
@@ -108,3 +112,14 @@ def record_error(e: Exception) -> str:
     if isinstance(e, KeyError):
         return f"missing {json.dumps(str(e.args[0]))}"
     return str(e)
+
+
+def question_problem(question: object) -> str | None:
+    """Why `question` cannot be sent to a teacher or a student, or None when it can."""
+    if not isinstance(question, str):
+        return f"is {type(question).__name__} {question!r:.40}, not text"
+    if not question.strip():
+        return "is empty or only whitespace"
+    if "\x00" in question:
+        return "holds a NUL character (a binary or corrupted file?)"
+    return None

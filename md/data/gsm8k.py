@@ -14,6 +14,7 @@ import json
 
 from md.data.common import check_split, data_dir, make_problem, read_text, record_error
 from md.errors import MDError
+from md.jsonl import loads
 from md.types import Problem
 
 FILES = ["train.jsonl", "test.jsonl"]
@@ -27,7 +28,7 @@ def load(split: str, path: str | None = None) -> list[Problem]:
     for index, line in enumerate(read_text(file).splitlines()):
         where = f"{file}:{index + 1}"
         try:
-            record = json.loads(line)
+            record = loads(line)
             question, rationale = record["question"], record["answer"]
         except json.JSONDecodeError as e:
             raise MDError(f"{where}: malformed JSON ({e.msg} at column {e.colno})") from None

@@ -22,8 +22,15 @@ from pathlib import Path
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
+# A CUDA (or ROCm) device shows one of these; without any, torch.cuda cannot see a GPU, and
+# asking it costs torch's import (seconds) in stages that never touch a tensor (a dry run)
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia/version", "/dev/kfd")
+
+
 @cache
 def cuda_available() -> bool:
+    if not any(os.path.exists(p) for p in GPU_DEVICE_FILES):
+        return False
     import torch
 
     return torch.cuda.is_available()

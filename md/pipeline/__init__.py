@@ -59,6 +59,15 @@ class Plan:
     teacher_builder: Callable[[], Any]
 
 
+def input_files(plan: Plan) -> dict[str, str]:
+    """The digests of the files the stages read: the data group's files (problems, golds) and
+    the teacher's (a replay or published outputs). Every stage reads the problems, so every
+    stage's key holds them (md.pipeline.inputs; each file is hashed once per process)."""
+    from md.pipeline.inputs import digests
+
+    return digests({"data": plan.data, "teacher": plan.teacher})
+
+
 def extract_artifact(plan: Plan) -> Artifact:
     data = {k: v for k, v in plan.data.items() if k not in TEST_ONLY}
     teacher = {k: v for k, v in plan.teacher.items() if k not in TEACHER_TRANSPORT}
@@ -66,19 +75,22 @@ def extract_artifact(plan: Plan) -> Artifact:
     return Artifact.of(plan.artifacts, "extract", data, teacher,
                        {"max_problems": plan.extract.max_problems,
                         # only when on: artifacts of the paper's setting keep their keys
-                        **({"adaptive": asdict(rule)} if rule else {})})
+                        **({"adaptive": asdict(rule)} if rule else {})},
+                       inputs=input_files(plan))
 
 
 def execute_artifact(plan: Plan) -> Artifact:
     limits = {"timeout_s": plan.sandbox.timeout_s, "memory_mb": plan.sandbox.memory_mb}
-    return Artifact.of(plan.artifacts, "execute", extract_artifact(plan).key, limits)
+    return Artifact.of(plan.artifacts, "execute", limits, upstream=extract_artifact(plan),
+                       inputs=input_files(plan))
 
 
 def mix_artifact(plan: Plan) -> Artifact:
     # "weights": the format of MixedExample weights, so a mix written before per-path shares
     # existed is never reused as if it had them
-    return Artifact.of(plan.artifacts, "mix", execute_artifact(plan).key, asdict(plan.mix),
-                       plan.seed, {"weights": "per-question-method-share"})
+    return Artifact.of(plan.artifacts, "mix", asdict(plan.mix), plan.seed,
+                       {"weights": "per-question-method-share"},
+                       upstream=execute_artifact(plan), inputs=input_files(plan))
 
 
 def thoughts(plan: Plan, dry_run: bool = False) -> Path:
@@ -125,6 +137,8 @@ def _trusted(art: Artifact, name: str, remedy: str) -> bool:
         return True
     if art.file(name).exists():
         print(f"warning: {art.problem(name)}; not trusted: {remedy}", file=sys.stderr)
+    elif (why := art.changed_inputs()) is not None:
+        print(f"note: {why}: making the {art.stage} artifact again ({art.dir})", file=sys.stderr)
     return False
 
 

@@ -40,26 +40,57 @@ def content_hash(*parts: Any, length: int = 12) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
+INPUTS = "inputs.json"  # the digests of the files an artifact was made from (md.pipeline.inputs)
+
+
 @dataclass(frozen=True)
 class Artifact:
     stage: str
     key: str
     dir: Path
     parts: tuple = field(default=(), compare=False, repr=False)
+    inputs: dict = field(default_factory=dict, compare=False, repr=False)
+    settings: str = field(default="", compare=False, repr=False)  # the key without the inputs
 
     @classmethod
-    def of(cls, root: str | Path, stage: str, *parts: Any) -> Artifact:
-        """The folder for `stage` given the settings (plain values) and upstream keys that
-        determine it. Pure: nothing is created or written (see `prepare`)."""
-        key = content_hash(stage, *parts)
-        return cls(stage, key, Path(root) / stage / key, parts)
+    def of(cls, root: str | Path, stage: str, *parts: Any, upstream: Artifact | None = None,
+           inputs: dict[str, str] | None = None) -> Artifact:
+        """The folder for `stage` given the settings (plain values), the upstream artifact and
+        the digests of the files it reads (md.pipeline.inputs.digests): the one key function of
+        every stage. Pure: nothing is created or written (see `prepare`)."""
+        head = (upstream.key,) if upstream is not None else ()
+        full = (*head, *parts, {"inputs": dict(inputs)}) if inputs else (*head, *parts)
+        settings = content_hash(stage, upstream.settings if upstream else None, *parts)
+        key = content_hash(stage, *full)
+        return cls(stage, key, Path(root) / stage / key, full, dict(inputs or {}), settings)
 
     def prepare(self) -> Artifact:
-        """Create the folder and its `config.json` (once, atomically) before the stage writes."""
+        """Create the folder, its `config.json` and `inputs.json` (once, atomically) before the
+        stage writes."""
         manifest = self.dir / "config.json"
         if not manifest.exists():
             write_text(manifest, json.dumps(list(self.parts), indent=2, sort_keys=True, default=str))
+        if self.inputs and not (self.dir / INPUTS).exists():
+            write_text(self.dir / INPUTS, json.dumps({"settings": self.settings,
+                                                      "inputs": self.inputs}, indent=1))
         return self
+
+    def changed_inputs(self) -> str | None:
+        """Why this artifact is new when one with the same settings exists: the input files whose
+        contents differ from what that one was made from (or None: no such artifact)."""
+        for sibling in sorted(self.dir.parent.glob(f"*/{INPUTS}"), key=_age, reverse=True):
+            try:
+                made = json.loads(sibling.read_text())
+            except (OSError, ValueError):
+                continue
+            if made.get("settings") != self.settings or sibling.parent == self.dir:
+                continue
+            before = made.get("inputs") or {}
+            changed = sorted(k for k in {*before, *self.inputs} if before.get(k) != self.inputs.get(k))
+            if changed:
+                return (f"{', '.join(changed[:3])}{' ...' if len(changed) > 3 else ''} changed "
+                        f"since {sibling.parent} was made from it")
+        return None
 
     def file(self, name: str) -> Path:
         return self.dir / name
@@ -83,6 +114,13 @@ class Artifact:
         from md.fsio import file_lock
 
         return file_lock(self.dir / ".lock", f"the {self.stage} artifact {self.dir}")
+
+
+def _age(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 MANIFEST = "manifest.json"

@@ -77,10 +77,9 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
             if getattr(teacher, "recover_in_flight", False) and not dry_run:
                 recover_in_flight(teacher, cache)
             prompt_list = planning.prompts_for(problems, teacher)
-            reqs = planning.plan(prompt_list, teacher, cache, n)
             discount = getattr(teacher, "batch_discount", 1.0) if mode == "batch" else 1.0
-            est = planning.estimate(reqs, teacher, discount)
-            damaged = damage_line(cache, len(reqs), est.usd, budget)
+            est = planning.estimate_unplanned(prompt_list, teacher, cache, n, discount)
+            damaged = damage_line(cache, est.requests, est.usd, budget)
             if damaged:
                 print(damaged, file=sys.stderr)
             if dry_run:
@@ -92,7 +91,9 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
                           f"${est.usd_max:.2f}) to extract everything")
                 if adaptive is not None:
                     print(expected_saving_line(adaptive, n))
-                return _summary(prompt_list, reqs, FillResult(), est, False, "dry_run", None)
+                return _summary(prompt_list, est.requests, FillResult(), est, False, "dry_run",
+                                None)
+            reqs = planning.plan(prompt_list, teacher, cache, n)
             counts = None
             if adaptive is None:
                 result = _ask(reqs, teacher, cache, budget, mode, poll_s, wait_s, progress)
@@ -111,7 +112,7 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
             written = 0 if adaptive and result.stopped else _write(prompt_list, teacher, cache, n, out_path, counts)
         finally:
             cache.close()
-    summary = _summary(prompt_list, reqs, result, est, written > 0, result.stopped,
+    summary = _summary(prompt_list, len(reqs), result, est, written > 0, result.stopped,
                        str(out_path) if written else None, written)
     if not summary.complete and not allow_partial:
         raise MDError(_why(summary, budget, where))
@@ -169,8 +170,9 @@ def _write(prompt_list, teacher, cache: Cache, n: int, out_path, counts=None) ->
         return 0
 
 
-def _summary(prompt_list, reqs, result: FillResult, est, complete, stopped, out, written=0):
-    return ExtractSummary(len(prompt_list), len(reqs), result.requests_sent, written,
+def _summary(prompt_list, planned: int, result: FillResult, est, complete, stopped, out,
+             written=0):
+    return ExtractSummary(len(prompt_list), planned, result.requests_sent, written,
                           result.prompt_tokens, result.completion_tokens, result.spent_usd, est,
                           complete, stopped, out)
 

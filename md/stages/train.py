@@ -179,7 +179,7 @@ def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_
     trainer = build_trainer(out_dir, trainer_args, has_val=bool(val_items), val_every=s.val_every,
                             ckpt_every=s.ckpt_every, keep_checkpoints=s.keep_checkpoints,
                             logger=logger, callbacks=[*callbacks, replicas, gathered, rate])
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    _fit_or_stop(trainer, module, dm, ckpt_path, out_dir)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     metrics["step"] = float(trainer.global_step)
     if rate.tokens_per_s is not None:
@@ -194,4 +194,20 @@ def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_
         write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
     trainer.strategy.barrier("student saved")  # no rank reads student/ before rank 0 wrote it
     return TrainResult(student_dir, out_dir / "checkpoints", metrics, trainer.global_rank)
+
+
+def _fit_or_stop(trainer, module, dm, ckpt_path, out_dir: Path) -> None:
+    """trainer.fit; on SIGTERM (a scheduler's preemption) the steps done are saved to
+    checkpoints/last.ckpt and the job fails in one line. Lightning ends a SIGTERMed fit with a
+    bare SystemExit, which is exit status 0: a scheduler would have seen success."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        last = out_dir / "checkpoints" / "last.ckpt"
+        trainer.save_checkpoint(last)
+        raise MDError(f"stopped by SIGTERM at step {trainer.global_step}; the steps done are "
+                      f"saved in {last}: rerun the same command (train.ckpt_path=auto) to "
+                      "resume") from None
 

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from md.jsonl import clean
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
     prompt_key TEXT NOT NULL, sample_index INTEGER NOT NULL, model TEXT NOT NULL,
@@ -124,6 +126,11 @@ class Cache:
         rows = self.db.execute("SELECT sample_index FROM samples WHERE prompt_key=?", (key,))
         return {r[0] for r in rows}
 
+    def held(self, key: str, n: int) -> int:
+        """How many of the sample indices 0..n-1 have an answer (without listing them)."""
+        return self.db.execute("SELECT count(*) FROM samples WHERE prompt_key=? AND "
+                               "sample_index < ?", (key, n)).fetchone()[0]
+
     def missing(self, key: str, n: int) -> list[int]:
         """Sample indices in 0..n-1 that have no answer yet."""
         have = self.indices(key)
@@ -136,6 +143,7 @@ class Cache:
         than indices (a server that ignores `n`) fills the first ones; the rest stay missing."""
         if len(texts) > len(indices):
             raise ValueError(f"{len(texts)} texts for {len(indices)} sample indices")
+        texts = tuple(clean(t) if isinstance(t, str) else "" for t in texts)  # never fails on text
         now = time.time()
         rows = []
         for j, (index, text) in enumerate(zip(indices, texts, strict=False)):

@@ -87,6 +87,28 @@ def estimate(reqs: list[Request], teacher, discount: float = 1.0) -> Estimate:
                     cost_usd(teacher, prompt, worst, discount))
 
 
+def estimate_unplanned(prompt_list: list[Prompt], teacher, cache: Cache, n: int,
+                       discount: float = 1.0) -> Estimate:
+    """What `estimate(plan(prompt_list, teacher, cache, n))` says, counted instead of built: a
+    dry run's memory and time grow with the prompts, never with n (plan() makes n indices)."""
+    per = max(1, int(teacher.max_n_per_request))
+    max_tokens = int(teacher.params.get("max_tokens") or 0)
+    requests = samples = prompt = typical = 0
+    for pr in prompt_list:
+        missing = n - cache.held(pr.key, n)
+        if missing <= 0:
+            continue
+        asks = -(-missing // per)
+        requests += asks
+        samples += missing
+        prompt += asks * estimate_tokens("".join(m["content"] for m in pr.messages))
+        typical += missing * typical_completion_tokens(pr.method, pr.problem.question)
+    worst = samples * max_tokens
+    return Estimate(requests, samples, prompt, typical, worst,
+                    cost_usd(teacher, prompt, typical, discount),
+                    cost_usd(teacher, prompt, worst, discount))
+
+
 def thoughts(prompt_list: list[Prompt], teacher, cache: Cache, n: int,
              counts: dict[str, int] | None = None) -> Iterator[Thought]:
     """Every cached thought of the plan (samples 0..n-1, or 0..counts[key]-1 when adaptive

@@ -26,7 +26,6 @@ from a file has none of that method, and vote, types, λ and mix all take per-qu
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import Any
 
 from md.answers import is_correct
 from md.errors import MDError
+from md.jsonl import loads as json_loads
 from md.types import Problem, Thought
 
 MIN_ALIGNED = 0.5  # below this share of requested problems found, a file is refused
@@ -140,7 +140,7 @@ def pot_records(file: Path) -> list[tuple[int, str, list[str], Any]]:
         if not raw.strip():
             continue
         try:
-            r = json.loads(raw)
+            r = json_loads(raw)
             if "demonstration" in r:  # a few-shot prompt header between runs
                 continue
             programs = [str(g) for g in r["generated"]]
@@ -157,7 +157,7 @@ def cot_records(files: list[Path], inputs: Path) -> list[tuple[int, str, list[st
     completions: list[str] = []
     for file in files:
         try:
-            part = json.loads(file.read_text(encoding="utf-8"))
+            part = json_loads(file.read_text(encoding="utf-8"))
         except ValueError as e:
             raise MDError(f"{file}: not JSON ({e}); expected a list of completion strings") from None
         if not isinstance(part, list) or not all(isinstance(c, str) for c in part):
@@ -167,7 +167,7 @@ def cot_records(files: list[Path], inputs: Path) -> list[tuple[int, str, list[st
     for line, raw in enumerate(inputs.read_text(encoding="utf-8").splitlines(), start=1):
         if raw.strip():
             try:
-                rows.append((line, str(json.loads(raw)["input"])))
+                rows.append((line, str(json_loads(raw)["input"])))
             except (ValueError, KeyError, TypeError) as e:
                 raise MDError(f"{inputs}:{line}: not a split record ({type(e).__name__}: {e}); "
                               'expected {"input": ..., "label": ...}') from None

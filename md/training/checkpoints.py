@@ -13,6 +13,7 @@ intact checkpoint beside it, saying so.
 
 from __future__ import annotations
 
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -45,6 +46,20 @@ def damage(path: str | Path) -> str | None:
     return f"bad CRC in {bad}" if bad else None
 
 
+_STEP = re.compile(r"step(\d+)")
+
+
+def newest_first(paths) -> list[Path]:
+    """Checkpoints by training step, newest first: `last.ckpt` (rewritten at every save, so
+    never behind a numbered one), then `step000300.ckpt`, `step000200.ckpt` ... by the step in
+    the name. Never by file time: a copied or future-dated old checkpoint must not win."""
+    def step(p: Path) -> tuple[int, int]:
+        found = _STEP.search(p.stem)
+        return (1, 0) if p.name == "last.ckpt" else (0, int(found.group(1)) if found else -1)
+
+    return sorted((Path(p) for p in paths), key=step, reverse=True)
+
+
 def resume_from(ckpt_path: str | None, folder: str | Path) -> Path | None:
     """The checkpoint a run resumes from: None (a fresh start), `ckpt_path` checked by
     `intact_checkpoint`, or for `auto` the newest intact checkpoint in `folder` (the run's own
@@ -54,12 +69,13 @@ def resume_from(ckpt_path: str | None, folder: str | Path) -> Path | None:
     if ckpt_path != "auto":
         return intact_checkpoint(ckpt_path)
     folder = Path(folder)
-    found = sorted(folder.glob("*.ckpt"), key=lambda p: (p.name == "last.ckpt", p.stat().st_mtime),
-                   reverse=True) if folder.is_dir() else []
+    found = newest_first(folder.glob("*.ckpt")) if folder.is_dir() else []
     for candidate in found:
-        if damage(candidate) is None:
+        why = damage(candidate)
+        if why is None:
             print(f"resuming from {candidate} (train.ckpt_path=auto)", file=sys.stderr)
             return candidate
+        print(f"warning: {candidate} is damaged ({why}); skipped it", file=sys.stderr)
     if found:
         print(f"warning: no intact checkpoint in {folder}; training from the start",
               file=sys.stderr)
@@ -74,8 +90,7 @@ def intact_checkpoint(path: str | Path) -> Path:
     why = damage(path)
     if why is None:
         return path
-    others = sorted((p for p in path.parent.glob("*.ckpt") if p != path),
-                    key=lambda p: p.stat().st_mtime, reverse=True)
+    others = newest_first(p for p in path.parent.glob("*.ckpt") if p != path)
     for other in others:
         if damage(other) is None:
             print(f"warning: {path} is truncated or corrupt ({why}); resuming from {other} "
