@@ -9,7 +9,8 @@ on real data. The folder is read in the source's own layout (../shared/data/READ
     <DATASET>/test.jsonl                         the source's questions {"id", "question", "answer"}
     <DATASET>/<model>_COT/predictions.jsonl      {"id", "answer", "completion", ...}: a CoT
     <DATASET>/<model>_noNL/predictions.jsonl     the same, the completion a program setting `answer`
-    solver_prefix.txt                            the preamble the programs assume (teacher.preamble)
+    solver_prefix.txt                            the preamble the programs assume (teacher.preamble;
+                                                 they leave the answer in `answer`)
 
 Records are matched to the project's problems (SVAMP: source id k is SVAMP.json[k]; ASDiv and
 StrategyQA: by question text) and each matched row's gold answer is checked against the
@@ -208,10 +209,11 @@ def model_names(models) -> tuple[str, ...]:
 
 
 def build_faithful_cot_teacher(path: str, dataset: str, models, data_path: str | None = None,
-                               preamble: str | None = None,
+                               preamble: str | None = None, answer_variable: str | None = None,
                                mode: str = "online") -> FaithfulCotTeacher:
-    """Builder for md/conf/teacher/faithful_cot.yaml (`preamble` is the pipeline's: md.sandbox
-    runs it before each program; the thoughts themselves do not depend on it)."""
+    """Builder for md/conf/teacher/faithful_cot.yaml (`preamble` and `answer_variable` are the
+    pipeline's, md.sandbox.preamble: the environment the programs run in; the thoughts
+    themselves do not depend on them)."""
     if mode != "online":
         raise MDError("teacher=faithful_cot has no batch mode; drop teacher.mode=batch")
     if dataset not in FOLDERS:
