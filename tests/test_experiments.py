@@ -91,9 +91,17 @@ def test_every_grid_value_is_a_valid_override(hydra_ctx, name):
     for stage in _stages_of(name):
         _, hydra = _compose(stage, [f"experiment={name}"])
         for key, values in (hydra.sweeper.params or {}).items():
-            for value in str(values).split(","):
+            for value in _sweep_values(key, values):
                 cfg, _ = _compose(stage, [f"experiment={name}", f"{key}={value}"])
                 check_targets(cfg)
+
+
+def _sweep_values(key: str, values) -> list[str]:
+    """The values of one grid axis as Hydra reads them (a list value, `[a,b],[c]`, is one value)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    override = OverridesParser.create().parse_override(f"{key}={values}")
+    return list(override.sweep_string_iterator()) if override.is_sweep_override() else [str(values)]
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

@@ -20,6 +20,7 @@ from cli_run import md_here
 from md import data
 from md.config.targets import flatten
 from md.errors import MDError
+from md.report import main as report_main
 from md.teacher.faithful_cot import MODELS, build_faithful_cot_teacher
 from md.tracking.provenance import served_by
 
@@ -127,3 +128,37 @@ def test_the_bill_provenance_and_logged_config_name_the_models(shared_data, tmp_
     assert served_by(spend.with_name("thoughts.jsonl"))["asked"] == sorted(PANEL)
     cfg = composed("train", "data=svamp", "teacher=faithful_cot", "teacher.models=[gpt4]")
     assert flatten(cfg)["teacher.models"] == ["gpt4"]
+
+
+def mix_stats(tmp_path: Path, shared_data: Path, dataset: str, *overrides: str) -> dict:
+    out = md_here(tmp_path, f"data={dataset}", f"data.path={shared_data / dataset}",
+                  "teacher=faithful_cot", *overrides,
+                  f"teacher.path={shared_data / 'teacher_outputs' / 'faithful_cot'}", stage="mix")
+    assert out.returncode == 0, out.stderr[-3000:]
+    folder = out.stdout.split("mixed training set: ")[-1].strip()
+    return json.loads((Path(folder).parent / "stats.json").read_text())
+
+
+def types_and_lambda(stats: dict) -> tuple:
+    return (tuple(stats["types"][t]["count"] for t in "1234"),
+            stats["lambda"]["type_3_half"], stats["lambda"]["type_3_not_half"])
+
+
+def test_fig1_on_real_data_the_panel_and_one_model(shared_data, tmp_path):
+    """The issue's acceptance, measured: the panel's types (strict CoT extraction, programs in
+    their environment) and λ ≠ 0.5 for about half the type-3 questions; gpt-3.5-turbo alone, one
+    sample per method, λ = 0.5 for every one. md.report shows both, per dataset and teacher."""
+    svamp = mix_stats(tmp_path, shared_data, "svamp")
+    assert svamp["teacher"] == ", ".join(sorted(PANEL))
+    assert types_and_lambda(svamp) == ((58, 32, 560, 50), 257, 303)
+    alone = mix_stats(tmp_path, shared_data, "svamp", "teacher.models=[gpt-3.5-turbo]")
+    assert alone["teacher"] == "gpt-3.5-turbo"
+    assert types_and_lambda(alone) == ((34, 74, 508, 84), 508, 0)
+    asdiv = mix_stats(tmp_path, shared_data, "asdiv")
+    assert types_and_lambda(asdiv) == ((88, 90, 1122, 94), 587, 535)
+    report = tmp_path / "report.md"
+    report_main([str(tmp_path / "art" / "mix"), "--out", str(report)])
+    text = report.read_text()
+    assert "| svamp | gpt-3.5-turbo | 700 | 4.9 | 10.6 | 72.6 | 12.0 | 0 | 0.500 |" in text
+    assert f"| svamp | {', '.join(sorted(PANEL))} | 700 | 8.3 | 4.6 | 80.0 | 7.1 | 303 |" in text
+    assert "## λ of the type-3 questions" in text and "| asdiv |" in text

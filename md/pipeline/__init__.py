@@ -227,8 +227,9 @@ def mixed(plan: Plan, wandb_run: Any = None) -> Path:
         if not _trusted(art, MIXED, "mixing again"):
             source = judged(plan)  # upstream runs only when this stage must
             art.prepare()
+            asked = teacher_of(plan) or {}
             result = mix.run(source, art.dir, plan.train_problems(), plan.mix, seed=plan.seed,
-                             wandb_run=wandb_run)
+                             wandb_run=wandb_run, teacher=", ".join(asked.get("asked") or ()) or None)
             art.seal(MIXED, STATS_JSON)
             print(stats.table(result))
     return out
