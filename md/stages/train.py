@@ -72,12 +72,20 @@ def split(examples: Sequence[MixedExample], val_fraction: float):
     return [e for e in examples if not is_val(e)], val
 
 
-def _encode(examples, student, s: TrainSettings, what: str):
-    from md.training.batching import encode
+def loss_weights(examples: Sequence[MixedExample], s: TrainSettings) -> list[float]:
+    """Each example's weight in the loss: its method's weight under the `loss` mode (md.training
+    .loss.example_weight) times its `share`, which makes a question's loss of a method the mean
+    over its kept paths, in every mode (md.stages.mix.build)."""
     from md.training.loss import example_weight
 
-    weights = [example_weight(e.method, e.qtype, e.weight, s.loss.mode, s.loss.lambda_) * e.share
-               for e in examples]  # share: mean over a question's paths of a method (md.stages.mix)
+    return [example_weight(e.method, e.qtype, e.weight, s.loss.mode, s.loss.lambda_) * e.share
+            for e in examples]
+
+
+def _encode(examples, student, s: TrainSettings, what: str):
+    from md.training.batching import encode
+
+    weights = loss_weights(examples, s)
     items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, s.max_length,
                           chat=student.chat_template)
     if stats["dropped"] or stats["truncated"]:
