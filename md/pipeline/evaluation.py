@@ -158,7 +158,26 @@ def merge_shards(setup: EvaluationSetup, dirs, out_dir: Path | str) -> dict:
     problems = setup.test_problems()
     paths = shards.merge(dirs, problems, setup.inference.paths, setup.inference.temperature)
     return _score_saved(setup, problems, paths, out_dir, out_dir, "single",
-                        {"merged_shards": [str(d) for d in dirs]})
+                        {"pot_preamble": _shards_preamble(dirs),
+                         "merged_shards": [str(d) for d in dirs]})
+
+
+def _shards_preamble(dirs) -> dict | None:
+    """The environment the shards' PoT paths ran in (each shard's metrics.json): one for all."""
+    import json
+
+    from md.errors import MDError
+
+    seen = []
+    for d in dirs:
+        try:
+            seen.append(json.loads((Path(d) / "metrics.json").read_text()).get("pot_preamble"))
+        except (OSError, ValueError):
+            seen.append(None)
+    if any(p != seen[0] for p in seen):
+        raise MDError(f"the shards {', '.join(map(str, dirs))} ran their programs with different "
+                      "preambles (pot_preamble in their metrics.json); they are not one evaluation")
+    return seen[0] if seen else None
 
 
 def _ensemble_from_saved(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: Path | str,
@@ -172,7 +191,8 @@ def _ensemble_from_saved(setup: EvaluationSetup, students: tuple[str | Path, ...
                 for s in students)
     paths = reuse.ensemble_paths(cot, pot, inf.paths, inf.greedy)
     return _score_saved(setup, problems, paths, out_dir, log_dir or out_dir, "ensemble",
-                        {"reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]})
+                        {"pot_preamble": student_preamble(students[-1]).record(),
+                         "reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]})
 
 
 def _score_saved(setup: EvaluationSetup, problems, paths, out_dir: Path | str,
