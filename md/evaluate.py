@@ -14,6 +14,7 @@ from md.config.builders import teacher
 from md.config.cli import stage_main
 from md.errors import MDError
 from md.pipeline import evaluation
+from md.sandbox.preamble import read as read_preamble
 from md.stages.evaluate import print_metrics
 from md.tracking import provenance
 
@@ -31,7 +32,8 @@ def main(cfg) -> None:
         pf.teacher(cfg)
         metrics = evaluation.evaluate_few_shot(
             setup, teacher(cfg), cfg.out_dir, cache_path=cfg.extract.cache_path,
-            budget_usd=cfg.teacher.get("budget_usd"), progress=cfg.extract.progress)
+            budget_usd=cfg.teacher.get("budget_usd"), progress=cfg.extract.progress,
+            preamble=read_preamble(cfg.teacher.get("preamble"), cfg.teacher.get("answer_variable")))
     else:
         students = _students(setup.inference.ensemble, cfg.student_dir)
         pf.preflight(cfg, None, upstream=False, test=True, students=students)

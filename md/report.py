@@ -75,7 +75,9 @@ def build(args: argparse.Namespace, gathered: tuple[list, list[dict]] | None = N
             parts += ["Teacher: " + "; ".join(teachers) + ".", ""]
     if mixes:
         parts += ["## Teacher thought types (Fig. 1), share of questions (%)", "",
-                  tables.types_table(mixes), ""]
+                  tables.types_table(mixes), "",
+                  "## λ of the type-3 questions (Fig. 1), questions per bin", "",
+                  tables.lambda_table(mixes), ""]
     written: dict[str, str] = {}
     folder = args.plots or (str(Path(args.out).parent) if args.out else None)
     if runs and folder:

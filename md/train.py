@@ -64,7 +64,8 @@ def _train_and_finish(cfg, run_dir: Path, settings, plan, given, key: str, start
     try:
         result = done or train.run(examples, student, settings, out_dir=run_dir, logger=log,
                                    ckpt_path=cfg.train.ckpt_path, close_logger=False,
-                                   lineage=pipeline.lineage(plan) if given is None else ())
+                                   lineage=pipeline.lineage(plan) if given is None else (),
+                                   preamble=pipeline.preamble(plan) if given is None else None)
         if result.rank == 0:  # only rank 0 evaluates and reports, once
             if done is None:
                 train.mark_finished(result, key)

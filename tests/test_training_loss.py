@@ -178,3 +178,38 @@ def test_labelled_ce_from_the_kept_rows_equals_the_full_logits_loss():
     row1 = (_ce([0.3, 0.3, 0.3], 0) + _ce([1.5, 0.0, -0.5], 2)) / 2
     assert got.tolist() == pytest.approx([row0, row1], rel=1e-6)
     assert torch.allclose(got, per_example_ce(logits, labels, shift=True))
+
+
+def test_loss_equal_weighs_each_method_of_a_question_1_split_over_its_paths():
+    """loss=equal as its docs say (md/conf/loss/equal.yaml, md.training.loss): a type-3
+    question's CoT and PoT each weigh 1, whatever λ, split over the kept paths of each, exactly
+    as loss=adaptive splits its (1-λ, λ); the weights train.run trains with are checked."""
+    from train_settings import settings
+
+    from md.config.settings import LossSettings
+    from md.mixing.vote import summarize
+    from md.stages.mix import build
+    from md.stages.train import loss_weights
+    from md.types import Problem
+
+    q = Problem("q", "synthetic", "train", "Q?", 4.0)
+    one = Problem("p", "synthetic", "train", "P?", 4.0)
+    qs = [summarize(q, _judged("q", "cot", ["c"], 2) + _judged("q", "pot", ["a", "b", "c"])),
+          summarize(one, _judged("p", "cot", ["c"]) + _judged("p", "pot", ["a"]))]
+    records = build(qs, "md", k=4, factors={1: 1, 2: 1, 3: 1}, seed=0)
+    equal = loss_weights(records, settings(loss=LossSettings(mode="equal")))
+    adaptive = loss_weights(records, settings(loss=LossSettings(mode="adaptive")))
+
+    def total(weights, pid, method):
+        return sum(w for w, e in zip(weights, records, strict=True)
+                   if e.problem_id == pid and e.method == method)
+
+    scale = next(e.share for e in records if e.problem_id == "p")  # one path: md.stages.mix
+    # .build's dataset-wide constant, the same for every example
+    assert [e.method for e in records if e.problem_id == "q"].count("pot") == 3
+    for pid in ("q", "p"):  # each method of each question: weight 1 (times the constant)
+        assert total(equal, pid, "cot") == pytest.approx(scale)
+        assert total(equal, pid, "pot") == pytest.approx(scale)
+    lam = qs[0].lam  # 3 right of 3 PoT, 1 of 3 CoT: λ = 3/4
+    assert total(adaptive, "q", "pot") / total(adaptive, "q", "cot") == pytest.approx(lam / (1 - lam))
+    assert lam == pytest.approx(0.75) and total(equal, "q", "pot") == total(equal, "q", "cot")

@@ -76,8 +76,8 @@ KNOBS: dict[str, Knob] = {
     "data.max_test": Knob(int, "cap on test problems", low=1, optional=True),
 }
 
-REAL_DATA_TEACHERS = ("teacher=openai (needs OPENAI_API_KEY), openai_compatible, hf, replay or "
-                      "published")
+REAL_DATA_TEACHERS = ("teacher=openai (needs OPENAI_API_KEY), openai_compatible, hf, replay, "
+                      "published or faithful_cot")
 
 
 # the primary configs whose jobs never train (no Lightning import to check trainer keys)

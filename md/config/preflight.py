@@ -175,7 +175,7 @@ def teacher(cfg: DictConfig) -> None:
 
             if not hardware.vllm_installed():
                 raise MDError(f"teacher=vllm needs vllm: {INSTALL_HINT}; or use teacher=hf")
-    elif target.endswith("build_published_teacher"):
+    elif target.endswith(("build_published_teacher", "build_faithful_cot_teacher")):
         builders.teacher(cfg).check_ready()
     elif target.endswith("build_replay_teacher") and not Path(node.path).is_file():
         raise MDError(f"teacher.path={node.path}: no such file; point it at a Thought JSONL "

@@ -18,7 +18,7 @@ from md.config import builders
 from md.inference import choose_engine, engine_for_student
 from md.models import hardware
 
-LOCAL_TEACHERS = ("simulated", "published", "replay", "hf", "vllm")
+LOCAL_TEACHERS = ("simulated", "published", "faithful_cot", "replay", "hf", "vllm")
 
 
 def line(cfg: DictConfig, plan: pipeline.Plan | None, *, trains: bool = True,

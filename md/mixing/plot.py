@@ -32,6 +32,8 @@ def save_png(stats: dict[str, Any], path: str | Path) -> Path:
     ax_t.set_ylabel("% of questions")
     ax_t.set_ylim(0, max(shares + [1.0]) * 1.25)
     ax_t.set_title(f"{stats['dataset'] or 'data'}: question types ({stats['questions']} questions)")
+    if stats.get("teacher"):
+        fig.suptitle(f"teacher: {stats['teacher']}", fontsize=9)
 
     lam = stats["lambda"]
     edges = lam["bins"]

@@ -39,6 +39,9 @@ def _lambda_stats(questions: Sequence[Question]) -> dict[str, Any]:
         "types_1_3": _hist(lam_all),
         "type_3": _hist(lam_t3),
         "mean_type_3": sum(lam_t3) / len(lam_t3) if lam_t3 else None,
+        # a single sample per method makes every type-3 λ exactly 0.5: how many are, and are not
+        "type_3_half": sum(v == 0.5 for v in lam_t3),
+        "type_3_not_half": sum(v != 0.5 for v in lam_t3),
     }
 
 
@@ -48,8 +51,10 @@ def compute(
     factors: dict[int, int],
     dataset: str = "",
     variant: str = "md",
+    teacher: str | None = None,
 ) -> dict[str, Any]:
-    """All numbers of one mix as a JSON-ready dict."""
+    """All numbers of one mix as a JSON-ready dict; `teacher` names the models whose thoughts
+    were mixed (md.report's Fig. 1 compares teachers by it)."""
     n = len(questions)
     counts = Counter(q.qtype for q in questions)
     types = {
@@ -64,6 +69,7 @@ def compute(
         row[str(q.qtype)] += 1
     return {
         "dataset": dataset,
+        "teacher": teacher,
         "variant": variant,
         "questions": n,
         "types": types,
@@ -81,7 +87,8 @@ def compute(
 
 def table(stats: dict[str, Any]) -> str:
     """The type counts and shares as a plain-text table, plus one line on the examples."""
-    lines = [f"mix={stats['variant']} dataset={stats['dataset']} questions={stats['questions']}",
+    teacher = f" teacher={stats['teacher']}" if stats.get("teacher") else ""
+    lines = [f"mix={stats['variant']} dataset={stats['dataset']}{teacher} questions={stats['questions']}",
              f"{'type':<5} {'Fig. 1':<8} {'count':>7} {'share':>7} {'upsample':>8}"]
     for t, row in stats["types"].items():
         # md: the repeat factor ("drop" for type 4); other variants neither type nor upsample
@@ -91,7 +98,10 @@ def table(stats: dict[str, Any]) -> str:
     methods = " ".join(f"{m}={c}" for m, c in ex["by_method"].items())
     mean = stats["lambda"]["mean_type_3"]
     lam = f"{mean:.3f}" if mean is not None else "n/a"
-    lines.append(f"examples={ex['total']} ({methods}) mean λ (type 3)={lam}")
+    half = stats["lambda"].get("type_3_half")
+    at_half = f", λ = 0.5 for {half} of {half + stats['lambda']['type_3_not_half']}" \
+        if half is not None else ""
+    lines.append(f"examples={ex['total']} ({methods}) mean λ (type 3)={lam}{at_half}")
     return "\n".join(lines)
 
 

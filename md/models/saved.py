@@ -40,6 +40,7 @@ from md.models.whitespace import needs_escape
 
 if TYPE_CHECKING:
     from md.models.builder import Student
+    from md.sandbox.preamble import Preamble
 
 MANIFEST = "md_student.json"
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
@@ -81,7 +82,7 @@ def check_folder(folder: str | Path) -> None:
 
 
 def save_student(student: Student, folder: str | Path, methods: Sequence[str] = (),
-                 state_dict: dict | None = None) -> Path:
+                 state_dict: dict | None = None, preamble: Preamble | None = None) -> Path:
     """Save adapter (PEFT format) or full weights + tokenizer where evaluation looks for them.
 
     A tiny student's base is kept in `folder/base` (evaluation loads it from there), and so
@@ -89,7 +90,9 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
     named by the adapter's `base_model_name_or_path`. `md_student.json` records what
     evaluation must reproduce: the methods it was trained on (a label student is prompted and
     scored as one), the 4-bit quantisation of a QLoRA base, and whether its targets were
-    whitespace-escaped for its tokenizer, and whether its prompts use the chat template.
+    whitespace-escaped for its tokenizer, whether its prompts use the chat template, and the
+    environment its programs assume (md.sandbox.preamble: the preamble's text and the answer
+    variable; null when its training programs had none).
     state_dict: the weights to save instead of the model's own (FSDP's gathered full weights).
     """
     folder = Path(folder)
@@ -113,7 +116,7 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
                 "base": student.base, "methods": sorted(set(methods)),
                 "quantization": _plain_quantization(quant),
                 "whitespace_escape": needs_escape(student.tokenizer),
-                "chat_template": student.chat_template}
+                "chat_template": student.chat_template, "preamble": preamble.record() if preamble else None}
     write_text(partial / MANIFEST, json.dumps(manifest, indent=1))
     _swap_into_place(partial, folder, keep_base=base.is_dir() and _inside(base, folder))
     return folder

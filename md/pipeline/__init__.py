@@ -25,6 +25,8 @@ from typing import Any
 
 from md.config.settings import ExtractSettings, MixSettings, SandboxSettings
 from md.pipeline.artifacts import Artifact
+from md.sandbox.preamble import Preamble
+from md.sandbox.preamble import read as read_preamble
 from md.stages.mix import MIXED
 from md.types import Problem
 
@@ -34,6 +36,9 @@ TEACHER_TRANSPORT = ("budget_usd", "concurrency", "max_retries", "backoff_s", "m
                      "timeout_s", "mode", "http_backend", "recover_in_flight", "prices",
                      "api_key_env", "require_key", "batch_discount", "batch_size",
                      "gpu_memory_utilization")
+# Teacher settings of how its programs run (md.sandbox.preamble): keyed by the execute artifact,
+# by content, not by the thoughts (the same thoughts are judged again, not extracted again).
+TEACHER_EXECUTION = ("preamble", "answer_variable")
 # Data settings that only select test problems: training artifacts do not depend on them.
 TEST_ONLY = ("max_test",)
 THOUGHTS, JUDGED = "thoughts.jsonl", "judged.jsonl"
@@ -70,7 +75,8 @@ def input_files(plan: Plan) -> dict[str, str]:
 
 def extract_artifact(plan: Plan) -> Artifact:
     data = {k: v for k, v in plan.data.items() if k not in TEST_ONLY}
-    teacher = {k: v for k, v in plan.teacher.items() if k not in TEACHER_TRANSPORT}
+    teacher = {k: v for k, v in plan.teacher.items()
+               if k not in TEACHER_TRANSPORT + TEACHER_EXECUTION}
     rule = plan.extract.adaptive
     return Artifact.of(plan.artifacts, "extract", data, teacher,
                        {"max_problems": plan.extract.max_problems,
@@ -81,8 +87,18 @@ def extract_artifact(plan: Plan) -> Artifact:
 
 def execute_artifact(plan: Plan) -> Artifact:
     limits = {"timeout_s": plan.sandbox.timeout_s, "memory_mb": plan.sandbox.memory_mb}
-    return Artifact.of(plan.artifacts, "execute", limits, upstream=extract_artifact(plan),
+    # the programs' preamble judges them too; only when there is one: other keys stay as they were
+    env = preamble(plan)
+    env = [{"preamble": env.digest()}] if env else []
+    return Artifact.of(plan.artifacts, "execute", limits, *env, upstream=extract_artifact(plan),
                        inputs=input_files(plan))
+
+
+def preamble(plan: Plan) -> Preamble:
+    """The environment the teacher's programs assume (`teacher.preamble`, the Python run before
+    each; `teacher.answer_variable`; md.sandbox.preamble): they are judged in it, and a student
+    trained on them records it; empty for a teacher that names neither."""
+    return read_preamble(plan.teacher.get("preamble"), plan.teacher.get("answer_variable"))
 
 
 def mix_artifact(plan: Plan) -> Artifact:
@@ -192,7 +208,9 @@ def _round_judge(plan: Plan, problems: list[Problem], dry_run: bool):
 
     by_id = {p.id: p for p in problems}
     with Sandbox(**asdict(plan.sandbox)) as sandbox:
-        yield lambda thoughts: execute.judge(by_id, thoughts, sandbox, progress=False)
+        env = preamble(plan)
+        yield lambda thoughts: execute.judge(by_id, thoughts, sandbox, progress=False,
+                                             preamble=env)
 
 
 def judged(plan: Plan) -> Path:
@@ -205,7 +223,8 @@ def judged(plan: Plan) -> Path:
         if not _trusted(art, JUDGED, "judging the thoughts again"):
             source = thoughts(plan)  # upstream runs only when this stage must
             art.prepare()
-            execute.print_summary(execute.run(source, out, plan.train_problems(), plan.sandbox))
+            execute.print_summary(execute.run(source, out, plan.train_problems(), plan.sandbox,
+                                              preamble=preamble(plan)))
             art.seal(JUDGED)
     return out
 
@@ -222,8 +241,9 @@ def mixed(plan: Plan, wandb_run: Any = None) -> Path:
         if not _trusted(art, MIXED, "mixing again"):
             source = judged(plan)  # upstream runs only when this stage must
             art.prepare()
+            asked = teacher_of(plan) or {}
             result = mix.run(source, art.dir, plan.train_problems(), plan.mix, seed=plan.seed,
-                             wandb_run=wandb_run)
+                             wandb_run=wandb_run, teacher=", ".join(asked.get("asked") or ()) or None)
             art.seal(MIXED, STATS_JSON)
             print(stats.table(result))
     return out

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from md.config.settings import InferenceSettings, SandboxSettings
+from md.sandbox.preamble import Preamble, of_record, with_preamble
 from md.types import Problem
 
 
@@ -94,14 +95,15 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
                             vllm=dict(inf.vllm))
             for s in students]
     trained = read_manifest(students[0]).get("methods") or [] if len(students) == 1 else []
+    preamble = student_preamble(students[-1])  # the PoT student's (the last of an ensemble)
     label = trained == ["label"]
     # a student distilled on one reasoning method is sampled in that one alone
     only = tuple(m for m in stage.BOTH if m in trained)
     who = stage.Students(gens[0], gens[-1], label, only if len(only) == 1 else stage.BOTH)
     try:
         with evaluation_run(setup, log_dir or out_dir, logger) as (wb, sb, log_scalars):
-            metrics = stage.run(problems, who, sb, inf, out_dir, wb, dataset=setup.dataset,
-                                journal_key=_sampling_key(students, inf))
+            metrics = stage.run(problems, who, with_preamble(sb, preamble), inf, out_dir, wb,
+                                dataset=setup.dataset, journal_key=_sampling_key(students, inf))
             if wb is not None:
                 used = [ln.student_files(s, _finetune_of(s)) for s in students]
                 ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
@@ -162,7 +164,26 @@ def merge_shards(setup: EvaluationSetup, dirs, out_dir: Path | str) -> dict:
     problems = setup.test_problems()
     paths = shards.merge(dirs, problems, setup.inference.paths, setup.inference.temperature)
     return _score_saved(setup, problems, paths, out_dir, out_dir, "single",
-                        {"merged_shards": [str(d) for d in dirs]})
+                        {"pot_preamble": _shards_preamble(dirs),
+                         "merged_shards": [str(d) for d in dirs]})
+
+
+def _shards_preamble(dirs) -> dict | None:
+    """The environment the shards' PoT paths ran in (each shard's metrics.json): one for all."""
+    import json
+
+    from md.errors import MDError
+
+    seen = []
+    for d in dirs:
+        try:
+            seen.append(json.loads((Path(d) / "metrics.json").read_text()).get("pot_preamble"))
+        except (OSError, ValueError):
+            seen.append(None)
+    if any(p != seen[0] for p in seen):
+        raise MDError(f"the shards {', '.join(map(str, dirs))} ran their programs with different "
+                      "preambles (pot_preamble in their metrics.json); they are not one evaluation")
+    return seen[0] if seen else None
 
 
 def _ensemble_from_saved(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: Path | str,
@@ -176,7 +197,8 @@ def _ensemble_from_saved(setup: EvaluationSetup, students: tuple[str | Path, ...
                 for s in students)
     paths = reuse.ensemble_paths(cot, pot, inf.paths, inf.greedy)
     return _score_saved(setup, problems, paths, out_dir, log_dir or out_dir, "ensemble",
-                        {"reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]})
+                        {"pot_preamble": student_preamble(students[-1]).record(),
+                         "reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]})
 
 
 def _score_saved(setup: EvaluationSetup, problems, paths, out_dir: Path | str,
@@ -195,11 +217,12 @@ def _score_saved(setup: EvaluationSetup, problems, paths, out_dir: Path | str,
 
 def evaluate_few_shot(setup: EvaluationSetup, teacher, out_dir: Path | str, *,
                       cache_path: str | None = None, budget_usd: float | None = None,
-                      progress: bool = True) -> dict:
+                      progress: bool = True, preamble: Preamble | None = None) -> dict:
     """Evaluate `teacher` few-shot on the test problems: the teacher and base-model rows.
 
     Its completions go through the shared teacher cache (`cache_path`), so a rerun (or a larger
-    inference.paths) pays only for samples not asked before.
+    inference.paths) pays only for samples not asked before. preamble: the environment its
+    programs assume (teacher.preamble, teacher.answer_variable), each run in it.
     """
     from md.evaluation.few_shot import teacher_paths
     from md.stages import evaluate as stage
@@ -207,14 +230,22 @@ def evaluate_few_shot(setup: EvaluationSetup, teacher, out_dir: Path | str, *,
     inf = setup.inference
     problems = setup.test_problems()
     with evaluation_run(setup, out_dir) as (wb, sb, log_scalars):
-        paths = teacher_paths(problems, teacher, n=inf.paths, sandbox=sb, cache_path=cache_path,
-                              budget_usd=budget_usd, progress=progress)
+        paths = teacher_paths(problems, teacher, n=inf.paths, sandbox=with_preamble(sb, preamble),
+                              cache_path=cache_path, budget_usd=budget_usd, progress=progress)
         as_sampled = replace(inf, temperature=float(teacher.params.get("temperature", 0)))
         metrics = stage.score(problems, paths, as_sampled, out_dir,
-                              stage.Source("few-shot", info={"few_shot_model": teacher.model}), wb,
+                              stage.Source("few-shot", info={"few_shot_model": teacher.model,
+                                                             "pot_preamble": preamble.record() if preamble else None}), wb,
                               dataset=setup.dataset)
         log_scalars(metrics)
     return metrics
+
+
+def student_preamble(student_dir: str | Path) -> Preamble:
+    """The environment a saved student's programs assume (its md_student.json); empty when none."""
+    from md.models.saved import read_manifest
+
+    return of_record(read_manifest(student_dir).get("preamble"))
 
 
 def _finetune_of(student_dir: str | Path) -> str:

@@ -118,20 +118,51 @@ def _cell(values: list[float] | None, questions: int | None = None) -> str:
 
 
 def types_table(mixes: Sequence[dict]) -> str:
-    """The paper's Fig. 1 as a table: share (%) of questions of each type, per dataset."""
-    lines = ["| dataset | questions | " + " | ".join(f"type {t}: {n}" for t, n in TYPES.items())
-             + " |", "|---|---:|" + "---:|" * len(TYPES)]
-    seen = set()  # every mix variant of one judged set writes the same shares: list them once
-    for stats in sorted(mixes, key=lambda s: (str(s.get("dataset")), s["folder"])):
-        types = stats["types"]
-        counts = tuple(int(types.get(t, {}).get("count", 0)) for t in TYPES)
-        if (stats.get("dataset"), counts) in seen:
-            continue
-        seen.add((stats.get("dataset"), counts))
-        total = sum(counts)
+    """The paper's Fig. 1 as a table: share (%) of questions of each type, per dataset and
+    teacher, with how many type-3 questions have λ other than 0.5 and their mean λ."""
+    lines = ["| dataset | teacher | questions | "
+             + " | ".join(f"type {t}: {n}" for t, n in TYPES.items())
+             + " | type 3 with λ ≠ 0.5 | mean λ (type 3) |",
+             "|---|---|---:|" + "---:|" * (len(TYPES) + 2)]
+    for stats in _distinct(mixes):
+        types, lam = stats["types"], stats.get("lambda") or {}
+        total = sum(int(types.get(t, {}).get("count", 0)) for t in TYPES)
         shares = " | ".join(f"{100 * float(types.get(t, {}).get('share', 0.0)):.1f}" for t in TYPES)
-        lines.append(f"| {stats.get('dataset', '?')} | {total} | {shares} |")
+        off = lam.get("type_3_not_half")
+        mean_lam = lam.get("mean_type_3")
+        lines.append(f"| {stats.get('dataset', '?')} | {stats.get('teacher') or '?'} | {total} | "
+                     f"{shares} | {'?' if off is None else off} | "
+                     f"{'n/a' if mean_lam is None else f'{mean_lam:.3f}'} |")
     return "\n".join(lines)
+
+
+def lambda_table(mixes: Sequence[dict]) -> str:
+    """Fig. 1's λ histogram as a table: type-3 questions per λ bin, per dataset and teacher."""
+    first = next((m["lambda"] for m in mixes if (m.get("lambda") or {}).get("bins")), None)
+    if first is None:
+        return ""
+    edges = first["bins"]
+    lines = ["| dataset | teacher | " + " | ".join(f"{lo:.1f}-{hi:.1f}" for lo, hi in
+                                                 zip(edges[:-1], edges[1:], strict=True)) + " |",
+             "|---|---|" + "---:|" * (len(edges) - 1)]
+    for stats in _distinct(mixes):
+        counts = (stats.get("lambda") or {}).get("type_3") or []
+        lines.append(f"| {stats.get('dataset', '?')} | {stats.get('teacher') or '?'} | "
+                     + " | ".join(str(c) for c in counts) + " |")
+    return "\n".join(lines)
+
+
+def _distinct(mixes: Sequence[dict]) -> list[dict]:
+    """One mix per dataset, teacher and type counts: every mix variant of one judged set writes
+    the same shares, so each is listed once."""
+    seen, out = set(), []
+    for stats in sorted(mixes, key=lambda s: (str(s.get("dataset")), str(s.get("teacher")),
+                                              s["folder"])):
+        counts = tuple(int(stats["types"].get(t, {}).get("count", 0)) for t in TYPES)
+        if (stats.get("dataset"), stats.get("teacher"), counts) not in seen:
+            seen.add((stats.get("dataset"), stats.get("teacher"), counts))
+            out.append(stats)
+    return out
 
 
 def runs_list(runs: Sequence[Run]) -> str:

@@ -197,7 +197,9 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
         path_lists = [s + g for s, g in zip(path_lists, greedy_lists, strict=True)]
     gens = [students.cot] if students.kind == "single" else [students.cot, students.pot]
     facts: dict[str, Any] = {"student_base": [getattr(g, "base_weights", "?") for g in gens],
-                             "engine": ", ".join(dict.fromkeys(getattr(g, "engine", "?") for g in gens))}
+                             "engine": ", ".join(dict.fromkeys(getattr(g, "engine", "?") for g in gens)),
+                             # the environment the PoT paths ran in (md.sandbox.preamble), if any
+                             "pot_preamble": _preamble_of(sandbox)}
     if inference.adaptive.live and not label:
         start, golds = time.perf_counter(), [p.answer for p in problems]
         used = adaptive.rounds(
@@ -212,6 +214,11 @@ def run(problems: Sequence[Problem], students: Students, sandbox: judge.Runner,
     if journal is not None:
         journal.finish()
     return metrics
+
+
+def _preamble_of(sandbox) -> dict | None:
+    preamble = getattr(sandbox, "preamble", None)
+    return preamble.record() if preamble else None
 
 
 def journal_for(out_dir: str | Path, journal_key: str, problems: Sequence[Problem],

@@ -25,6 +25,7 @@ from md.answers import is_correct
 from md.answers.verdict import Verdict, of_cot, of_execution
 from md.config.settings import SandboxSettings
 from md.data.ids import check_ids
+from md.sandbox.preamble import Preamble, with_preamble
 from md.types import Answer, JudgedThought, Problem, Thought
 
 
@@ -36,9 +37,11 @@ def _judged(t: Thought, verdict: Verdict, gold: Answer) -> JudgedThought:
 
 
 def judge(
-    problems: dict[str, Problem], thoughts: Sequence[Thought], sandbox: Any, progress: bool = True
+    problems: dict[str, Problem], thoughts: Sequence[Thought], sandbox: Any, progress: bool = True,
+    preamble: Preamble | None = None,
 ) -> list[JudgedThought]:
-    """Judge all thoughts (ids already checked) with an md.sandbox.Sandbox for the programs."""
+    """Judge all thoughts (ids already checked) with an md.sandbox.Sandbox for the programs,
+    each run in `preamble` (md.sandbox.preamble: the environment the teacher's programs assume)."""
     out: list[JudgedThought | None] = [None] * len(thoughts)
     programs: list[int] = []
     bar = tqdm(total=len(thoughts), unit="thought", desc="judge", disable=not progress)
@@ -58,7 +61,8 @@ def judge(
         def tick(done: int) -> None:  # the sandbox reports how many programs have finished
             bar.update(cot_done + done - bar.n)
 
-        results = sandbox.run([thoughts[i].text for i in programs], progress=tick)
+        box = with_preamble(sandbox, preamble)
+        results = box.run([thoughts[i].text for i in programs], progress=tick)
         for i, result in zip(programs, results, strict=True):
             out[i] = _judged(thoughts[i], of_execution(result),
                              problems[thoughts[i].problem_id].answer)
@@ -79,10 +83,10 @@ def summary(judged: Sequence[JudgedThought]) -> dict[str, dict[str, Any]]:
 
 def run(thoughts_path: str | Path, out_path: str | Path, problems: Sequence[Problem],
         sandbox: SandboxSettings = SandboxSettings(), *,
-        progress: bool = True) -> dict[str, dict[str, Any]]:
+        progress: bool = True, preamble: Preamble | None = None) -> dict[str, dict[str, Any]]:
     """Judge the thoughts file against `problems`, write JudgedThought JSONL; returns `summary`.
     The sandbox (md.sandbox, with `sandbox`'s workers and limits) starts only when there are
-    programs to run."""
+    programs to run; each runs in `preamble`'s environment."""
     thoughts = jsonl.read_all(thoughts_path, Thought)
     by_id = {p.id: p for p in problems}
     check_ids((t.problem_id for t in thoughts), by_id, thoughts_path)
@@ -90,7 +94,7 @@ def run(thoughts_path: str | Path, out_path: str | Path, problems: Sequence[Prob
         from md.sandbox import Sandbox  # starts worker processes; only when there is code to run
 
         with Sandbox(**asdict(sandbox)) as box:
-            judged = judge(by_id, thoughts, box, progress)
+            judged = judge(by_id, thoughts, box, progress, preamble)
     else:
         judged = judge(by_id, thoughts, None, progress)
     jsonl.write(out_path, judged)

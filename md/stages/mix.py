@@ -70,11 +70,11 @@ def build(
 
 def run(judged_path: str | Path, out_dir: str | Path, problems: Sequence[Problem],
         settings: MixSettings = MixSettings(), *, seed: int = 0,
-        wandb_run: Any = None) -> dict[str, Any]:
+        wandb_run: Any = None, teacher: str | None = None) -> dict[str, Any]:
     """Mix `judged_path` into `out_dir/{mixed.jsonl,stats.json,stats.png}`; returns the stats.
 
     seed: which of a question's correct paths are kept; wandb_run: where the statistics and the
-    plot are logged as well (None: the files only)."""
+    plot are logged as well (None: the files only); teacher: the models named in the statistics."""
     variant, paths_per_question = settings.variant, settings.paths_per_question
     if variant not in MIX_VARIANTS:
         raise MDError(f"mix.variant={variant!r}; expected one of {', '.join(MIX_VARIANTS)}")
@@ -87,7 +87,8 @@ def run(judged_path: str | Path, out_dir: str | Path, problems: Sequence[Problem
     records = build(qs, variant, paths_per_question, factors, seed)
     out = Path(out_dir)
     datasets = sorted({q.problem.dataset for q in qs})
-    result = stats.compute(qs, records, factors, dataset="+".join(datasets), variant=variant)
+    result = stats.compute(qs, records, factors, dataset="+".join(datasets), variant=variant,
+                           teacher=teacher)
     result["problems_without_thoughts"] = len(problems) - len(qs)
     stats.save_json(result, out / STATS_JSON)
     plot.save_png(result, out / STATS_PNG)

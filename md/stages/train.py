@@ -25,6 +25,7 @@ from typing import Any
 from md.config.settings import TrainSettings
 from md.errors import MDError
 from md.fsio import write_text
+from md.sandbox.preamble import Preamble
 from md.types import MixedExample
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,20 @@ def split(examples: Sequence[MixedExample], val_fraction: float):
     return [e for e in examples if not is_val(e)], val
 
 
-def _encode(examples, student, s: TrainSettings, what: str):
-    from md.training.batching import encode
+def loss_weights(examples: Sequence[MixedExample], s: TrainSettings) -> list[float]:
+    """Each example's weight in the loss: its method's weight under the `loss` mode (md.training
+    .loss.example_weight) times its `share`, which makes a question's loss of a method the mean
+    over its kept paths, in every mode (md.stages.mix.build)."""
     from md.training.loss import example_weight
 
-    weights = [example_weight(e.method, e.qtype, e.weight, s.loss.mode, s.loss.lambda_) * e.share
-               for e in examples]  # share: mean over a question's paths of a method (md.stages.mix)
+    return [example_weight(e.method, e.qtype, e.weight, s.loss.mode, s.loss.lambda_) * e.share
+            for e in examples]
+
+
+def _encode(examples, student, s: TrainSettings, what: str):
+    from md.training.batching import encode
+
+    weights = loss_weights(examples, s)
     items, stats = encode(examples, weights, student.tokenizer, student.seq2seq, s.max_length,
                           chat=student.chat_template)
     if stats["dropped"] or stats["truncated"]:
@@ -100,7 +109,8 @@ def checkpoint_volume(module, keep: int, max_steps: int, every: int) -> str:
 def run(examples: Sequence[MixedExample], student, settings: TrainSettings = TrainSettings(), *,
         out_dir: str | Path, logger: Any = None,
         val_examples: Sequence[MixedExample] | None = None, ckpt_path: str | None = None,
-        callbacks: Sequence = (), lineage: Sequence = (), close_logger: bool = True) -> TrainResult:
+        callbacks: Sequence = (), lineage: Sequence = (), close_logger: bool = True,
+        preamble: Preamble | None = None) -> TrainResult:
     """Fine-tune `student` (from md.models.build_student) on `examples`; see the module docstring.
 
     val_examples: held-out examples; None takes `settings.val_fraction` of the questions from
@@ -110,13 +120,15 @@ def run(examples: Sequence[MixedExample], student, settings: TrainSettings = Tra
     failed when training raised) unless close_logger=False: md.train keeps its one W&B run open
     for the evaluation that follows and closes it itself.
     lineage: md.tracking.lineage.ArtifactFiles the student was made from (thoughts, mix); with a W&B
-    logger they and the saved student are logged as artifacts.
+    logger they and the saved student are logged as artifacts. preamble: the environment the
+    training programs assume (md.sandbox.preamble), saved with the student so that its own
+    programs run in it at evaluation; None for preamble-free data.
     """
     from md.tracking.loggers import finish
 
     try:
         result = _fit(examples, student, settings, Path(out_dir), logger, val_examples,
-                      ckpt_path, callbacks)
+                      ckpt_path, callbacks, preamble=preamble)
         _log_lineage(logger, lineage, result.student_dir, student)
     except BaseException:
         if close_logger:
@@ -137,7 +149,7 @@ def _log_lineage(logger, used, student_dir: Path, student) -> None:
 
 
 def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_examples,
-         ckpt_path, callbacks) -> TrainResult:
+         ckpt_path, callbacks, *, preamble: Preamble | None = None) -> TrainResult:
     import lightning as L
 
     from md.models import hardware, save_student
@@ -190,7 +202,8 @@ def _fit(examples, student, settings: TrainSettings, out_dir: Path, logger, val_
     student_dir = out_dir / "student"
     full = gathered.state  # FSDP: rank 0's full weights; None otherwise
     if trainer.is_global_zero:
-        save_student(student, student_dir, methods={e.method for e in examples}, state_dict=full)
+        save_student(student, student_dir, methods={e.method for e in examples}, state_dict=full,
+                     preamble=preamble if any(e.method == "pot" for e in examples) else None)
         write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True))
     trainer.strategy.barrier("student saved")  # no rank reads student/ before rank 0 wrote it
     return TrainResult(student_dir, out_dir / "checkpoints", metrics, trainer.global_rank)

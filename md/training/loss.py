@@ -10,7 +10,9 @@ loss is exactly Eq. 2 or Eq. 4 whatever the path counts; L = L_1,2 + L_3.
 `loss` config group (`example_weight`):
     adaptive  the data's own per-question λ = n2 / (n1 + n2) (MixedExample.weight, set by md.mix)
     fixed     one λ for every type-3 question (`loss.lambda`, the sweep axis); types 1/2 keep 1
-    equal     every example weight 1 (plain multi-task CoT + PoT fine-tuning)
+    equal     every method of every question weight 1, type 3 included (plain multi-task CoT +
+              PoT fine-tuning: the λ ablation); like every mode, split over the question's kept
+              paths of the method by `share`, so it differs from `adaptive` in λ alone
 
 Normaliser. ℓ_i, the loss of one example (Eq. 3's ℓ), is the mean token cross-entropy over its
 target tokens, so a long CoT and a short program count alike and λ keeps its meaning as the
