@@ -94,6 +94,7 @@ def _judge(records: list[dict], golds: list, method: str, box) -> list[tuple]:
             for r, v, f, g in zip(records, verdicts, flexible, golds, strict=True)]
 
 
+@pytest.mark.slow  # a minute on 2 cores: every real file of the panel, judged
 def test_md_and_the_source_agree_on_every_file_but_where_md_reads_more(verdicts):
     counts = {}
     for name, rows in verdicts.items():

@@ -101,6 +101,7 @@ def train_tiny(tmp_path: Path, shared_data: Path, name: str, *teacher: str):
             json.loads((run / "eval" / "metrics.json").read_text()))
 
 
+@pytest.mark.slow  # two tiny students trained and evaluated through md.train
 def test_a_student_of_the_panels_programs_is_evaluated_in_their_environment(tmp_path, shared_data):
     (tmp_path / "panel").mkdir()
     (tmp_path / "bare").mkdir()

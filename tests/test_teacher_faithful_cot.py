@@ -144,6 +144,7 @@ def types_and_lambda(stats: dict) -> tuple:
             stats["lambda"]["type_3_half"], stats["lambda"]["type_3_not_half"])
 
 
+@pytest.mark.slow  # a minute on 2 cores: every real file of the panel, judged
 def test_fig1_on_real_data_the_panel_and_one_model(shared_data, tmp_path):
     """The issue's acceptance, measured: the panel's types (strict CoT extraction, programs in
     their environment) and λ ≠ 0.5 for about half the type-3 questions; gpt-3.5-turbo alone, one

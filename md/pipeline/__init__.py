@@ -64,13 +64,17 @@ class Plan:
     teacher_builder: Callable[[], Any]
 
 
-def input_files(plan: Plan) -> dict[str, str]:
+def input_files(plan: Plan, *, thoughts_only: bool = False) -> dict[str, str]:
     """The digests of the files the stages read: the data group's files (problems, golds) and
     the teacher's (a replay or published outputs). Every stage reads the problems, so every
-    stage's key holds them (md.pipeline.inputs; each file is hashed once per process)."""
+    stage's key holds them (md.pipeline.inputs; each file is hashed once per process).
+    thoughts_only: without the files that only judge the thoughts (the programs' preamble), which
+    key the execute stage, not the extraction."""
     from md.pipeline.inputs import digests
 
-    return digests({"data": plan.data, "teacher": plan.teacher})
+    teacher = {k: v for k, v in plan.teacher.items()
+               if not (thoughts_only and k in TEACHER_EXECUTION)}
+    return digests({"data": plan.data, "teacher": teacher})
 
 
 def extract_artifact(plan: Plan) -> Artifact:
@@ -82,7 +86,7 @@ def extract_artifact(plan: Plan) -> Artifact:
                        {"max_problems": plan.extract.max_problems,
                         # only when on: artifacts of the paper's setting keep their keys
                         **({"adaptive": asdict(rule)} if rule else {})},
-                       inputs=input_files(plan))
+                       inputs=input_files(plan, thoughts_only=True))
 
 
 def execute_artifact(plan: Plan) -> Artifact:
