@@ -107,6 +107,9 @@ def user_config_dir(given: str | None) -> str | None:
     if folder is None:
         return None
     where = "--config-dir" if given else f"${USER_CONFIG_ENV}"
+    if Path(folder).expanduser().exists() and not Path(folder).expanduser().is_dir():
+        raise MDError(f"{where}={folder} is a file, not a folder; point it at your own config "
+                      "folder (laid out like md/conf: student/, data/, experiment/ ...)")
     if not Path(folder).expanduser().is_dir():
         raise MDError(f"{where}={folder}: no such folder; point it at your own config folder "
                       "(laid out like md/conf: student/, data/, experiment/ ...)")
