@@ -164,14 +164,17 @@ def test_a_bad_wandb_mode_in_the_environment_fails_before_any_work(tmp_path):
     assert not (tmp_path / "art").exists()
 
 
-def test_sweep_values_are_each_checked_and_globs_left_to_hydra():
+def test_sweep_values_are_each_checked_globs_included():
     from md.config.cli import jobs
 
     listed = list(jobs("train", ["student=glob(tiny-*)", "loss=fixed", "loss.lambda=0.1,0.2",
                                  "seed=0,1"], multirun=True))
-    assert listed == [["loss=fixed", "loss.lambda=0.1", "seed=0"],
-                      ["loss=fixed", "loss.lambda=0.2", "seed=0"],
-                      ["loss=fixed", "loss.lambda=0.1", "seed=1"]]
+    first = ["student=tiny-gpt2", "loss.lambda=0.1", "seed=0"]
+    assert listed == [["loss=fixed", *first],
+                      ["loss=fixed", "student=tiny-llama", *first[1:]],
+                      ["loss=fixed", "student=tiny-t5", *first[1:]],
+                      ["loss=fixed", first[0], "loss.lambda=0.2", first[2]],
+                      ["loss=fixed", *first[:2], "seed=1"]]
 
 
 def test_an_empty_artifacts_folder_is_refused(tmp_path):

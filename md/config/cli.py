@@ -62,12 +62,31 @@ def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
             where = Path(e.filename).parent if e.filename else Path.cwd()
             print(f"error: {out_of_space_message(where, e.filename or 'a file')}", file=sys.stderr)
             raise SystemExit(2) from None
+        except Exception:
+            _show_if_sweep_job()
+            raise
 
     return wrapper
 
 
-def check_command_line(config_name: str, argv: list[str]) -> None:
-    """Compose and check the config of every job `argv` would run; MDError on the first problem."""
+def _show_if_sweep_job() -> None:
+    """Print a failed sweep job's traceback now: Hydra raises it only after the remaining jobs,
+    so a later job that stops the sweep with one `error:` line would hide it for good."""
+    import traceback
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        job = HydraConfig.get().job
+        print(f"error: sweep job #{job.num} ({' '.join(job.override_dirname.split(','))}) "
+              "failed:", file=sys.stderr)
+        traceback.print_exc()
+
+
+def check_command_line(config_name: str, argv: list[str], user: str | None = None) -> None:
+    """Compose and check the config of every job `argv` would run; MDError on the first problem.
+    user: the user's config folder (else `--config-dir` in `argv`, else $MD_CONFIG_DIR)."""
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)  # a bad flag: argparse's usage line and exit 2
@@ -76,7 +95,7 @@ def check_command_line(config_name: str, argv: list[str]) -> None:
     if sum(map(bool, (args.run, args.multirun, args.cfg, args.shell_completion))) > 1:
         raise MDError("only one of --run, -m/--multirun, --cfg and --shell-completion at a time; "
                       "to see a sweep job's config, run that job with --cfg job (no -m)")
-    name, user = args.config_name or config_name, user_config_dir(args.config_dir)
+    name, user = args.config_name or config_name, user or user_config_dir(args.config_dir)
     for job in jobs(name, list(args.overrides), args.multirun, user):
         check_job(name, job, args.multirun, user)
 
@@ -88,6 +107,9 @@ def user_config_dir(given: str | None) -> str | None:
     if folder is None:
         return None
     where = "--config-dir" if given else f"${USER_CONFIG_ENV}"
+    if Path(folder).expanduser().exists() and not Path(folder).expanduser().is_dir():
+        raise MDError(f"{where}={folder} is a file, not a folder; point it at your own config "
+                      "folder (laid out like md/conf: student/, data/, experiment/ ...)")
     if not Path(folder).expanduser().is_dir():
         raise MDError(f"{where}={folder}: no such folder; point it at your own config folder "
                       "(laid out like md/conf: student/, data/, experiment/ ...)")
@@ -107,8 +129,9 @@ def jobs(config_name: str, overrides: list[str], multirun: bool,
     if not multirun:
         yield overrides
         return
-    swept = [(o.input_line, o.get_key_element(), _values(o)) for o in parsed if o.is_sweep_override()]
-    sweeps = [s for s in swept if s[2]]  # a glob(...) is left out: Hydra's sweeper checks it
+    swept = [(o.input_line, o.get_key_element(), _values(o, user)) for o in parsed
+             if o.is_sweep_override()]
+    sweeps = [s for s in swept if s[2]]  # a glob(...) matching nothing runs no job
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     sweeps += _config_sweeps(config_name, fixed + [f"{k}={v[0]}" for _, k, v in sweeps],
                              {k for _, k, _ in sweeps} | {o.get_key_element() for o in parsed},
@@ -120,11 +143,21 @@ def jobs(config_name: str, overrides: list[str], multirun: bool,
             yield fixed + first[:i] + [f"{key}={value}"] + first[i + 1:]
 
 
-def _values(override) -> list[str]:
+def _values(override, user: str | None = None) -> list[str]:
+    """A sweep's values as the sweeper will see them; glob(...) over the same config folders."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.types import Glob
+
     try:
-        return list(override.sweep_string_iterator())
-    except Exception:  # glob(...) needs Hydra's config loader: the sweeper expands it itself
-        return []
+        if not isinstance(override.value(), Glob):
+            return list(override.sweep_string_iterator())
+        with _search_path(user):  # glob(...) lists a group's options: it needs the config loader
+            override.config_loader = GlobalHydra.instance().config_loader()
+            return list(override.sweep_string_iterator())
+    except Exception as e:  # a range(...) or glob(...) that cannot expand: Hydra's own words
+        raise MDError(f"{override.input_line}: {_first_lines(e)}") from None
+    finally:
+        GlobalHydra.instance().clear()
 
 
 def _config_sweeps(config_name: str, overrides: list[str], given: set[str],
@@ -136,7 +169,8 @@ def _config_sweeps(config_name: str, overrides: list[str], given: set[str],
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
     lines = [f"{k}={v}" for k, v in params.items() if k not in given]
     parsed = OverridesParser.create().parse_overrides(lines)
-    return [(o.input_line, o.get_key_element(), _values(o) or [str(o.value())]) for o in parsed]
+    return [(o.input_line, o.get_key_element(), _values(o, user) or [str(o.value())])
+            for o in parsed]
 
 
 def check_job(config_name: str, overrides: list[str], multirun: bool,
@@ -184,20 +218,28 @@ def _compose(config_name: str, overrides: list[str], hydra_config: bool = False,
 
 @contextlib.contextmanager
 def _search_path(user: str | None) -> Iterator[None]:
-    """Hydra initialised on md's config folder, with `user`'s folder before it (what
-    `--config-dir` does for Hydra's own job)."""
+    """Hydra initialised with the search path Hydra's job gets (`search_path`)."""
     from hydra import version
     from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_config_search_path
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
     version.setbase("1.3")
-    search_path = create_config_search_path(CONFIG_DIR)
-    if user is not None:
-        search_path.prepend("command-line", f"file://{user}")
-    Hydra.create_main_hydra2(task_name="md", config_search_path=search_path)
+    Hydra.create_main_hydra2(task_name="md", config_search_path=search_path(user))
     yield
+
+
+def search_path(user: str | None):
+    """The user's folder (when given) as the primary config folder, md's right after it: the
+    order `stage_main` gives Hydra's job (Hydra's own --config-dir would put it after md's)."""
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+
+    path = create_config_search_path(user or CONFIG_DIR)
+    if user is not None:
+        path.prepend(provider="command-line", path=f"file://{CONFIG_DIR}",
+                     anchor=SearchPathQuery(provider="schema"))
+    return path
 
 
 def _first_lines(e: Exception) -> str:
@@ -257,19 +299,28 @@ def stage_main(config_name: str) -> Callable[[Callable[[DictConfig], object]], C
     """Decorate a stage's `main(cfg)` as its Hydra entry point with user-error reporting."""
 
     def decorate(fn: Callable[[DictConfig], object]) -> Callable[[], object]:
-        hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR,
-                                config_name=config_name)(report_errors(fn))
-
         @functools.wraps(fn)
         def main() -> object:
-            given = any(a in ("--config-dir", "-cd") or a.startswith("--config-dir=")
-                        for a in sys.argv[1:])
-            if not given and os.environ.get(USER_CONFIG_ENV):  # Hydra's job searches it too
-                folder = report_errors(user_config_dir)(None)
-                sys.argv[1:1] = [f"--config-dir={folder}"]
-            report_errors(check_command_line)(config_name, sys.argv[1:])
-            return hydra_main()
+            argv, given = _pop_config_dir(sys.argv[1:])
+            user = report_errors(user_config_dir)(given)
+            sys.argv[1:] = ([f"--config-dir={CONFIG_DIR}"] if user else []) + argv
+            report_errors(check_command_line)(config_name, argv, user)
+            return hydra.main(version_base="1.3", config_path=user or CONFIG_DIR,
+                              config_name=config_name)(report_errors(fn))()
 
         return main
 
     return decorate
+
+
+def _pop_config_dir(argv: list[str]) -> tuple[list[str], str | None]:
+    """`argv` without its `--config-dir DIR` / `--config-dir=DIR` / `-cd DIR`, and DIR."""
+    rest, given, args = [], None, iter(argv)
+    for arg in args:
+        if arg in ("--config-dir", "-cd"):
+            given = next(args, "")
+        elif arg.startswith("--config-dir="):
+            given = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return rest, given

@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable
 
 from md.data import asdiv, gsm8k, strategyqa, svamp, synthetic
+from md.data.checks import check_problems, warn_overlap
 from md.errors import MDError
 from md.types import Problem
 
@@ -46,11 +47,25 @@ def load(dataset: str | Loader, split: str, path: str | None = None, **opts) -> 
     else:
         raise MDError(f"unknown dataset {dataset!r}; use one of {', '.join(LOADERS)} (data=<name>)")
     try:
-        return loader(split, path, **opts)
+        problems = loader(split, path, **opts)
     except TypeError as e:  # an unknown option reached the loader: say which, not a traceback
         if "unexpected keyword" not in str(e):
             raise
         raise MDError(f"data={name}: {e.args[0].split('() ')[-1]}; see md/conf/data/{name}.yaml") from None
+    check_problems(problems, name, split)
+    if split == "test":
+        _warn_if_test_in_train(loader, path, name, problems, opts)
+    return problems
+
+
+def _warn_if_test_in_train(loader: Loader, path: str | None, name: str, test: list[Problem],
+                           opts: dict) -> None:
+    """One warning line when the test split shares questions with the train split."""
+    try:
+        train = loader("train", path, **opts)
+    except MDError:  # a loader without a train split: nothing to compare against
+        return
+    warn_overlap(train, test, name)
 
 
 def select(problems: list[Problem], fraction: float = 1.0, limit: int | None = None,

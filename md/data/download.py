@@ -81,11 +81,24 @@ def fetch(dataset: str) -> Path:
     if dataset not in SOURCES:
         raise MDError(f"{dataset}: no download source is known; set data.path=/folder/with/its/files")
     folder = cache_dir(dataset)
+    check_cache_root(folder)
     for src in SOURCES[dataset]:
         target = folder / src.local
         if not target.is_file():
             _save(target, _get(dataset, src))
     return folder
+
+
+def check_cache_root(folder: Path) -> None:
+    """Refuse, before any download, a cache folder that a file stands in the way of (it would
+    fail only after the download, and read like a network error)."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise MDError(f"MD_DATA_CACHE: {part} is a file, not a folder, so the data cache "
+                              f"{folder} cannot be made there; point MD_DATA_CACHE at a folder "
+                              "(or unset it for ~/.cache/md/data)")
+            return
 
 
 def url_of(src: Source) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from md.data.checks import check_indices
 from md.data.common import check_split, data_dir, make_problem, read_json, record_error
 from md.errors import MDError
 from md.types import Problem
@@ -43,6 +44,7 @@ def load(split: str, path: str | None = None, split_file: str = SPLIT_FILE) -> l
     indices = read_json(folder / split_file, dict).get(split)
     if not isinstance(indices, list):
         raise MDError(f"{folder / split_file}: has no {split!r} list of indices")
+    check_indices(folder / split_file, split, indices)
     problems = []
     for index in indices:
         if not isinstance(index, int) or not 0 <= index < len(records):

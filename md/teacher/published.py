@@ -27,6 +27,7 @@ from a file has none of that method, and vote, types, λ and mix all take per-qu
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any
 from md.answers import is_correct
 from md.errors import MDError
 from md.jsonl import loads as json_loads
+from md.teacher.alignment import check_aligned
 from md.types import Problem, Thought
 
 MIN_ALIGNED = 0.5  # below this share of requested problems found, a file is refused
@@ -64,10 +66,17 @@ class PublishedTeacher:
         self.params = {"path": str(self.path), "dataset": self.dataset}
 
     def check_ready(self) -> None:
+        pot = f"pot_codex_{self.dataset}/*.jsonl"
+        cot = f"palm_cot_{self.dataset}/*_CoT_*.json"
         if not self.sources():
-            raise MDError(f"teacher.path={self.path}: no pot_codex_{self.dataset}/*.jsonl or "
-                          f"palm_cot_{self.dataset}/*_CoT_*.json there; point teacher.path at a "
-                          "folder laid out like ../shared/data/teacher_outputs")
+            raise MDError(f"teacher.path={self.path}: no {pot} or {cot} there; point teacher.path "
+                          "at a folder laid out like ../shared/data/teacher_outputs")
+        root = Path(self.path)
+        for method, pattern in (("PoT", pot), ("CoT", cot)):
+            if not sorted(root.glob(pattern)):  # Mixed Distillation needs both kinds of thought
+                raise MDError(f"teacher.path={self.path}: no {pattern} (the {method} outputs) "
+                              "there, only the other method's; Mixed Distillation needs both: "
+                              "add the missing files")
 
     def sources(self) -> list[Path]:
         root = Path(self.path)
@@ -81,19 +90,19 @@ class PublishedTeacher:
         """Every published sample of `problems`, in problem order, then method, then sample."""
         self.check_ready()
         by_text = {text_key(p.question): p for p in problems}
+        copies = Counter(text_key(p.question) for p in problems)  # a dataset may repeat a question
         found: dict[tuple[str, str], list[str]] = {}
         hits: dict[str, int] = {}
         files: dict[str, list[str]] = {}
         for method, file, records in self._records():
             files.setdefault(method, []).append(str(file))
-            for line, text, samples, gold in records:
+            check_aligned(method, records)
+            seen: Counter = Counter()
+            for where, text, samples, gold in records:
                 problem = by_text.get(text_key(text))
                 if problem is None:
                     continue
-                if gold is not None and not is_correct(gold, problem.answer):
-                    raise MDError(f"{file}:{line}: the record's answer {gold!r} is not the gold "
-                                  f"answer {problem.answer!r} of {problem.id}; the file does not "
-                                  "belong to this dataset version")
+                check_record(where, problem, gold, seen, copies)
                 key = (problem.id, method)
                 hits[method] = hits.get(method, 0) + (key not in found)
                 found.setdefault(key, []).extend(samples)
@@ -133,8 +142,8 @@ def _part(file: Path) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def pot_records(file: Path) -> list[tuple[int, str, list[str], Any]]:
-    """(line, question text, programs, gold answer) of a PoT-repository JSONL file."""
+def pot_records(file: Path) -> list[tuple[str, str, list[str], Any]]:
+    """(file:line, question text, programs, gold answer) of a PoT-repository JSONL file."""
     out = []
     for line, raw in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not raw.strip():
@@ -143,18 +152,22 @@ def pot_records(file: Path) -> list[tuple[int, str, list[str], Any]]:
             r = json_loads(raw)
             if "demonstration" in r:  # a few-shot prompt header between runs
                 continue
-            programs = [str(g) for g in r["generated"]]
+            programs = r["generated"]
+            if not isinstance(programs, list) or not all(isinstance(g, str) for g in programs):
+                raise TypeError(f'"generated" is {type(programs).__name__} {programs!r:.40}, '
+                                "not a list of program strings")
             text = _join(str(r.get("passage") or ""), str(r["question"]))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise MDError(f"{file}:{line}: not a PoT output record ({type(e).__name__}: {e}); "
                           'expected {"question", "passage", "generated": [...], "answer"}') from None
-        out.append((line, text, programs, r.get("answer")))
+        out.append((f"{file}:{line}", text, programs, r.get("answer")))
     return out
 
 
-def cot_records(files: list[Path], inputs: Path) -> list[tuple[int, str, list[str], Any]]:
-    """(row, question text, [completion cut at "Q:"], None) of concatenated CoT list files."""
+def cot_records(files: list[Path], inputs: Path) -> list[tuple[str, str, list[str], Any]]:
+    """(file[row], question text, [completion cut at "Q:"], None) of concatenated CoT list files."""
     completions: list[str] = []
+    wheres: list[str] = []
     for file in files:
         try:
             part = json_loads(file.read_text(encoding="utf-8"))
@@ -163,6 +176,7 @@ def cot_records(files: list[Path], inputs: Path) -> list[tuple[int, str, list[st
         if not isinstance(part, list) or not all(isinstance(c, str) for c in part):
             raise MDError(f"{file}: expected a JSON list of completion strings")
         completions += part
+        wheres += [f"{file}[{row}]" for row in range(len(part))]
     rows = []
     for line, raw in enumerate(inputs.read_text(encoding="utf-8").splitlines(), start=1):
         if raw.strip():
@@ -175,9 +189,22 @@ def cot_records(files: list[Path], inputs: Path) -> list[tuple[int, str, list[st
         names = " + ".join(f.name for f in files)
         raise MDError(f"{names} hold {len(completions)} completions but {inputs} has {len(rows)} "
                       "rows; they do not align (a file is missing or from another split)")
-    return [(line, _join(*text.split("\n", 1)) if "\n" in text else text,
+    return [(where, _join(*text.split("\n", 1)) if "\n" in text else text,
              [completion.split("Q:")[0].strip()], None)
-            for (line, text), completion in zip(rows, completions, strict=True)]
+            for where, (_, text), completion in zip(wheres, rows, completions, strict=True)]
+
+
+def check_record(where: str, problem: Problem, gold: Any, seen: Counter, copies: Counter) -> None:
+    """Refuse a record whose gold is not its problem's, or a question one file holds twice."""
+    if gold is not None and not is_correct(gold, problem.answer):
+        raise MDError(f"{where}: the record's answer {gold!r} is not the gold answer "
+                      f"{problem.answer!r} of {problem.id}; the file does not belong to this "
+                      "dataset version")
+    key = text_key(problem.question)
+    seen[key] += 1
+    if seen[key] > copies[key]:
+        raise MDError(f"{where}: a second record for the question of {problem.id} in one file; a "
+                      "duplicated record would count its samples twice: remove the copy")
 
 
 def _join(body: str, question: str) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 
 from md import jsonl
 from md.errors import MDError
+from md.teacher.alignment import Questions
 from md.teacher.base import Completion, Request
-from md.types import Thought
+from md.types import REASONING_METHODS, Thought
 
 
 @dataclass(eq=False)
@@ -35,6 +36,7 @@ class ReplayTeacher:
     price_in_per_1m: float = 0.0
     price_out_per_1m: float = 0.0
     _thoughts: dict[tuple[str, str, int], Thought] | None = field(default=None, repr=False)
+    _rows: dict[tuple[str, str, int], int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         self.params = {"path": str(self.path)}
@@ -45,10 +47,22 @@ class ReplayTeacher:
                           "teacher.path=/path/to/thoughts.jsonl (records of md.types.Thought)")
 
     def load(self) -> dict[tuple[str, str, int], Thought]:
+        """The file's thoughts by (problem id, method, sample); a record that cannot be one of
+        them (another method, a duplicate) is refused with its record number."""
         if self._thoughts is None:
             self.check_ready()
-            self._thoughts = {(t.problem_id, t.method, t.sample_index): t
-                              for t in jsonl.read(self.path, Thought)}
+            thoughts, rows = {}, {}
+            for row, t in enumerate(jsonl.read(self.path, Thought), start=1):
+                key = (t.problem_id, t.method, t.sample_index)
+                if t.method not in REASONING_METHODS or not isinstance(t.text, str):
+                    raise MDError(f"{self.path} record {row}: method {t.method!r} with text of type "
+                                  f"{type(t.text).__name__}; a thought is a cot or pot text")
+                if key in thoughts:
+                    raise MDError(f"{self.path} record {row}: a second {t.method} thought "
+                                  f"#{t.sample_index} for problem {t.problem_id} (first: record "
+                                  f"{rows[key]}); remove the duplicate")
+                thoughts[key], rows[key] = t, row
+            self._thoughts, self._rows = thoughts, rows
         return self._thoughts
 
     async def aclose(self) -> None:
@@ -63,6 +77,7 @@ class ReplayTeacher:
             raise MDError(f"teacher=replay: {self.path} has no {method} thought #{index} for "
                           f"problem {pid} ({len(missing)} missing in this batch); lower teacher.n "
                           "or replay a file with all the problems of this dataset")
+        self._check_aligned(reqs, thoughts)
         out = []
         for r in reqs:
             found = [thoughts[(r.problem.id, r.method, i)] for i in r.indices]
@@ -70,6 +85,24 @@ class ReplayTeacher:
                      "completion_tokens": sum(t.usage.get("completion_tokens", 0) for t in found)}
             out.append(Completion(tuple(t.text for t in found), usage))
         return out
+
+
+    def _check_aligned(self, reqs: list[Request], thoughts: dict) -> None:
+        """Refuse a thought that answers another problem of the batch than the one it is filed
+        under (a file of another dataset version, or ids shifted)."""
+        problems = list({r.problem.id: r.problem for r in reqs}.values())
+        index = Questions([p.question for p in problems])
+        position = {p.id: i for i, p in enumerate(problems)}
+        for r in reqs:
+            for i in r.indices:
+                key = (r.problem.id, r.method, i)
+                other = index.owner(thoughts[key].text, position[r.problem.id])
+                if other is not None:
+                    raise MDError(f"{self.path} record {self._rows[key]}: the {r.method} thought "
+                                  f"of problem {r.problem.id} shares no number with its question "
+                                  f"but fits problem {problems[other].id}; the file does not line "
+                                  "up with these problems (another dataset version, or ids "
+                                  "shifted): replay a file extracted for them")
 
 
 def build_replay_teacher(path: str, n: int = 20, budget_usd: float | None = None,
