@@ -29,6 +29,7 @@ from md.teacher.cache import Cache, damage_line
 from md.teacher.engine import FillResult, fill
 from md.teacher.recover import recover_in_flight
 from md.teacher.rounds import Judge, run_rounds
+from md.teacher.sigterm import stopped_line
 from md.types import Problem
 
 
@@ -106,6 +107,8 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
                                             _need(judge), ask, progress)
                 _print_saving(counts, n)
             where = cache.path if use_disk else "memory"
+            if result.stopped == "sigterm":  # a scheduler ended the job: what came is kept
+                raise MDError(stopped_line(result.requests_sent, len(reqs), where))
             if result.stopped == "error":
                 raise MDError(f"{result.error} ({result.requests_sent} of {len(reqs)} requests "
                               f"answered and saved in the cache {where}; rerun to continue)")

@@ -6,7 +6,9 @@ worker sends anything it reserves the worst case those requests can cost (every 
 to max_tokens); if spent + reserved would pass the budget it stops taking work, so the budget is
 never exceeded. Each completion is committed to the cache as it arrives. A failure that
 survives the teacher's retries stops the other workers from taking new work; what is in flight
-is still saved, then the error is raised. A completion with fewer texts than the request's
+is still saved, then the error is raised. SIGTERM (a scheduler ending the job) stops new work,
+waits a little for the answers in flight and ends with `stopped="sigterm"` (md.teacher.sigterm).
+A completion with fewer texts than the request's
 sample indices (servers that ignore `n`) is kept, and the rest go back on the queue as a new
 request, so nothing is asked twice and nothing answered is thrown away.
 """
@@ -20,6 +22,7 @@ from tqdm import tqdm
 
 from md.teacher.base import Request, cost_usd, worst_case_usd
 from md.teacher.cache import Cache
+from md.teacher.sigterm import on_sigterm
 
 
 @dataclass
@@ -29,7 +32,7 @@ class FillResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     spent_usd: float = 0.0
-    stopped: str | None = None  # None | "budget" | "error" | "pending" (batch still running)
+    stopped: str | None = None  # None | "budget" | "error" | "sigterm" | "pending" (batch running)
     error: BaseException | None = None
     reserved_usd: float = 0.0  # batch mode: worst case of what was submitted
     failed_lines: int = 0  # batch mode: lines the batch answered with an error
@@ -68,8 +71,16 @@ async def _fill(requests, teacher, cache, budget_usd, progress) -> FillResult:
                desc=f"teacher {teacher.model}")
     workers = [asyncio.create_task(_worker(queue, teacher, cache, state, bar))
                for _ in range(max(1, int(teacher.concurrency)))]
+
+    def stop() -> None:
+        state.result.stopped = "sigterm"  # workers take no new request; in-flight ones finish
+
     try:
-        await asyncio.gather(*workers)
+        with on_sigterm(stop, workers):
+            await asyncio.gather(*workers)
+    except asyncio.CancelledError:  # the grace period after SIGTERM ran out
+        if state.result.stopped != "sigterm":
+            raise
     finally:
         bar.close()
         await teacher.aclose()
