@@ -13,6 +13,7 @@ the same folder, flushed and fsynced, then renamed over the target (rename is at
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -92,14 +93,24 @@ def is_out_of_space(error: BaseException) -> bool:
     return "No space left on device" in text or "os error 28" in text or "Disk quota" in text
 
 
-def out_of_space_message(folder: str | os.PathLike, what: str, needed_bytes: int | None = None) -> str:
-    """One line: which folder is full, what was being written, the space needed and free."""
+def out_of_space_message(folder: str | os.PathLike, what: str, needed_bytes: int | None = None,
+                         errno_: int | None = None) -> str:
+    """One line: which folder is full, what was being written, the space needed and free. A
+    file-size limit (EFBIG: `ulimit -f`, RLIMIT_FSIZE) is not a full disk and is named as such."""
+    import resource
     import shutil
 
     folder = Path(folder)
     probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     free = shutil.disk_usage(probe).free
+    kept = "what was finished is kept, and nothing half-written is trusted"
+    if errno_ == errno.EFBIG:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        cap = "" if limit == resource.RLIM_INFINITY else f" of {limit:,} bytes"
+        return (f"a file-size limit{cap} (ulimit -f) stopped writing {what} in {folder}, not a "
+                f"full disk ({free / 1e6:,.1f} MB free there); raise the limit (ulimit -f "
+                f"unlimited, or the scheduler's file-size limit) and rerun: {kept}")
     need = f"about {needed_bytes / 1e6:,.1f} MB needed, " if needed_bytes else ""
     return (f"no space left in {folder} while writing {what} ({need}{free / 1e6:,.1f} MB free); "
             f"free some space there (or point paths.runs / paths.artifacts at another disk) and "
-            f"rerun: what was finished is kept, and nothing half-written is trusted")
+            f"rerun: {kept}")

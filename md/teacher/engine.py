@@ -6,7 +6,8 @@ worker sends anything it reserves the worst case those requests can cost (every 
 to max_tokens); if spent + reserved would pass the budget it stops taking work, so the budget is
 never exceeded. Each completion is committed to the cache as it arrives. A failure that
 survives the teacher's retries stops the other workers from taking new work; what is in flight
-is still saved, then the error is raised. SIGTERM (a scheduler ending the job) stops new work,
+is still saved, then the error is raised; a failed commit (a full disk) is such a failure,
+and the other workers' answers are still committed if they can be. SIGTERM (a scheduler ending the job) stops new work,
 waits a little for the answers in flight and ends with `stopped="sigterm"` (md.teacher.sigterm).
 A completion with fewer texts than the request's
 sample indices (servers that ignore `n`) is kept, and the rest go back on the queue as a new
@@ -122,17 +123,22 @@ async def _answer(group, need, queue, teacher, cache: Cache, state: _State, bar)
     finally:
         state.reserved -= need
     for req, comp in zip(group, completions, strict=True):
-        cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage,
-                  comp.served)
+        p, c = comp.usage.get("prompt_tokens", 0), comp.usage.get("completion_tokens", 0)
+        result.requests_sent += 1  # paid, whether or not the commit below succeeds
+        result.prompt_tokens += p
+        result.completion_tokens += c
+        result.spent_usd += cost_usd(teacher, p, c)
+        try:
+            cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage,
+                      comp.served)
+        except Exception as e:  # noqa: BLE001 - a full disk: stop, keep what was committed
+            if result.stopped in (None, "sigterm"):
+                result.stopped, result.error = "error", e
+            continue
+        result.samples += len(comp.texts)
         rest = req.indices[len(comp.texts):]  # fewer choices than n: ask for the rest
         per = max(1, int(teacher.max_n_per_request))
         for i in range(0, len(rest), per):
             queue.put_nowait([replace(req, indices=rest[i:i + per])])
-        p, c = comp.usage.get("prompt_tokens", 0), comp.usage.get("completion_tokens", 0)
-        result.requests_sent += 1
-        result.samples += len(comp.texts)
-        result.prompt_tokens += p
-        result.completion_tokens += c
-        result.spent_usd += cost_usd(teacher, p, c)
     bar.update(sum(len(c.texts) for c in completions))
     bar.set_postfix(spent=f"${result.spent_usd:.4f}", refresh=False)
