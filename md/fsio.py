@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,12 +30,17 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temp file beside `path` for writing; on success it replaces `path` atomically."""
+    """Open a temp file beside `path` for writing; on success it replaces `path` atomically.
+    The writer holds a lock on its temp file until the rename, so the temp files of writers
+    that died (SIGKILL, OOM) are told apart from live ones and removed at the next write in
+    that folder (sweep_temps)."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    sweep_temps(path.parent)
+    fd, tmp = _locked_temp(path)
+    held = os.dup(fd)  # keeps the lock after the file object closes, until the rename
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
             yield f
@@ -50,6 +56,52 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(held)
+
+
+def _locked_temp(path: Path) -> tuple[int, str]:
+    """A new temp file beside `path`, locked (flock) by this writer."""
+    import fcntl
+
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:  # a sweep may have taken it between mkstemp and flock: then make another
+            if os.stat(tmp).st_ino == os.fstat(fd).st_ino:
+                return fd, tmp
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+TEMP_SUFFIX = ".tmp"
+TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # .<name>.<mkstemp's 8 characters>.tmp
+
+
+def sweep_temps(folder: str | os.PathLike) -> int:
+    """Remove the temp files (`.<name>.*.tmp`) that killed writers left in `folder`: those whose
+    lock no process holds. A live writer's temp file is left alone. The number removed."""
+    import fcntl
+
+    removed = 0
+    for tmp in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+        if not TEMP_NAME.match(tmp.name):
+            continue  # not one of ours
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live writer holds it
+        else:
+            tmp.unlink(missing_ok=True)  # renamed meanwhile: nothing to remove
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
