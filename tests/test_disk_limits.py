@@ -10,10 +10,12 @@ failure was SQLite's "disk I/O error" traceback, and a file-size limit read as a
 from __future__ import annotations
 
 import errno
+import os
 import resource
 import subprocess
 import sys
 
+import pytest
 from cli_run import _env
 
 from md.fsio import out_of_space_message
@@ -65,3 +67,26 @@ def test_a_full_disk_and_a_file_size_limit_are_told_apart(tmp_path):
     limit = out_of_space_message(tmp_path, "x.jsonl", errno_=errno.EFBIG)
     assert full.startswith(f"no space left in {tmp_path}") and "ulimit" not in full
     assert "file-size limit" in limit and "no space left" not in limit and str(tmp_path) in limit
+
+
+def test_a_read_only_teacher_cache_folder_is_one_line_before_any_request(tmp_path, fake_openai):
+    from cli_run import md_here, one_error_line
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if made.returncode != 0:  # not root: a folder without write permission does the same
+        if os.geteuid() == 0:
+            pytest.skip(f"cannot mount a read-only tmpfs here ({made.stderr.strip()})")
+        folder.chmod(0o555)
+    server = fake_openai()
+    try:
+        line = one_error_line(md_here(tmp_path, *ARGS, f"teacher.base_url={server.url}",
+                                      f"extract.cache_path={folder / 'cache.sqlite'}",
+                                      stage="extract"))
+    finally:
+        if made.returncode == 0:
+            subprocess.run(["umount", str(folder)], check=True)
+    assert f"extract.cache_path={folder / 'cache.sqlite'}" in line and "writable" in line, line
+    assert server.requests == []
