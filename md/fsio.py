@@ -13,7 +13,9 @@ the same folder, flushed and fsynced, then renamed over the target (rename is at
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +30,17 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temp file beside `path` for writing; on success it replaces `path` atomically."""
+    """Open a temp file beside `path` for writing; on success it replaces `path` atomically.
+    The writer holds a lock on its temp file until the rename, so the temp files of writers
+    that died (SIGKILL, OOM) are told apart from live ones and removed at the next write in
+    that folder (sweep_temps)."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    sweep_temps(path.parent)
+    fd, tmp = _locked_temp(path)
+    held = os.dup(fd)  # keeps the lock after the file object closes, until the rename
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
             yield f
@@ -49,6 +56,52 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(held)
+
+
+def _locked_temp(path: Path) -> tuple[int, str]:
+    """A new temp file beside `path`, locked (flock) by this writer."""
+    import fcntl
+
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:  # a sweep may have taken it between mkstemp and flock: then make another
+            if os.stat(tmp).st_ino == os.fstat(fd).st_ino:
+                return fd, tmp
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+TEMP_SUFFIX = ".tmp"
+TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # .<name>.<mkstemp's 8 characters>.tmp
+
+
+def sweep_temps(folder: str | os.PathLike) -> int:
+    """Remove the temp files (`.<name>.*.tmp`) that killed writers left in `folder`: those whose
+    lock no process holds. A live writer's temp file is left alone. The number removed."""
+    import fcntl
+
+    removed = 0
+    for tmp in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+        if not TEMP_NAME.match(tmp.name):
+            continue  # not one of ours
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live writer holds it
+        else:
+            tmp.unlink(missing_ok=True)  # renamed meanwhile: nothing to remove
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -92,14 +145,24 @@ def is_out_of_space(error: BaseException) -> bool:
     return "No space left on device" in text or "os error 28" in text or "Disk quota" in text
 
 
-def out_of_space_message(folder: str | os.PathLike, what: str, needed_bytes: int | None = None) -> str:
-    """One line: which folder is full, what was being written, the space needed and free."""
+def out_of_space_message(folder: str | os.PathLike, what: str, needed_bytes: int | None = None,
+                         errno_: int | None = None) -> str:
+    """One line: which folder is full, what was being written, the space needed and free. A
+    file-size limit (EFBIG: `ulimit -f`, RLIMIT_FSIZE) is not a full disk and is named as such."""
+    import resource
     import shutil
 
     folder = Path(folder)
     probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     free = shutil.disk_usage(probe).free
+    kept = "what was finished is kept, and nothing half-written is trusted"
+    if errno_ == errno.EFBIG:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        cap = "" if limit == resource.RLIM_INFINITY else f" of {limit:,} bytes"
+        return (f"a file-size limit{cap} (ulimit -f) stopped writing {what} in {folder}, not a "
+                f"full disk ({free / 1e6:,.1f} MB free there); raise the limit (ulimit -f "
+                f"unlimited, or the scheduler's file-size limit) and rerun: {kept}")
     need = f"about {needed_bytes / 1e6:,.1f} MB needed, " if needed_bytes else ""
     return (f"no space left in {folder} while writing {what} ({need}{free / 1e6:,.1f} MB free); "
             f"free some space there (or point paths.runs / paths.artifacts at another disk) and "
-            f"rerun: what was finished is kept, and nothing half-written is trusted")
+            f"rerun: {kept}")

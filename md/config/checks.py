@@ -107,6 +107,11 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None,
     if OmegaConf.select(cfg, "paths.artifacts") is not None:
         check_writable(cfg.paths.artifacts, "paths.artifacts",
                        "point paths.artifacts at a writable folder")
+    cache = OmegaConf.select(cfg, "extract.cache_path", default=None)
+    if cache and not OmegaConf.select(cfg, "extract.dry_run", default=False):
+        # the teacher's answers are committed there as they arrive: unwritable, they are lost
+        check_writable(Path(str(cache)).expanduser().parent, f"extract.cache_path={cache}: its folder",
+                       "point extract.cache_path at a file in a writable folder")
     if run_dir is not None:
         check_writable(run_dir, "the run folder", "set paths.runs (or hydra.run.dir) to a writable folder")
 

@@ -60,7 +60,8 @@ def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
             if not is_out_of_space(e):
                 raise
             where = Path(e.filename).parent if e.filename else Path.cwd()
-            print(f"error: {out_of_space_message(where, e.filename or 'a file')}", file=sys.stderr)
+            print(f"error: {out_of_space_message(where, e.filename or 'a file', errno_=e.errno)}",
+                  file=sys.stderr)
             raise SystemExit(2) from None
         except Exception:
             _show_if_sweep_job()

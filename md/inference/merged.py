@@ -6,7 +6,9 @@ into the weights once (peft's merge_and_unload, in fp32) and the merged folder i
 loads. The copy is cached under the model cache (`MD_MODEL_CACHE`, default ~/.cache/md/models)
 by a hash of the adapter's files and the base's path: the same student is merged once, a
 retrained one gets a new copy. It is written to a temporary folder and renamed into place, under
-a lock, so a killed merge leaves nothing that looks finished and two jobs do not merge twice.
+a lock, so a killed merge leaves nothing that looks finished and two jobs do not merge twice;
+the hidden temporary copies of merges that were killed are removed at the next start
+(`sweep_unfinished`), those still being merged (their lock held) never.
 
     folder = merged_student("~/.cache/md/models/SmolLM2-...", "runs/x/student")
 """
@@ -42,6 +44,7 @@ def merged_student(base: str | Path, adapter_dir: str | Path, cache_dir: str | N
     target = cache_root(cache_dir) / "merged" / f"{Path(base).name}-lora-{merge_key(base, adapter_dir)}"
     if (target / DONE).is_file():
         return target
+    sweep_unfinished(target.parent)
     with file_lock(target.parent / f".{target.name}.lock", f"merging {adapter_dir}"):
         if (target / DONE).is_file():  # another job merged it while this one waited
             return target
@@ -56,6 +59,29 @@ def merged_student(base: str | Path, adapter_dir: str | Path, cache_dir: str | N
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return target
+
+
+def sweep_unfinished(folder: Path) -> int:
+    """Remove the hidden temporary folders (`.<name>.<random>`) of merges that were killed: those
+    whose merge lock (`.<name>.lock`) no process holds. The number removed."""
+    import fcntl
+
+    removed = 0
+    for tmp in Path(folder).glob(".*"):
+        name = tmp.name[1:].rsplit(".", 1)[0]
+        if not tmp.is_dir() or tmp.suffix == ".lock" or not name:
+            continue
+        with open(Path(folder) / f".{name}.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a merge of that name is running
+            try:
+                shutil.rmtree(tmp, ignore_errors=True)
+                removed += 1
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    return removed
 
 
 def _merge(base: str | Path, adapter_dir: str | Path, out: Path) -> None:

@@ -109,7 +109,8 @@ def save_student(student: Student, folder: str | Path, methods: Sequence[str] = 
         shutil.rmtree(partial, ignore_errors=True)
         if is_out_of_space(e):
             needed = _size(student, state_dict)
-            raise MDError(out_of_space_message(folder, "the trained student", needed)) from None
+            raise MDError(out_of_space_message(folder, "the trained student", needed,
+                                                 errno_=getattr(e, "errno", None))) from None
         raise
     quant = getattr(getattr(_base_model(student.model), "config", None), "quantization_config", None)
     manifest = {"name": student.name, "finetune": student.finetune, "seq2seq": student.seq2seq,

@@ -20,7 +20,7 @@ from pathlib import Path
 from md import jsonl
 from md.config.settings import ExtractSettings
 from md.errors import MDError
-from md.fsio import file_lock
+from md.fsio import file_lock, is_out_of_space, out_of_space_message
 from md.teacher import plan as planning
 from md.teacher.adaptive import expected_saving_line
 from md.teacher.base import TEACHER_MODES
@@ -29,6 +29,7 @@ from md.teacher.cache import Cache, damage_line
 from md.teacher.engine import FillResult, fill
 from md.teacher.recover import recover_in_flight
 from md.teacher.rounds import Judge, run_rounds
+from md.teacher.sigterm import stopped_line
 from md.types import Problem
 
 
@@ -106,6 +107,13 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
                                             _need(judge), ask, progress)
                 _print_saving(counts, n)
             where = cache.path if use_disk else "memory"
+            if result.stopped == "sigterm":  # a scheduler ended the job: what came is kept
+                raise MDError(stopped_line(result.requests_sent, len(reqs), where))
+            if result.stopped == "error" and is_out_of_space(result.error):
+                kept = len(reqs) - len(planning.plan(prompt_list, teacher, cache, n))
+                raise MDError(out_of_space_message(
+                    Path(cache.path).parent, f"the teacher cache {cache.path} ({kept} of "
+                    f"{len(reqs)} requests answered and kept in it)", errno_=result.error.errno))
             if result.stopped == "error":
                 raise MDError(f"{result.error} ({result.requests_sent} of {len(reqs)} requests "
                               f"answered and saved in the cache {where}; rerun to continue)")

@@ -5,7 +5,8 @@ For every request not cached and not already inside an open batch: write the JSO
 and merge it into the cache. The cache file remembers each uploaded file *before* its batch is
 created, and the batch id right after, so a restart at any point resumes the same job: a file
 with no recorded batch is matched to a batch the server already has (by input file id) or the
-batch is created then. Nothing is uploaded or paid twice.
+batch is created then. Nothing is uploaded or paid twice. SIGTERM stops the wait at once (the
+jobs stay remembered, and keep running on the server): `stopped="sigterm"`.
 
     python -m md.extract data=gsm8k teacher=openai teacher.mode=batch extract.batch_wait_s=86400
 """
@@ -21,6 +22,7 @@ from tqdm import tqdm
 from md.teacher.base import Request, cost_usd, worst_case_usd
 from md.teacher.cache import Cache
 from md.teacher.engine import FillResult
+from md.teacher.sigterm import on_sigterm
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 ENDPOINT = "/v1/chat/completions"
@@ -38,22 +40,36 @@ def run_batch(requests: list[Request], teacher, cache: Cache, budget_usd: float 
 async def _run(requests, teacher, cache, budget_usd, poll_s, wait_s, max_lines,
                progress) -> FillResult:
     result = FillResult()
+
+    def stop() -> None:
+        result.stopped = "sigterm"
+
     try:
-        jobs = await _resume(teacher, cache)
-        in_batch = {line["key"] for _, lines in jobs for line in lines.values()}
-        todo = [r for r in requests if r.prompt_key not in in_batch]
-        for start in range(0, len(todo), max_lines):
-            chunk = _affordable(todo[start:start + max_lines], teacher, budget_usd, result)
-            if chunk:
-                jobs.append(await _submit(chunk, teacher, cache))
-            if result.stopped:
-                break
-        with tqdm(total=sum(len(lines) for _, lines in jobs), unit="request",
-                  desc=f"batch {teacher.model}", disable=not progress) as bar:
-            await _poll(jobs, teacher, cache, poll_s, wait_s, result, bar)
+        with on_sigterm(stop, [asyncio.current_task()], grace_s=0):
+            await _submit_and_poll(requests, teacher, cache, budget_usd, poll_s, wait_s,
+                                   max_lines, progress, result)
+    except asyncio.CancelledError:
+        if result.stopped != "sigterm":
+            raise
     finally:
         await teacher.aclose()
     return result
+
+
+async def _submit_and_poll(requests, teacher, cache, budget_usd, poll_s, wait_s, max_lines,
+                           progress, result: FillResult) -> None:
+    jobs = await _resume(teacher, cache)
+    in_batch = {line["key"] for _, lines in jobs for line in lines.values()}
+    todo = [r for r in requests if r.prompt_key not in in_batch]
+    for start in range(0, len(todo), max_lines):
+        chunk = _affordable(todo[start:start + max_lines], teacher, budget_usd, result)
+        if chunk:
+            jobs.append(await _submit(chunk, teacher, cache))
+        if result.stopped:
+            break
+    with tqdm(total=sum(len(lines) for _, lines in jobs), unit="request",
+              desc=f"batch {teacher.model}", disable=not progress) as bar:
+        await _poll(jobs, teacher, cache, poll_s, wait_s, result, bar)
 
 
 def _affordable(chunk: list[Request], teacher, budget_usd, result: FillResult) -> list[Request]:

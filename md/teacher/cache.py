@@ -14,11 +14,21 @@ A damaged file (emptied, truncated, not SQLite, failing SQLite's own quick_check
 trusted and never a traceback: it is checked before the first read, moved aside
 (`<file>.damaged-<time>`, with its -wal/-shm), and the cache starts empty; `cache.damaged` says
 what happened, so the extraction can say how many requests it will send again before it does.
+
+A write that fails (a full disk, a file-size limit) loses only that one answer: every answer
+committed before stays in the file (WAL), and the failure is raised as an OSError naming the
+cache file and its cause, ENOSPC for a full disk or EFBIG for a file-size limit, which SQLite
+itself reports only as "database or disk is full" or "disk I/O error".
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import resource
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -87,6 +97,23 @@ def damage_line(cache: Cache, requests: int, usd: float, budget: float | None) -
             f"included; {cap}")
 
 
+def write_failure(path: str, error: sqlite3.Error) -> OSError | sqlite3.Error:
+    """What a failed SQLite write really was: EFBIG when a cache file reached this process's
+    file-size limit, ENOSPC when the disk has (almost) no room left, else the error itself."""
+    if path == ":memory:":
+        return error
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        sizes = [Path(f"{path}{s}").stat().st_size for s in ("", "-wal", "-shm")
+                 if Path(f"{path}{s}").exists()]
+        if any(size + (64 << 10) >= limit for size in sizes):  # within a few pages of it
+            return OSError(errno.EFBIG, os.strerror(errno.EFBIG), path)
+    if shutil.disk_usage(Path(path).parent).free < (1 << 20) or \
+            getattr(error, "sqlite_errorname", "") == "SQLITE_FULL":
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+    return error
+
+
 def request_tag(key: str, indices: tuple[int, ...]) -> str:
     """Names one request: its prompt and the sample indices it fills (fits OpenAI metadata)."""
     return f"{key[:40]}:{','.join(map(str, indices))}"[:500]
@@ -114,7 +141,17 @@ class Cache:
             self.db.execute("ALTER TABLE samples ADD COLUMN served TEXT")
 
     def close(self) -> None:
-        self.db.close()
+        with contextlib.suppress(sqlite3.Error):  # a full disk: the WAL keeps what was committed
+            self.db.close()
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """One transaction; a failed write is raised as what it was (see write_failure)."""
+        try:
+            with self.db:  # BEGIN ... COMMIT
+                yield
+        except sqlite3.OperationalError as e:
+            raise write_failure(self.path, e) from e
 
     def __enter__(self) -> Cache:
         return self
@@ -149,7 +186,7 @@ class Cache:
         for j, (index, text) in enumerate(zip(indices, texts, strict=False)):
             u = dict(usage, request_samples=len(texts)) if j == 0 else {}
             rows.append((key, index, model, text, json.dumps(u), now, json.dumps(served or {})))
-        with self.db:  # BEGIN ... COMMIT
+        with self._writing():
             self.db.executemany(
                 "INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             self.db.execute("DELETE FROM in_flight WHERE tag=?", (request_tag(key, indices),))
@@ -158,7 +195,7 @@ class Cache:
     def mark_sent(self, key: str, indices: tuple[int, ...]) -> str:
         """Record a request as sent (before sending it); returns its tag."""
         tag = request_tag(key, indices)
-        with self.db:
+        with self._writing():
             self.db.execute("INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?)",
                             (tag, key, json.dumps(list(indices)), time.time()))
         return tag

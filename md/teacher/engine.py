@@ -6,7 +6,10 @@ worker sends anything it reserves the worst case those requests can cost (every 
 to max_tokens); if spent + reserved would pass the budget it stops taking work, so the budget is
 never exceeded. Each completion is committed to the cache as it arrives. A failure that
 survives the teacher's retries stops the other workers from taking new work; what is in flight
-is still saved, then the error is raised. A completion with fewer texts than the request's
+is still saved, then the error is raised; a failed commit (a full disk) is such a failure,
+and the other workers' answers are still committed if they can be. SIGTERM (a scheduler ending the job) stops new work,
+waits a little for the answers in flight and ends with `stopped="sigterm"` (md.teacher.sigterm).
+A completion with fewer texts than the request's
 sample indices (servers that ignore `n`) is kept, and the rest go back on the queue as a new
 request, so nothing is asked twice and nothing answered is thrown away.
 """
@@ -20,6 +23,7 @@ from tqdm import tqdm
 
 from md.teacher.base import Request, cost_usd, worst_case_usd
 from md.teacher.cache import Cache
+from md.teacher.sigterm import on_sigterm
 
 
 @dataclass
@@ -29,7 +33,7 @@ class FillResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     spent_usd: float = 0.0
-    stopped: str | None = None  # None | "budget" | "error" | "pending" (batch still running)
+    stopped: str | None = None  # None | "budget" | "error" | "sigterm" | "pending" (batch running)
     error: BaseException | None = None
     reserved_usd: float = 0.0  # batch mode: worst case of what was submitted
     failed_lines: int = 0  # batch mode: lines the batch answered with an error
@@ -68,8 +72,16 @@ async def _fill(requests, teacher, cache, budget_usd, progress) -> FillResult:
                desc=f"teacher {teacher.model}")
     workers = [asyncio.create_task(_worker(queue, teacher, cache, state, bar))
                for _ in range(max(1, int(teacher.concurrency)))]
+
+    def stop() -> None:
+        state.result.stopped = "sigterm"  # workers take no new request; in-flight ones finish
+
     try:
-        await asyncio.gather(*workers)
+        with on_sigterm(stop, workers):
+            await asyncio.gather(*workers)
+    except asyncio.CancelledError:  # the grace period after SIGTERM ran out
+        if state.result.stopped != "sigterm":
+            raise
     finally:
         bar.close()
         await teacher.aclose()
@@ -111,17 +123,22 @@ async def _answer(group, need, queue, teacher, cache: Cache, state: _State, bar)
     finally:
         state.reserved -= need
     for req, comp in zip(group, completions, strict=True):
-        cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage,
-                  comp.served)
+        p, c = comp.usage.get("prompt_tokens", 0), comp.usage.get("completion_tokens", 0)
+        result.requests_sent += 1  # paid, whether or not the commit below succeeds
+        result.prompt_tokens += p
+        result.completion_tokens += c
+        result.spent_usd += cost_usd(teacher, p, c)
+        try:
+            cache.put(req.prompt_key, teacher.model, req.indices, comp.texts, comp.usage,
+                      comp.served)
+        except Exception as e:  # noqa: BLE001 - a full disk: stop, keep what was committed
+            if result.stopped in (None, "sigterm"):
+                result.stopped, result.error = "error", e
+            continue
+        result.samples += len(comp.texts)
         rest = req.indices[len(comp.texts):]  # fewer choices than n: ask for the rest
         per = max(1, int(teacher.max_n_per_request))
         for i in range(0, len(rest), per):
             queue.put_nowait([replace(req, indices=rest[i:i + per])])
-        p, c = comp.usage.get("prompt_tokens", 0), comp.usage.get("completion_tokens", 0)
-        result.requests_sent += 1
-        result.samples += len(comp.texts)
-        result.prompt_tokens += p
-        result.completion_tokens += c
-        result.spent_usd += cost_usd(teacher, p, c)
     bar.update(sum(len(c.texts) for c in completions))
     bar.set_postfix(spent=f"${result.spent_usd:.4f}", refresh=False)
