@@ -126,7 +126,7 @@ def jobs(config_name: str, overrides: list[str], multirun: bool,
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as e:  # override syntax
-        raise MDError(_first_lines(e)) from None
+        raise MDError(whole(e)) from None
     if not multirun:
         yield overrides
         return
@@ -156,7 +156,7 @@ def _values(override, user: str | None = None) -> list[str]:
             override.config_loader = GlobalHydra.instance().config_loader()
             return list(override.sweep_string_iterator())
     except Exception as e:  # a range(...) or glob(...) that cannot expand: Hydra's own words
-        raise MDError(f"{override.input_line}: {_first_lines(e)}") from None
+        raise MDError(f"{override.input_line}: {whole(e)}") from None
     finally:
         GlobalHydra.instance().clear()
 
@@ -212,7 +212,7 @@ def _compose(config_name: str, overrides: list[str], hydra_config: bool = False,
         unknown = re.match(r"Could not override '([^']+)'", lines[0])
         if unknown and len(lines) > 1 and lines[1].startswith("To append"):
             raise MDError(_unknown_key(unknown.group(1), config_name, overrides, user)) from None
-        raise MDError("; ".join(lines[:2])) from None
+        raise MDError(whole(e)) from None
     finally:
         GlobalHydra.instance().clear()
 
@@ -243,9 +243,13 @@ def search_path(user: str | None):
     return path
 
 
-def _first_lines(e: Exception) -> str:
-    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
-    return "; ".join(lines[:2])
+def whole(e: Exception, limit: int = 600) -> str:
+    """A Hydra error on one line, hint included: its lines joined (Hydra puts the fix, e.g. the
+    available options or the grammar's page, on the lines after the first), cut at `limit`."""
+    body = str(e).split("Config search path:")[0]  # Hydra's folder listing: not a hint
+    lines = [ln.strip().rstrip(":") for ln in body.splitlines() if ln.strip()] or [type(e).__name__]
+    text = "; ".join(lines)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _unknown_key(key: str, config_name: str, overrides: list[str], user: str | None) -> str:
@@ -293,7 +297,7 @@ def _missing_option(e: Exception, overrides: list[str]) -> str:
         hint = f"did you mean {close[0]}? (choose one of " if close else "choose one of "
         return (f"{group}={value}: no such option; {hint}{', '.join(sorted(options))}"
                 + (")" if close else ""))
-    return str(e).splitlines()[0]
+    return whole(e)
 
 
 def stage_main(config_name: str) -> Callable[[Callable[[DictConfig], object]], Callable[[], object]]:

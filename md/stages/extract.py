@@ -115,8 +115,10 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
                     Path(cache.path).parent, f"the teacher cache {cache.path} ({kept} of "
                     f"{len(reqs)} requests answered and kept in it)", errno_=result.error.errno))
             if result.stopped == "error":
+                # an MDError already says what to fix (a malformed record: a rerun cannot help)
+                again = "" if isinstance(result.error, MDError) else "; rerun to continue"
                 raise MDError(f"{result.error} ({result.requests_sent} of {len(reqs)} requests "
-                              f"answered and saved in the cache {where}; rerun to continue)")
+                              f"answered and saved in the cache {where}{again})")
             written = 0 if adaptive and result.stopped else _write(prompt_list, teacher, cache, n, out_path, counts)
         finally:
             cache.close()
