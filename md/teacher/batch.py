@@ -46,8 +46,9 @@ async def _run(requests, teacher, cache, budget_usd, poll_s, wait_s, max_lines,
 
     try:
         with on_sigterm(stop, [asyncio.current_task()], grace_s=0):
-            await _submit_and_poll(requests, teacher, cache, budget_usd, poll_s, wait_s,
-                                   max_lines, progress, result)
+            await _submit_and_poll(requests, teacher, cache, budget_usd, poll_s=poll_s,
+                                   wait_s=wait_s, max_lines=max_lines, progress=progress,
+                                   result=result)
     except asyncio.CancelledError:
         if result.stopped != "sigterm":
             raise
@@ -56,7 +57,7 @@ async def _run(requests, teacher, cache, budget_usd, poll_s, wait_s, max_lines,
     return result
 
 
-async def _submit_and_poll(requests, teacher, cache, budget_usd, poll_s, wait_s, max_lines,
+async def _submit_and_poll(requests, teacher, cache, budget_usd, *, poll_s, wait_s, max_lines,
                            progress, result: FillResult) -> None:
     jobs = await _resume(teacher, cache)
     in_batch = {line["key"] for _, lines in jobs for line in lines.values()}
