@@ -28,6 +28,8 @@ from md.sandbox import Sandbox
 from md.sandbox.preamble import read, with_preamble
 from md.teacher.faithful_cot import FOLDERS, MODELS, build_faithful_cot_teacher
 
+pytestmark = pytest.mark.slow  # a minute on 2 cores: every real file of the panel, judged
+
 # md's verdict vs the source's, per file: (both right, md only, source only, neither)
 EXPECTED = {
     "SVAMP/code001_COT": (401, 11, 0, 588), "SVAMP/code001_noNL": (515, 0, 0, 485),
@@ -94,7 +96,6 @@ def _judge(records: list[dict], golds: list, method: str, box) -> list[tuple]:
             for r, v, f, g in zip(records, verdicts, flexible, golds, strict=True)]
 
 
-@pytest.mark.slow  # a minute on 2 cores: every real file of the panel, judged
 def test_md_and_the_source_agree_on_every_file_but_where_md_reads_more(verdicts):
     counts = {}
     for name, rows in verdicts.items():
