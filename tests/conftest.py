@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(config, items):
 
 # --- shared fixtures ----------------------------------------------------------------------------
 
-CONFIG_DIR = str(REPO / "md" / "conf")
+CONFIG_DIR = str(REPO / "conf")
 
 
 def compose_config(name: str, *overrides: str, hydra_config: bool = False):

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def compose_train(*overrides: str):
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose("train", overrides=list(overrides))
 
 

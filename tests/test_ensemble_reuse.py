@@ -47,7 +47,7 @@ class Scripted:
 
 
 def compose_eval(*overrides: str):
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose("evaluate", overrides=["data=synthetic", "data.max_test=4",
                                               "inference.paths=2", "inference.curves.draws=2",
                                               "logger=none", "out_dir=see-the-call", *overrides])

@@ -28,7 +28,7 @@ SETTINGS = InferenceSettings(paths=3, temperature=0.9, curves=CurveSettings(draw
 
 
 def compose_eval():
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose("evaluate", overrides=[
             "data=synthetic", "data.max_test=5", "inference.paths=3", "inference.temperature=0.9",
             "inference.curves.draws=5", "logger=none", "out_dir=see-the-call"])

@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from md.config.targets import check_targets
 
 REPO = Path(__file__).resolve().parent.parent
-CONF = REPO / "md" / "conf"
+CONF = REPO / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 # Every primary config built on base.yaml (the ones that can take experiment=...).
 STAGES = sorted(p.stem for p in CONF.glob("*.yaml")

@@ -31,6 +31,7 @@ def installed(tmp_path_factory) -> Path:
     (wheel,) = (tmp / "dist").glob("mixed_distillation-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "md/conf/train.yaml" in names and "md/conf/student/codellama-7b.yaml" in names
+    assert not any(n.startswith("conf/") for n in names)  # the top-level conf/ lands inside md
     assert any(n.endswith("licenses/LICENSE") for n in names)
     env = tmp / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", env], check=True)
@@ -66,10 +67,21 @@ def test_the_installed_wheel_composes_from_an_empty_folder(installed, tmp_path, 
     assert not any(tmp_path.iterdir())  # --cfg job writes nothing
 
 
+def test_a_checkout_reads_the_top_level_conf():
+    """In a checkout (editable install, or the checkout on the path) the configs are conf/ at
+    the top, the folder the wheel ships as md/conf."""
+    import md
+    from md.config.cli import CONFIG_DIR
+
+    assert (REPO / "conf" / "base.yaml").is_file() and not (REPO / "md" / "conf").exists()
+    assert Path(md.__file__).resolve().parent == REPO / "md"
+    assert Path(CONFIG_DIR) == md.CONFIG_DIR == REPO / "conf"
+
+
 def test_a_users_config_folder_is_searched_first(tmp_path):
     mine = tmp_path / "my-conf"
     (mine / "student").mkdir(parents=True)
-    tiny = (REPO / "md" / "conf" / "student" / "tiny-llama.yaml").read_text()
+    tiny = (REPO / "conf" / "student" / "tiny-llama.yaml").read_text()
     (mine / "student" / "my-model.yaml").write_text(tiny.replace("name: tiny-llama", "name: mine"))
     for how in ({"env": {"MD_CONFIG_DIR": str(mine)}}, {"args": ("--config-dir", str(mine))}):
         out = md_here(tmp_path, *how.get("args", ()), "--cfg", "job", "student=my-model",

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_slurm_preset_is_a_job_array_with_one_task_per_gpu():
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=4",
                                           "trainer=ddp", "trainer.devices=4"],
                       return_hydra_config=True)
@@ -57,10 +57,10 @@ def test_the_slurm_preset_requeues_a_timed_out_job_that_resumes():
     job in the same run folder, where train.ckpt_path=auto resumes from its newest checkpoint
     (tests/test_training_resume.py runs that resume)."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")  # the `sweep` extra
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
     assert cfg.hydra.launcher.max_num_timeout >= 1 and cfg.hydra.launcher.timeout_min == 1440
     assert cfg.train.ckpt_path == "auto"
-    base = OmegaConf.load(REPO / "md" / "conf" / "base.yaml")
+    base = OmegaConf.load(REPO / "conf" / "base.yaml")
     sweep = OmegaConf.to_container(base.hydra.sweep, resolve=False)
     assert sweep["subdir"] == "${hydra:job.num}"  # a job's folder is the same on requeue

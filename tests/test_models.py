@@ -15,7 +15,7 @@ from md.errors import MDError
 from md.models import build_student
 from md.models.tokenizer import train_tokenizer
 
-REPO_CONF = Path(__file__).resolve().parent.parent / "md" / "conf" / "student"
+REPO_CONF = Path(__file__).resolve().parent.parent / "conf" / "student"
 EXAMPLES = demo_examples(n_questions=12, seed=0)
 TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]
 

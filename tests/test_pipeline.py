@@ -26,7 +26,7 @@ SMALL = ["data=synthetic", "data.n_train=30", "data.n_test=4", "teacher=simulate
 
 
 def compose_train(artifacts: Path, *overrides: str):
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose("train", overrides=[*SMALL, f"paths.artifacts={artifacts}", *overrides])
 
 

@@ -52,7 +52,7 @@ class Scripted:
 
 def save_config(folder: Path, stage: str, overrides: list[str]) -> None:
     """What Hydra leaves in a run folder: the composed (unresolved) config in .hydra/."""
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose(stage, overrides=overrides)
     (folder / ".hydra").mkdir(parents=True)
     OmegaConf.save(cfg, folder / ".hydra" / "config.yaml")

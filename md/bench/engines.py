@@ -22,9 +22,10 @@ from pathlib import Path
 
 import yaml
 
+from md import CONFIG_DIR
 from md.prompts import student_input
 
-CONF = Path(__file__).resolve().parent.parent / "conf" / "student"
+CONF = CONFIG_DIR / "student"
 
 
 def student_spec(name: str) -> dict:
