@@ -33,7 +33,7 @@ def test_groups_become_their_settings_with_the_yaml_values():
     inf = groups.inference(cfg)
     assert isinstance(inf, InferenceSettings) and inf.curves.draws == 7 and inf.adaptive.rule == "fixed"
     train = groups.train(compose_train("loss=fixed", "loss.lambda=0.25"))
-    # the default student, tiny-llama, brings its own schedule (md/conf/student/tiny-llama.yaml)
+    # the default student, tiny-llama, brings its own schedule (conf/student/tiny-llama.yaml)
     assert (train.loss.mode, train.loss.lambda_, train.max_steps) == ("fixed", 0.25, 1500)
     assert groups.extract(cfg).adaptive is None
     rule = groups.extract(compose_train("extract.adaptive.enabled=true")).adaptive

@@ -1,6 +1,6 @@
-"""md/conf/execute.yaml, md/conf/mix.yaml and the mix group: they compose, map onto MixSettings, and the CLIs work.
+"""conf/execute.yaml, conf/mix.yaml and the mix group: they compose, map onto MixSettings, and the CLIs work.
 
-They compose the full base config: a group option that md/conf/base.yaml defaults to and that is
+They compose the full base config: a group option that conf/base.yaml defaults to and that is
 missing fails them, as it would fail every run.
 """
 

@@ -1,4 +1,4 @@
-"""Every md/conf/experiment/*.yaml composes with every stage, its sweep grid names real options,
+"""Every conf/experiment/*.yaml composes with every stage, its sweep grid names real options,
 its header documents its command, its settings survive composition, and bad keys fail cleanly.
 
 The slow test runs each experiment for real in fast-dev mode: its command with every grid

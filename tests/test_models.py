@@ -21,7 +21,7 @@ TEXTS = [e.input for e in EXAMPLES] + [e.target for e in EXAMPLES]
 
 
 def tiny(student_id: str, tmp_path, **overrides):
-    """Build a tiny student from its md/conf/student YAML, as `python -m md.train` would."""
+    """Build a tiny student from its conf/student YAML, as `python -m md.train` would."""
     cfg = yaml.safe_load((REPO_CONF / f"{student_id}.yaml").read_text())
     cfg = dict(cfg.get("student", cfg))  # tiny-llama also sets its schedule: its student block
     cfg.pop("_target_")

@@ -229,7 +229,7 @@ def test_a_sweep_job_is_one_run_with_its_curves_results_inputs_and_lineage(tmp_p
              "inference.paths=1", "inference.max_new_tokens=8", "inference.greedy=false"]
     out = md_train(tmp_path, "-m", *small, "loss=fixed", "loss.lambda=0,1")
     assert out.returncode == 0, out.stderr[-3000:]
-    # the command md/conf/logger/wandb.yaml and the README give: find ... -name 'offline-run-*'
+    # the command conf/logger/wandb.yaml and the README give: find ... -name 'offline-run-*'
     found = subprocess.run(["find", str(tmp_path / "runs" / "smoke"), "-type", "d", "-name",
                             "offline-run-*"], capture_output=True, text=True).stdout.split()
     assert len(found) == 2, found  # one run per job: training and its evaluation together

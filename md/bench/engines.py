@@ -29,7 +29,7 @@ CONF = CONFIG_DIR / "student"
 
 
 def student_spec(name: str) -> dict:
-    """build_student's arguments from md/conf/student/<name>.yaml (its `student:` block where the
+    """build_student's arguments from conf/student/<name>.yaml (its `student:` block where the
     file also sets a schedule, as the 7B students and tiny-llama do)."""
     spec = yaml.safe_load((CONF / f"{name}.yaml").read_text())
     spec = dict(spec.get("student", spec))
@@ -38,7 +38,7 @@ def student_spec(name: str) -> dict:
 
 
 def trained_student(name: str, workdir: Path, steps: int) -> Path:
-    """A saved student of md/conf/student/<name>.yaml, its adapter trained `steps` steps on the
+    """A saved student of conf/student/<name>.yaml, its adapter trained `steps` steps on the
     demo examples (a minute on a CPU)."""
     from md.bench.examples import demo_examples
     from md.config.settings import TrainSettings

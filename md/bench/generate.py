@@ -119,7 +119,7 @@ def main() -> None:
     ap.add_argument("--engines", default=None,
                     help="instead: sampling engines side by side on a saved real student, e.g. "
                          "hf,vllm (md.bench.engines; --questions, --paths, --new-tokens apply)")
-    ap.add_argument("--student", default="smollm2-135m", help="with --engines: md/conf/student/<name>")
+    ap.add_argument("--student", default="smollm2-135m", help="with --engines: conf/student/<name>")
     ap.add_argument("--batch-size", type=int, default=32, help="with --engines: HF sequences per call")
     ap.add_argument("--vllm", action="append", default=[], metavar="KEY=VALUE",
                     help="with --engines: an inference.vllm setting, e.g. enforce_eager=false")

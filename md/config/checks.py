@@ -5,7 +5,7 @@ and calls `check_config`, which raises `MDError` with one line on the first prob
 
     error: inference.paths=-1: must be an integer >= 1 (sampled paths per method)
     error: student.lora_r='abc': expected an integer (an option of md.models.builder.build_student)
-    error: teacher.path is not set: teacher=replay needs teacher.path=<...>; see md/conf/teacher/replay.yaml
+    error: teacher.path is not set: teacher=replay needs teacher.path=<...>; see conf/teacher/replay.yaml
     error: teacher=simulated renders thoughts only for data=synthetic ...
     error: paths.artifacts /x/file: /x/file is a file, not a folder; point paths.artifacts at ...
 
@@ -82,7 +82,7 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None) 
     for key in ("paths.artifacts", "paths.runs"):
         value = OmegaConf.select(cfg, key, default=None)
         if value is not None and not str(value).strip():
-            raise MDError(f"{key} is empty: set {key}=FOLDER (md/conf/paths/default.yaml has the "
+            raise MDError(f"{key} is empty: set {key}=FOLDER (conf/paths/default.yaml has the "
                           "defaults), or leave it out")
     if OmegaConf.select(cfg, "paths.artifacts") is not None:
         check_writable(cfg.paths.artifacts, "paths.artifacts",
@@ -124,7 +124,7 @@ def check_missing(cfg: DictConfig, choices: dict[str, Any]) -> None:
     for key in sorted(OmegaConf.missing_keys(cfg)):
         group = key.split(".")[0]
         choice = choices.get(group)
-        where = f"; see md/conf/{group}/{choice}.yaml" if choice else ""
+        where = f"; see conf/{group}/{choice}.yaml" if choice else ""
         needs = f"{group}={choice} needs it" if choice else "it has no default"
         raise MDError(f"{key} is not set: {needs} ({key}=...){where}")
 

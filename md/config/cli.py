@@ -14,8 +14,8 @@ for a single run, a `--cfg job` and each job of a `-m` sweep alike:
 
 `MDError` raised inside a stage gets the same courtesy: one `error: <message>` line and exit
 status 2, no traceback. The wrapper also pins `version_base="1.3"` and the config folder:
-md's own (conf/ at the top of the checkout, shipped inside the wheel as md/conf), with the user's folder searched first when given
-(`--config-dir DIR`, or $MD_CONFIG_DIR), so a student, dataset or experiment of one's own is a
+md's own (conf/ at the top of the checkout, shipped inside the wheel as md/conf), with the
+user's folder searched first when given (`--config-dir DIR`, or $MD_CONFIG_DIR), so a student, dataset or experiment of one's own is a
 YAML file in that folder:
 
     MD_CONFIG_DIR=~/md-conf python -m md.train student=my-model    # ~/md-conf/student/my-model.yaml

@@ -189,7 +189,7 @@ class LossSettings:
                           "questions), e.g. loss=fixed loss.lambda=0.5")
 
 
-# What a TrainSettings without a `trainer` mapping trains with (md/conf/trainer/cpu.yaml's values,
+# What a TrainSettings without a `trainer` mapping trains with (conf/trainer/cpu.yaml's values,
 # no bar); the `trainer` group's keys win over these.
 TRAINER_DEFAULTS = MappingProxyType({
     "accelerator": "cpu", "devices": 1, "precision": "32-true", "max_steps": 300,

@@ -98,7 +98,7 @@ def build_hf_teacher(model: str, *, temperature: float = 0.7, top_p: float = 1.0
                      gen_batch: int = 16, device: str = "auto", dtype: str = "auto",
                      seed: int = 0, budget_usd: float | None = None,
                      mode: str = "online") -> HFTeacher:
-    """Builder for md/conf/teacher/hf.yaml: loads `model` (a local folder or hub id) and its tokenizer."""
+    """Builder for conf/teacher/hf.yaml: loads `model` (a local folder or hub id) and its tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

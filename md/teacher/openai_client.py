@@ -257,7 +257,7 @@ def build_openai_teacher(model: str, *, temperature: float = 0.7, top_p: float =
                          batch_discount: float = 0.5,
                          http_backend: str = "aiohttp",
                          recover_in_flight: bool = False) -> OpenAITeacher:
-    """Builder for md/conf/teacher/openai.yaml and openai_compatible.yaml (flat arguments)."""
+    """Builder for conf/teacher/openai.yaml and openai_compatible.yaml (flat arguments)."""
     if mode not in TEACHER_MODES:
         raise MDError(f"teacher.mode must be 'online' or 'batch', got {mode!r}")
     price_in, price_out = price_of(prices, model)

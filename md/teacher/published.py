@@ -188,7 +188,7 @@ def _join(body: str, question: str) -> str:
 
 def build_published_teacher(path: str, dataset: str, data_path: str | None = None,
                             mode: str = "online") -> PublishedTeacher:
-    """Builder for md/conf/teacher/published.yaml."""
+    """Builder for conf/teacher/published.yaml."""
     if mode != "online":
         raise MDError("teacher=published has no batch mode; drop teacher.mode=batch")
     return PublishedTeacher(path=str(path), dataset=str(dataset),

@@ -74,7 +74,7 @@ class ReplayTeacher:
 
 def build_replay_teacher(path: str, n: int = 20, budget_usd: float | None = None,
                          mode: str = "online") -> ReplayTeacher:
-    """Builder for md/conf/teacher/replay.yaml."""
+    """Builder for conf/teacher/replay.yaml."""
     if mode != "online":
         raise MDError("teacher=replay has no batch mode; drop teacher.mode=batch")
     return ReplayTeacher(path=str(path), n=n, budget_usd=budget_usd)

@@ -116,7 +116,7 @@ def build_simulated_teacher(*, seed: int = 0, n: int = 8, cot_slip: float = 0.12
                             hard_rate: float = 0.2, malformed: float = 0.04,
                             budget_usd: float | None = None,
                             mode: str = "online") -> SimulatedTeacher:
-    """Builder for md/conf/teacher/simulated.yaml."""
+    """Builder for conf/teacher/simulated.yaml."""
     if mode != "online":
         raise MDError("teacher=simulated has no batch mode; drop teacher.mode=batch")
     return SimulatedTeacher(seed=seed, n=n, cot_slip=cot_slip, pot_confusable=pot_confusable,

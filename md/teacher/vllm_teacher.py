@@ -99,7 +99,7 @@ def build_vllm_teacher(model: str, *, temperature: float = 0.7, top_p: float = 1
                        gpu_memory_utilization: float = 0.85, tensor_parallel_size: int = 1,
                        max_model_len: int | None = None, seed: int = 0,
                        budget_usd: float | None = None, mode: str = "online") -> VLLMTeacher:
-    """Builder for md/conf/teacher/vllm.yaml: the tokenizer now, the engine on first use."""
+    """Builder for conf/teacher/vllm.yaml: the tokenizer now, the engine on first use."""
     from transformers import AutoTokenizer
 
     if mode != "online":
