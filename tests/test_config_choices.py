@@ -1,5 +1,5 @@
 """Each list of allowed choices is written once: the settings classes, the composition checks
-and the libraries that act on a choice all name the same tuple (md.config.settings,
+and the libraries that act on a choice all name the same tuple (md.settings,
 md.teacher.base, md.tracking.loggers, ...), so they cannot drift apart."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import ast
 from dataclasses import fields
 from pathlib import Path
 
-from md.config import settings
+from md import settings
 from md.config.checks import KNOBS
 from md.teacher.adaptive import AdaptiveSampling
 

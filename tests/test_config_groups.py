@@ -1,4 +1,4 @@
-"""md.config.groups: each config group once into its md.config.settings dataclass, checked on the way."""
+"""md.config.groups: each config group once into its md.settings dataclass, checked on the way."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from md.config import groups
-from md.config.settings import (
+from md.errors import MDError
+from md.settings import (
     ExtractSettings,
     InferenceSettings,
     MixSettings,
     SandboxSettings,
     TrainSettings,
 )
-from md.errors import MDError
 from md.training.module import build_trainer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def test_settings_without_a_trainer_group_train_on_the_cpu_defaults():
 
 def test_the_dataclass_defaults_are_the_yaml_defaults():
     """So a script's `MixSettings()` trains on what `python -m md.train` would: only the
-    differences md.config.settings documents (a test run has no warmup; the trainer group and the cache
+    differences md.settings documents (a test run has no warmup; the trainer group and the cache
     path live in YAML; vLLM's engine settings default in md.inference.vllm_engine) are allowed."""
     cfg = compose_train()
     assert groups.mix(cfg) == MixSettings()

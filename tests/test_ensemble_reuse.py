@@ -18,9 +18,9 @@ from omegaconf import OmegaConf
 
 from md.config import wiring
 from md.config.builders import test_problems as load_test_problems
-from md.config.settings import CurveSettings, InferenceSettings
 from md.errors import MDError
 from md.pipeline.evaluation import evaluate as evaluate_students
+from md.settings import CurveSettings, InferenceSettings
 from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 

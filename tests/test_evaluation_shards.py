@@ -15,11 +15,11 @@ from hydra import compose, initialize_config_dir
 
 from md.config import wiring
 from md.config.builders import test_problems as load_test_problems
-from md.config.settings import CurveSettings, InferenceSettings
 from md.errors import MDError
 from md.evaluation import shards
 from md.inference.hf import HFGenerator
 from md.pipeline.evaluation import merge_shards
+from md.settings import CurveSettings, InferenceSettings
 from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 

@@ -45,9 +45,9 @@ def test_lora_ranks_quantization_and_shutdown_match_the_installed_vllm():
     from vllm.v1.engine.core_client import EngineCoreClient
     from vllm.v1.engine.llm_engine import LLMEngine
 
-    from md.config.settings import VLLM_LORA_RANKS
     from md.errors import MDError
     from md.inference.vllm_engine import check_quantization
+    from md.settings import VLLM_LORA_RANKS
 
     assert VLLM_LORA_RANKS == typing.get_args(MaxLoRARanks)
     with pytest.raises(MDError, match="has no such method .vLLM removed bitsandbytes"):

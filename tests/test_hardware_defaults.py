@@ -9,9 +9,9 @@ import pytest
 import torch
 from cli_run import md_here, one_error_line
 
-from md.config.settings import TrainSettings
 from md.inference import choose_engine, engine_for_student
 from md.models import hardware
+from md.settings import TrainSettings
 
 
 def test_the_papers_command_composes_auto_device_auto_engine_and_8000_steps(tmp_path):
@@ -147,7 +147,7 @@ def test_the_vllm_teacher_dry_run_loads_no_engine(tmp_path):
 
 
 def test_train_epochs_sets_the_steps_from_the_mix_size():
-    from md.config.settings import TrainSettings
+    from md.settings import TrainSettings
 
     s = TrainSettings(trainer={"max_steps": 5, "accelerator": "cpu"}, batch_size=8, epochs=2)
     assert s.for_epochs(700).max_steps == 176  # 2 x ceil(700 / 8) batches

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from md import jsonl
-from md.config.settings import MixSettings, SandboxSettings
 from md.mixing import stats as mix_stats
+from md.settings import MixSettings, SandboxSettings
 from md.stages import execute, mix
 from md.types import MixedExample, Thought
 

@@ -17,13 +17,13 @@ from transformers import PreTrainedTokenizerFast
 from md.answers import extract_cot_answer, extract_label_answer
 from md.bench.examples import demo_examples
 from md.config.cli import CONFIG_DIR
-from md.config.settings import CurveSettings, InferenceSettings, TrainSettings
 from md.evaluation import methods
 from md.models import build_student, save_student
 from md.models.whitespace import escape, needs_escape, unescape
 from md.prompts import student_input
 from md.reporting.collect import describe
 from md.reporting.tables import accuracy_table
+from md.settings import CurveSettings, InferenceSettings, TrainSettings
 from md.stages.evaluate import Source, Students, run
 from md.stages.train import split
 from md.training.batching import encode

@@ -20,7 +20,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from md import report
-from md.config.settings import CurveSettings, InferenceSettings
+from md.settings import CurveSettings, InferenceSettings
 from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 from md.types import Problem

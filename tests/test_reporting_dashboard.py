@@ -22,10 +22,10 @@ from test_report import PROBLEMS, save_config
 from wandb_records import read_finished_run
 
 from md import report
-from md.config.settings import CurveSettings, InferenceSettings
 from md.reporting import dashboard
 from md.reporting.collect import collect
 from md.reporting.paired import comparisons, difference
+from md.settings import CurveSettings, InferenceSettings
 from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 

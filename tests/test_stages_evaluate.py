@@ -7,8 +7,8 @@ import pytest
 
 from md import jsonl
 from md.bench.tiny import tiny_student
-from md.config.settings import CurveSettings, InferenceSettings, StopSettings
 from md.inference.hf import HFGenerator
+from md.settings import CurveSettings, InferenceSettings, StopSettings
 from md.stages.evaluate import Students, run
 from md.types import Prediction, Problem
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from md import jsonl
-from md.config.settings import SandboxSettings
 from md.errors import MDError
+from md.settings import SandboxSettings
 from md.stages import execute
 from md.types import JudgedThought, Problem, Thought
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from md import jsonl
-from md.config.settings import MixSettings
 from md.errors import MDError
 from md.mixing import stats as mix_stats
+from md.settings import MixSettings
 from md.stages import mix
 from md.types import JudgedThought, MixedExample, Problem
 

@@ -22,8 +22,8 @@ from openai_server import FakeOpenAI
 
 from md import jsonl
 from md.answers import majority_vote
-from md.config.settings import ExtractSettings
 from md.errors import MDError
+from md.settings import ExtractSettings
 from md.stages.execute import judge as judge_thoughts
 from md.stages.extract import run
 from md.teacher.adaptive import AdaptiveSampling, expected_saving_line, taken
@@ -126,7 +126,7 @@ def test_dry_run_prints_the_expected_saving(server, tmp_path, capsys):
 
 DRIVER = """
 import sys
-from md.config.settings import ExtractSettings
+from md.settings import ExtractSettings
 from md.stages.execute import judge
 from md.stages.extract import run
 from md.sandbox import Sandbox

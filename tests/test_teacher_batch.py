@@ -8,8 +8,8 @@ from openai_server import reply_text
 from test_teacher_client import PRICES, problems
 
 from md import jsonl
-from md.config.settings import ExtractSettings
 from md.errors import MDError
+from md.settings import ExtractSettings
 from md.stages.extract import run
 from md.teacher.openai_client import build_openai_teacher
 from md.types import Thought

@@ -12,8 +12,8 @@ import pytest
 from openai_server import FakeOpenAI, reply_text
 
 from md import jsonl
-from md.config.settings import ExtractSettings
 from md.errors import MDError
+from md.settings import ExtractSettings
 from md.stages.extract import run
 from md.teacher.cache import Cache
 from md.teacher.openai_client import build_openai_teacher

@@ -9,8 +9,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from md import jsonl
-from md.config.settings import ExtractSettings
 from md.errors import MDError
+from md.settings import ExtractSettings
 from md.stages.extract import run
 from md.teacher import hf as hf_mod
 from md.teacher.hf import build_hf_teacher

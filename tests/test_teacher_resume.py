@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 CONCURRENCY = 8
 DRIVER = """
 import sys
-from md.config.settings import ExtractSettings
+from md.settings import ExtractSettings
 from md.data.synthetic import load
 from md.stages.extract import run
 from md.teacher.openai_client import build_openai_teacher

@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from md import answers
-from md.config.settings import ExtractSettings
 from md.data.synthetic import load
 from md.errors import MDError
+from md.settings import ExtractSettings
 from md.stages.extract import run
 from md.teacher.base import Request
 from md.teacher.simulated import build_simulated_teacher

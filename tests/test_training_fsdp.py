@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from md.bench.examples import demo_examples
-from md.config.settings import TrainSettings
 from md.errors import MDError
 from md.models import build_student
+from md.settings import TrainSettings
 from md.training.fsdp import clean_name, decoder_layers
 from md.training.module import MDModule
 

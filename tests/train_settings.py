@@ -1,11 +1,11 @@
 """Tests write a training run's knobs flat, as the YAML groups do (`max_steps=3, batch_size=4`):
-`settings(...)` sorts them into md.config.settings.TrainSettings fields and lightning.Trainer arguments."""
+`settings(...)` sorts them into md.settings.TrainSettings fields and lightning.Trainer arguments."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from md.config.settings import TrainSettings
+from md.settings import TrainSettings
 
 FIELDS = {f.name for f in dataclasses.fields(TrainSettings)} - {"trainer"}
 

@@ -25,7 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from md import data, jsonl
-from md.config.settings import ExtractSettings
+from md.settings import ExtractSettings
 from md.stages import execute, mix
 from md.stages.extract import run as extract
 from md.teacher.adaptive import RULES, AdaptiveSampling, taken

@@ -41,8 +41,8 @@ def trained_student(name: str, workdir: Path, steps: int) -> Path:
     """A saved student of conf/student/<name>.yaml, its adapter trained `steps` steps on the
     demo examples (a minute on a CPU)."""
     from md.bench.examples import demo_examples
-    from md.config.settings import TrainSettings
     from md.models import build_student
+    from md.settings import TrainSettings
     from md.stages.train import run
 
     spec = student_spec(name)

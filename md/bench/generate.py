@@ -72,8 +72,8 @@ def stop_bench(steps: int, questions: int, paths: int, new_tokens: int, repeats:
     import tempfile
 
     from md.bench.examples import demo_examples
-    from md.config.settings import TrainSettings
     from md.models import build_student
+    from md.settings import TrainSettings
     from md.stages.train import run
 
     examples = demo_examples(n_questions=max(questions, 32))

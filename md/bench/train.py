@@ -34,8 +34,8 @@ import lightning as L
 import torch
 
 from md.bench.examples import demo_examples
-from md.config.settings import TrainSettings
 from md.models import build_student
+from md.settings import TrainSettings
 from md.stages.train import run
 from md.training.batching import LengthGroupedSampler, collate, encode, lengths
 from md.training.loss import md_loss

@@ -9,6 +9,6 @@
     wiring.py     plan(cfg) -> md.pipeline.Plan, evaluation(cfg) -> EvaluationSetup
     preflight.py  what needs the world (data files, key, server, weights), before any spend
 
-Below this package nothing sees a DictConfig; md.config.settings is the one module the layers
+Below this package nothing sees a DictConfig; md.settings is the one module the layers
 below import (tests/test_architecture.py holds that).
 """

@@ -11,7 +11,7 @@ and calls `check_config`, which raises `MDError` with one line on the first prob
 
 What it checks, in order: values that must be set (`???`), builder keys and their types
 (`md.config.targets.check_targets`), the few typed knobs no settings class holds (`KNOBS`),
-every settings object of the job (md.config.groups.of_job: each md.config.settings class checks
+every settings object of the job (md.config.groups.of_job: each md.settings class checks
 its own values), the teacher against the data, W&B's mode (WANDB_MODE included), and that the
 artifact and run folders can be written. What needs the world (files, keys, servers, weights)
 is `md.config.preflight`, run once the job starts.
@@ -27,13 +27,13 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from md.config import groups
-from md.config.settings import FINETUNES, Knob, count, flag
 from md.config.targets import check_targets
 from md.errors import MDError
+from md.settings import FINETUNES, Knob, count, flag
 from md.teacher.base import TEACHER_MODES
 from md.tracking.loggers import MODES as WANDB_MODES
 
-# The typed knobs no settings class holds (md.config.settings checks the rest when
+# The typed knobs no settings class holds (md.settings checks the rest when
 # md.config.groups builds them): the run's seed, what follows training, the extract.adaptive
 # switch, and the groups whose builder signature types them but cannot say their ranges.
 KNOBS: dict[str, Knob] = {

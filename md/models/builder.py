@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from md.config.settings import FINETUNES
 from md.errors import MDError
+from md.settings import FINETUNES
 
 
 @dataclass

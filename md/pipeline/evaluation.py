@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from md.config.settings import InferenceSettings, SandboxSettings
+from md.settings import InferenceSettings, SandboxSettings
 from md.types import Problem
 
 

@@ -23,8 +23,8 @@ from tqdm import tqdm
 from md import jsonl
 from md.answers import is_correct
 from md.answers.verdict import Verdict, of_cot, of_execution
-from md.config.settings import SandboxSettings
 from md.data.ids import check_ids
+from md.settings import SandboxSettings
 from md.types import Answer, JudgedThought, Problem, Thought
 
 

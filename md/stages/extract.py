@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from md import jsonl
-from md.config.settings import ExtractSettings
 from md.errors import MDError
 from md.fsio import file_lock
+from md.settings import ExtractSettings
 from md.teacher import plan as planning
 from md.teacher.adaptive import expected_saving_line
 from md.teacher.base import TEACHER_MODES

@@ -26,9 +26,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from md.config.settings import Knob, check, count, knob
 from md.evaluation.adaptive import StopRule, should_stop
 from md.mixing.targets import normalize_ws
+from md.settings import Knob, check, count, knob
 from md.types import JudgedThought
 
 RULES = ("unchangeable", "beta")

@@ -27,8 +27,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from md.config.settings import SCHEDULES
 from md.errors import MDError
+from md.settings import SCHEDULES
 from md.training import fsdp
 from md.training.batching import Encoded, LengthGroupedSampler, collate, eval_batches, lengths
 from md.training.checkpoints import AtomicCheckpointIO
