@@ -15,6 +15,10 @@ where a comment says otherwise), so a test or a script builds a stage's settings
     # MDError: mix.paths_per_question='abc': must be an integer >= 1 (correct paths kept per ...)
 
 The choice lists of the knobs live here, once; the libraries that act on them import them.
+This module is a leaf: it imports md.errors and the standard library only, so every layer may
+import it and it imports none of them (the values live here, their behaviour beside the code
+that acts on them: AdaptiveSampling's rule in md.teacher.adaptive, `precision: auto` in
+md.models.hardware.resolved).
 """
 
 from __future__ import annotations
@@ -23,12 +27,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from md.errors import MDError
-
-if TYPE_CHECKING:
-    from md.teacher.adaptive import AdaptiveSampling
 
 MIX_VARIANTS = ("md", "cot", "pot", "label")
 LOSS_MODES = ("adaptive", "fixed", "equal")
@@ -37,6 +38,7 @@ SCHEDULES = ("cosine", "linear", "constant")
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 ENGINES = ("auto", "hf", "vllm")  # md.inference.choose_engine says what auto becomes
 STOP_RULES = ("fixed", "unchangeable", "beta")   # inference.adaptive.rule (replayed or live)
+ADAPTIVE_RULES = ("unchangeable", "beta")         # extract.adaptive.rule (md.teacher.adaptive)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,22 @@ def check(settings: Any, group: str) -> None:
             key = f"{group}.{f.metadata.get('key') or f.name}"
             raise MDError(f"{key}={value!r}: {problem}" if isinstance(value, str)
                           else f"{key}={value}: {problem}")
+
+
+@dataclass(frozen=True)
+class AdaptiveSampling:
+    """`extract.adaptive`: when a prompt has been sampled enough (md.teacher.adaptive says how
+    these values decide it)."""
+
+    rule: str = knob("beta", Knob(str, "stop rule", choices=ADAPTIVE_RULES))
+    threshold: float = knob(0.95, Knob(float, "stop once P(leader wins) >= this", low=0, high=1,
+                                       above=True))
+    round_size: int = knob(4, count("samples per prompt per round"))
+    paths_per_question: int | None = 4  # mix.paths_per_question (MixSettings checks it)
+    patience: int = knob(5, count("samples without a new distinct correct path"))
+
+    def __post_init__(self):
+        check(self, "extract.adaptive")
 
 
 @dataclass(frozen=True)
@@ -261,14 +279,10 @@ class TrainSettings:
                           f"auto, {', '.join(PRECISIONS[3:9])} (or 16, 32, 64, bf16)")
 
     def trainer_args(self) -> dict[str, Any]:
-        """The lightning.Trainer arguments: TRAINER_DEFAULTS, then the `trainer` group's, with
-        `precision: auto` resolved for this machine (md.models.hardware.auto_precision)."""
-        args = {**TRAINER_DEFAULTS, **self.trainer}
-        if str(args.get("precision")) == "auto":
-            from md.models.hardware import auto_precision
-
-            args["precision"] = auto_precision("auto", str(args.get("accelerator", "auto")))
-        return args
+        """The lightning.Trainer arguments: TRAINER_DEFAULTS, then the `trainer` group's.
+        `precision: auto` is kept as it is: what it becomes depends on the machine, which the
+        caller asks (md.models.hardware.resolved)."""
+        return {**TRAINER_DEFAULTS, **self.trainer}
 
     @property
     def max_steps(self) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from md import settings
 from md.config.checks import KNOBS
-from md.teacher.adaptive import AdaptiveSampling
+from md.settings import AdaptiveSampling
 
 MD = Path(__file__).resolve().parent.parent / "md"
 CLASSES = (settings.ExtractSettings, settings.SandboxSettings, settings.MixSettings,

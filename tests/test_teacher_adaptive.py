@@ -23,10 +23,10 @@ from openai_server import FakeOpenAI
 from md import jsonl
 from md.answers import majority_vote
 from md.errors import MDError
-from md.settings import ExtractSettings
+from md.settings import AdaptiveSampling, ExtractSettings
 from md.stages.execute import judge as judge_thoughts
 from md.stages.extract import run
-from md.teacher.adaptive import AdaptiveSampling, expected_saving_line, taken
+from md.teacher.adaptive import expected_saving_line, taken
 from md.teacher.openai_client import build_openai_teacher
 from md.types import JudgedThought, Problem, Thought
 
@@ -130,7 +130,7 @@ from md.settings import ExtractSettings
 from md.stages.execute import judge
 from md.stages.extract import run
 from md.sandbox import Sandbox
-from md.teacher.adaptive import AdaptiveSampling
+from md.settings import AdaptiveSampling
 from md.teacher.openai_client import build_openai_teacher
 from md.types import Problem
 probs = [Problem(f"p{i}", "synthetic", "train", f"Ann has {i} pens and buys 3. How many?", i + 3.0)

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from md.config.targets import to_plain
 from md.errors import MDError
 from md.settings import (
+    AdaptiveSampling,
     CurveSettings,
     ExtractSettings,
     InferenceSettings,
@@ -28,7 +29,6 @@ from md.settings import (
     StopSettings,
     TrainSettings,
 )
-from md.teacher.adaptive import AdaptiveSampling
 
 # train: keys the entry point reads itself (where the examples come from, what follows training)
 TRAIN_ENTRY_KEYS = ("examples", "evaluate_after", "ckpt_path")
