@@ -116,5 +116,5 @@ def test_the_hf_teacher_renders_its_few_shot_prompt_with_one_bos(student):
     _, tok = student
     problem = Problem("p", "svamp", "train", "Ann has 3 pens and buys 2. How many?", 5.0)
     messages = build_messages(problem, "cot")
-    ids = HFTeacher(None, tok, "tiny", {}).render(Request(problem, "cot", messages, "k", (0,)))
+    ids = HFTeacher(model_obj=None, tokenizer=tok, model="tiny").render(Request(problem, "cot", messages, "k", (0,)))
     assert ids.count(tok.bos_token_id) == 1 and ids[0] == tok.bos_token_id

@@ -29,12 +29,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from md.answers import is_correct
 from md.errors import MDError
+from md.teacher.base import TeacherFields
 from md.types import Problem, Thought
 
 MIN_ALIGNED = 0.5  # below this share of requested problems found, a file is refused
@@ -46,18 +47,16 @@ def text_key(text: str) -> str:
     return _WS.sub(" ", text).strip().lower()
 
 
-@dataclass(eq=False)
-class PublishedTeacher:
+@dataclass(eq=False, kw_only=True)
+class PublishedTeacher(TeacherFields):
     """Thoughts from published files; `thoughts_for(problems)` replaces any request."""
 
+    recorded: ClassVar[bool] = True
     path: str
     dataset: str
     data_path: str | None = None
     model: str = "published"
-    params: dict[str, Any] = field(default_factory=dict)
     n: int = 1  # a question has as many samples as the files hold (this is only the most common)
-    budget_usd: float | None = None
-    mode: str = "online"
     cacheable: bool = False
 
     def __post_init__(self):
@@ -73,9 +72,6 @@ class PublishedTeacher:
         root = Path(self.path)
         return (sorted(root.glob(f"pot_codex_{self.dataset}/*.jsonl"))
                 + sorted(root.glob(f"palm_cot_{self.dataset}/*_CoT_*.json")))
-
-    async def aclose(self) -> None:
-        return None
 
     def thoughts_for(self, problems: list[Problem]) -> list[Thought]:
         """Every published sample of `problems`, in problem order, then method, then sample."""

@@ -12,28 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from md import jsonl
 from md.errors import MDError
-from md.teacher.base import Completion, Request
+from md.teacher.base import Completion, Request, TeacherFields
 from md.types import Thought
 
 
-@dataclass(eq=False)
-class ReplayTeacher:
+@dataclass(eq=False, kw_only=True)
+class ReplayTeacher(TeacherFields):
     path: str
-    n: int = 20
     model: str = "replay"
-    params: dict[str, Any] = field(default_factory=dict)
-    budget_usd: float | None = None
-    mode: str = "online"
-    concurrency: int = 1
     batch_size: int = 1024
-    max_n_per_request: int = 1_000_000
     cacheable: bool = False  # the file is the cache
-    price_in_per_1m: float = 0.0
-    price_out_per_1m: float = 0.0
     _thoughts: dict[tuple[str, str, int], Thought] | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -50,9 +41,6 @@ class ReplayTeacher:
             self._thoughts = {(t.problem_id, t.method, t.sample_index): t
                               for t in jsonl.read(self.path, Thought)}
         return self._thoughts
-
-    async def aclose(self) -> None:
-        return None
 
     async def complete(self, reqs: list[Request]) -> list[Completion]:
         thoughts = self.load()
