@@ -81,7 +81,7 @@ def sandbox():
 
 @pytest.fixture
 def fake_openai(monkeypatch):
-    """Start the fault-injecting OpenAI-compatible server (tests/openai_server.py) on 127.0.0.1:
+    """Start the fault-injecting OpenAI-compatible server (tests/helpers/openai_server.py) on 127.0.0.1:
     `server = fake_openai(batch_polls=2)`; OPENAI_API_KEY is set for the test, and every server
     started is stopped after it."""
     from openai_server import FakeOpenAI
