@@ -103,7 +103,7 @@ def fake_openai(monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_llama():
-    """A random 2-layer LLaMA and its tokenizer, built in code (md.bench.tiny), shared."""
-    from md.bench.tiny import tiny_student
+    """A random 2-layer LLaMA and its tokenizer, built in code (md.models.tiny_student), shared."""
+    from md.models.tiny_student import tiny_student
 
     return tiny_student(hidden=32, layers=1, seed=0)

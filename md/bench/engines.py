@@ -40,7 +40,7 @@ def student_spec(name: str) -> dict:
 def trained_student(name: str, workdir: Path, steps: int) -> Path:
     """A saved student of conf/student/<name>.yaml, its adapter trained `steps` steps on the
     demo examples (a minute on a CPU)."""
-    from md.bench.examples import demo_examples
+    from md.mixing.examples import demo_examples
     from md.models import build_student
     from md.settings import TrainSettings
     from md.stages.train import run

@@ -27,8 +27,8 @@ import time
 
 import torch
 
-from md.bench.tiny import tiny_student
 from md.inference.hf import HFGenerator
+from md.models.tiny_student import tiny_student
 from md.prompts import student_input
 
 
@@ -71,7 +71,7 @@ def stop_bench(steps: int, questions: int, paths: int, new_tokens: int, repeats:
     (md.train, CPU) on the demo examples. Same prompts, paths and seed in both modes."""
     import tempfile
 
-    from md.bench.examples import demo_examples
+    from md.mixing.examples import demo_examples
     from md.models import build_student
     from md.settings import TrainSettings
     from md.stages.train import run

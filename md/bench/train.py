@@ -33,7 +33,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from md.bench.examples import demo_examples
+from md.mixing.examples import demo_examples
 from md.models import build_student
 from md.settings import TrainSettings
 from md.stages.train import run

@@ -18,9 +18,9 @@ import torch
 from cli_run import md, md_here, one_error_line
 from train_settings import run
 
-from md.bench.examples import demo_examples
 from md.errors import MDError
 from md.fsio import write_text
+from md.mixing.examples import demo_examples
 from md.models import build_student, save_student
 from md.training.checkpoints import AtomicCheckpointIO, damage, intact_checkpoint
 

@@ -15,9 +15,9 @@ from train_settings import run as train_run
 from transformers import PreTrainedTokenizerFast
 
 from md.answers import extract_cot_answer, extract_label_answer
-from md.bench.examples import demo_examples
 from md.config.cli import CONFIG_DIR
 from md.evaluation import methods
+from md.mixing.examples import demo_examples
 from md.models import build_student, save_student
 from md.models.whitespace import escape, needs_escape, unescape
 from md.prompts import student_input

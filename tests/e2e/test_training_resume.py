@@ -9,7 +9,7 @@ import pytest
 import torch
 from train_settings import run
 
-from md.bench.examples import demo_examples
+from md.mixing.examples import demo_examples
 from md.models import build_student
 from md.tracking.loggers import csv_logger
 

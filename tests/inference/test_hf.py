@@ -5,11 +5,11 @@ import json
 import pytest
 import torch
 
-from md.bench.tiny import tiny_student
 from md.errors import MDError
 from md.inference import build_generator
 from md.inference.hf import HFGenerator, load_hf
 from md.models.saved import resolve_student
+from md.models.tiny_student import tiny_student
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import torch
 import yaml
 from train_settings import run
 
-from md.bench.examples import demo_examples
 from md.errors import MDError
+from md.mixing.examples import demo_examples
 from md.models import build_student
 from md.models.tokenizer import train_tokenizer
 

@@ -87,8 +87,8 @@ def full_disk(tmp_path):
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_student_to_trust(tmp_path, full_disk):
-    from md.bench.examples import demo_examples
     from md.errors import MDError
+    from md.mixing.examples import demo_examples
     from md.models import build_student
     from md.models.saved import check_folder, save_student
 

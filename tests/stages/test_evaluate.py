@@ -6,8 +6,8 @@ import json
 import pytest
 
 from md import jsonl
-from md.bench.tiny import tiny_student
 from md.inference.hf import HFGenerator
+from md.models.tiny_student import tiny_student
 from md.settings import CurveSettings, InferenceSettings, StopSettings
 from md.stages.evaluate import Students, run
 from md.types import Prediction, Problem

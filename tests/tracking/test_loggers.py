@@ -15,8 +15,8 @@ import pytest
 from train_settings import run
 from wandb_records import read_finished_run
 
-from md.bench.examples import demo_examples
 from md.errors import MDError
+from md.mixing.examples import demo_examples
 from md.models import build_student
 from md.tracking.loggers import ablation_tags, wandb_logger
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from md.bench.examples import demo_examples
+from md.mixing.examples import demo_examples
 from md.models.tokenizer import train_tokenizer
 from md.stages.train import split
 from md.training.batching import (

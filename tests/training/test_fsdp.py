@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from md.bench.examples import demo_examples
 from md.errors import MDError
+from md.mixing.examples import demo_examples
 from md.models import build_student
 from md.settings import TrainSettings
 from md.training.fsdp import clean_name, decoder_layers

@@ -8,7 +8,7 @@ import pytest
 import torch
 from train_settings import run
 
-from md.bench.examples import demo_examples
+from md.mixing.examples import demo_examples
 from md.models import build_student
 
 pytestmark = pytest.mark.gpu
