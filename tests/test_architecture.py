@@ -178,3 +178,27 @@ def test_the_root_holds_only_entry_points_and_leaves():
     assert len(root) <= MAX_ROOT_MODULES, f"{len(root)} modules in md/: {root}; give them a package"
     stems = [p.stem for p in MD.rglob("*.py") if p.stem != "__init__"]
     assert stems.count("preflight") == 1 and stems.count("settings") == 1, "one of each"
+
+
+TESTS = MD.parent / "tests"
+
+
+def test_every_package_has_its_test_folder():
+    packages = sorted(p.parent.name for p in MD.glob("*/__init__.py"))
+    assert len(packages) >= 10  # not vacuous
+    missing = [p for p in packages if not (TESTS / p).is_dir()]
+    assert not missing, f"md/<package>/ without tests/<package>/: {missing}"
+
+
+def test_md_bench_holds_benchmarks_only():
+    """Nothing imports md.bench but md.bench itself: the builders the tests share live in the
+    library (md.mixing.examples, md.models.tiny_student) or tests/helpers/."""
+    outside = {name for name, (ours, _) in GRAPH.items() if not name.startswith("md.bench")
+               and any(n.startswith("md.bench") for n in ours)}
+    assert not outside, f"md modules importing md.bench: {sorted(outside)}"
+    for file in TESTS.rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n == "md.bench" or n.startswith("md.bench.") for n in names), \
+                f"{file.relative_to(TESTS.parent)} imports md.bench"
