@@ -47,3 +47,14 @@ def test_every_choice_list_is_written_once():
     for name, allowed in choices.items():
         written = [where for values, where in literals if values == frozenset(allowed)]
         assert len(written) == 1, f"the choices of {name} are written {len(written)} times: {written}"
+
+
+def test_train_epochs_sets_the_steps_from_the_mix_size():
+    from md.settings import TrainSettings
+
+    s = TrainSettings(trainer={"max_steps": 5, "accelerator": "cpu"}, batch_size=8, epochs=2)
+    assert s.for_epochs(700).max_steps == 176  # 2 x ceil(700 / 8) batches
+    acc = TrainSettings(trainer={"accumulate_grad_batches": 2, "devices": 2}, batch_size=8,
+                        epochs=1.5)
+    assert acc.for_epochs(700, world=2).max_steps == 33  # ceil(1.5 x 88 / (2 x 2))
+    assert acc.for_epochs(700, world=2).epochs is None
