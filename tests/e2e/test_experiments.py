@@ -20,6 +20,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
+from md.config.checks import check_config
 from md.config.targets import check_targets
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,15 +86,39 @@ def test_every_experiment_composes_with_every_stage(hydra_ctx, stage):
         assert cfg.experiment_name == name
 
 
+def _check_job(stage: str, overrides: list[str], tmp: Path) -> None:
+    """Every composition check `python -m md.<stage> -m OVERRIDES` runs on a job before Hydra
+    starts it (md.config.checks.check_config: targets, knobs, each settings class's values...);
+    MDError on the first problem. The folders are tmp's, so nothing is written to the checkout."""
+    cfg, hydra = _compose(stage, [*overrides, f"paths.artifacts={tmp / 'art'}",
+                                  f"paths.runs={tmp / 'runs'}"])
+    check_config(cfg, dict(hydra.runtime.choices), None)
+
+
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_every_grid_value_is_a_valid_override(hydra_ctx, name):
-    """Each value of hydra.sweeper.params composes (a typo like mix=lable fails here, not in job 17)."""
+def test_every_grid_value_is_a_valid_override(hydra_ctx, name, tmp_path):
+    """Each value of hydra.sweeper.params passes the checks its job would meet (a typo like
+    mix=lable, or loss.lambda=1.5, fails here, not in job 17)."""
+    checked = 0
     for stage in _stages_of(name):
         _, hydra = _compose(stage, [f"experiment={name}"])
         for key, values in (hydra.sweeper.params or {}).items():
             for value in str(values).split(","):
-                cfg, _ = _compose(stage, [f"experiment={name}", f"{key}={value}"])
-                check_targets(cfg)
+                _check_job(stage, [f"experiment={name}", f"{key}={value}"], tmp_path)
+                checked += 1
+    assert checked or not _has_grid(name)  # not vacuous where the experiment has a grid
+
+
+def _has_grid(name: str) -> bool:
+    return "params:" in (CONF / "experiment" / f"{name}.yaml").read_text()
+
+
+@pytest.mark.parametrize("key, value, says", [("loss.lambda", "1.5", "loss.lambda=1.5"),
+                                              ("mix", "lable", "Could not find 'mix/lable'")])
+def test_a_bad_grid_value_fails_the_grid_check(hydra_ctx, tmp_path, key, value, says):
+    """The grid test's check is the real one: a value no job could run with is refused."""
+    with pytest.raises(Exception, match=re.escape(says)):
+        _check_job("train", ["experiment=demo", f"{key}={value}"], tmp_path)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
