@@ -22,7 +22,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-CONF = Path(__file__).resolve().parent.parent / "md" / "conf" / "experiment"
+CONF = Path(__file__).resolve().parent.parent / "conf" / "experiment"
 
 
 def training_runs(root: Path) -> dict[tuple, dict[str, Path]]:

@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(config, items):
 
 # --- shared fixtures ----------------------------------------------------------------------------
 
-CONFIG_DIR = str(REPO / "md" / "conf")
+CONFIG_DIR = str(REPO / "conf")
 
 
 def compose_config(name: str, *overrides: str, hydra_config: bool = False):
@@ -81,7 +81,7 @@ def sandbox():
 
 @pytest.fixture
 def fake_openai(monkeypatch):
-    """Start the fault-injecting OpenAI-compatible server (tests/openai_server.py) on 127.0.0.1:
+    """Start the fault-injecting OpenAI-compatible server (tests/helpers/openai_server.py) on 127.0.0.1:
     `server = fake_openai(batch_polls=2)`; OPENAI_API_KEY is set for the test, and every server
     started is stopped after it."""
     from openai_server import FakeOpenAI
@@ -103,7 +103,7 @@ def fake_openai(monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_llama():
-    """A random 2-layer LLaMA and its tokenizer, built in code (md.bench.tiny), shared."""
-    from md.bench.tiny import tiny_student
+    """A random 2-layer LLaMA and its tokenizer, built in code (md.models.tiny_student), shared."""
+    from md.models.tiny_student import tiny_student
 
     return tiny_student(hidden=32, layers=1, seed=0)

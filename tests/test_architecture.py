@@ -1,12 +1,17 @@
 """The layout's rules, read off the source with `ast` (function-level imports included):
 
     entry points (python -m md.<stage>)  ─▶ md.config ─▶ md.pipeline ─▶ md.stages.* ─▶ libraries
+                                                  md.settings, md.types, md.errors: leaves
+
+Imports under `if TYPE_CHECKING:` count like any other: an annotation-only import still ties
+the two modules together for a reader, and would hide a circle.
 
 - no import cycle among md's modules;
-- nothing imports an entry point; a stage imports no other stage, no pipeline, no md.config
-  module but md.config.settings (the frozen dataclasses every layer takes);
-- only the entry layer (ENTRY_LAYER) imports omegaconf or hydra, so no config object travels
-  below it;
+- nothing imports an entry point; a stage imports no other stage and no pipeline;
+- only the entry layer (the entry points and md/config/) imports md.config, omegaconf or
+  hydra, so no config object travels below it;
+- md.settings, the settings dataclasses every layer takes, is a leaf: md.errors and the
+  standard library only;
 - the root of md/ keeps what users run and the leaves everyone imports (at most 12 modules);
 - no function takes more than 8 positional parameters (the rest are keyword-only).
 """
@@ -22,12 +27,9 @@ import pytest
 MD = Path(__file__).resolve().parent.parent / "md"
 ENTRY_POINTS = {"md.extract", "md.execute", "md.mix", "md.train", "md.evaluate", "md.report",
                 "md.data.__main__"}
-# md.config.settings is the one md.config module the layers below may import: plain frozen
-# dataclasses, no config object
-SETTINGS = "md.config.settings"
 # what reads a composed config: the entry points and md.config (command line, composition
 # checks, config -> settings and builders, preflight)
-MAX_ROOT_MODULES = 12
+MAX_ROOT_MODULES = 13  # __init__, 6 entry points, 6 leaves (errors fsio jsonl prompts settings types)
 MAX_POSITIONAL = 8
 
 
@@ -42,19 +44,15 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
-ENTRY_LAYER = ENTRY_POINTS | {n for n in MODULES if n.startswith("md.config") and n != SETTINGS}
+ENTRY_LAYER = ENTRY_POINTS | {n for n in MODULES if n == "md.config" or n.startswith("md.config.")}
 
 
 def _imports(name: str, file: Path) -> tuple[set[str], set[str]]:
     """(md modules `name` imports anywhere in its body, other top-level packages it imports);
-    imports under `if TYPE_CHECKING:` are left out (annotations only, never run)."""
+    imports under `if TYPE_CHECKING:` included."""
     package = name if file.name == "__init__.py" else name.rsplit(".", 1)[0]
     ours, theirs = set(), set()
-    tree = ast.parse(file.read_text())
-    for block in ast.walk(tree):  # `if TYPE_CHECKING:` imports are for annotations, not run
-        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING"):
-            block.body = []
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(file.read_text())):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -105,6 +103,7 @@ def test_the_graph_is_read_from_the_source():
     # function-level imports count: md.pipeline imports the stages inside its functions
     assert {"md.stages.extract", "md.stages.execute", "md.stages.mix"} <= GRAPH["md.pipeline"][0]
     assert "md.pipeline" in GRAPH["md.config.wiring"][0]
+    assert "md.models.builder" in GRAPH["md.models.saved"][0]  # under `if TYPE_CHECKING:`
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
@@ -145,6 +144,24 @@ def test_nothing_below_the_entry_layer_imports_it():
         assert not up, f"{name} imports {up} (the entry layer)"
 
 
+def test_only_md_config_and_the_entry_points_import_md_config():
+    importers = {name for name, (ours, _) in GRAPH.items()
+                 if any(n == "md.config" or n.startswith("md.config.") for n in ours)}
+    assert importers, "not vacuous: the entry points read configs"
+    assert importers <= ENTRY_LAYER, sorted(importers - ENTRY_LAYER)
+    assert all(n in ENTRY_POINTS or n.startswith("md.config") for n in ENTRY_LAYER)
+
+
+def test_the_settings_are_a_leaf():
+    ours, _ = GRAPH["md.settings"]
+    assert ours <= {"md", "md.errors"}, f"md.settings imports {ours}"
+    import sys
+
+    std = set(sys.stdlib_module_names) | {"__future__"}
+    theirs = GRAPH["md.settings"][1]
+    assert theirs <= std, f"md.settings imports {theirs - std} beyond the standard library"
+
+
 def test_no_function_takes_more_than_8_positional_parameters():
     long = []
     for name, file in MODULES.items():
@@ -161,3 +178,27 @@ def test_the_root_holds_only_entry_points_and_leaves():
     assert len(root) <= MAX_ROOT_MODULES, f"{len(root)} modules in md/: {root}; give them a package"
     stems = [p.stem for p in MD.rglob("*.py") if p.stem != "__init__"]
     assert stems.count("preflight") == 1 and stems.count("settings") == 1, "one of each"
+
+
+TESTS = MD.parent / "tests"
+
+
+def test_every_package_has_its_test_folder():
+    packages = sorted(p.parent.name for p in MD.glob("*/__init__.py"))
+    assert len(packages) >= 10  # not vacuous
+    missing = [p for p in packages if not (TESTS / p).is_dir()]
+    assert not missing, f"md/<package>/ without tests/<package>/: {missing}"
+
+
+def test_md_bench_holds_benchmarks_only():
+    """Nothing imports md.bench but md.bench itself: the builders the tests share live in the
+    library (md.mixing.examples, md.models.tiny_student) or tests/helpers/."""
+    outside = {name for name, (ours, _) in GRAPH.items() if not name.startswith("md.bench")
+               and any(n.startswith("md.bench") for n in ours)}
+    assert not outside, f"md modules importing md.bench: {sorted(outside)}"
+    for file in TESTS.rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n == "md.bench" or n.startswith("md.bench.") for n in names), \
+                f"{file.relative_to(TESTS.parent)} imports md.bench"

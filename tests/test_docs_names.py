@@ -15,7 +15,7 @@ from md.config.targets import MOVED
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = re.compile(r"(?<![\w./-])md(?:\.[A-Za-z_]\w*)+")
-SOURCES = sorted([*(REPO / "md").rglob("*.py"), *(REPO / "md" / "conf").rglob("*.yaml"),
+SOURCES = sorted([*(REPO / "md").rglob("*.py"), *(REPO / "conf").rglob("*.yaml"),
                   REPO / "README.md", *(REPO / "experiments").glob("*")])
 
 
@@ -68,5 +68,5 @@ def test_the_docs_say_what_vllm_does_not_reproduce():
     """HF generate resumes and shards byte-identically; vLLM's bf16 kernels depend on the batch,
     so every place that promises identical samples says when vLLM keeps that promise."""
     for doc in ("README.md", "experiments/README.md", "md/evaluation/shards.py",
-                "md/conf/inference/default.yaml"):
+                "conf/inference/default.yaml"):
         assert "VLLM_BATCH_INVARIANT=1" in (REPO / doc).read_text(), doc

@@ -20,7 +20,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from md import report
-from md.config.settings import CurveSettings, InferenceSettings
+from md.settings import CurveSettings, InferenceSettings
 from md.stages.evaluate import Students
 from md.stages.evaluate import run as evaluate
 from md.types import Problem
@@ -52,7 +52,7 @@ class Scripted:
 
 def save_config(folder: Path, stage: str, overrides: list[str]) -> None:
     """What Hydra leaves in a run folder: the composed (unresolved) config in .hydra/."""
-    with initialize_config_dir(config_dir=str(REPO / "md" / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose(stage, overrides=overrides)
     (folder / ".hydra").mkdir(parents=True)
     OmegaConf.save(cfg, folder / ".hydra" / "config.yaml")

@@ -25,10 +25,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from md import data, jsonl
-from md.config.settings import ExtractSettings
+from md.settings import ADAPTIVE_RULES, AdaptiveSampling, ExtractSettings
 from md.stages import execute, mix
 from md.stages.extract import run as extract
-from md.teacher.adaptive import RULES, AdaptiveSampling, taken
+from md.teacher.adaptive import taken
 from md.teacher.simulated import build_simulated_teacher
 from md.types import JudgedThought
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--problems", type=int, default=2000, help="synthetic training problems")
     ap.add_argument("--n", type=int, default=20, help="samples per method in the full run")
-    ap.add_argument("--rule", default="beta", choices=RULES)
+    ap.add_argument("--rule", default="beta", choices=ADAPTIVE_RULES)
     ap.add_argument("--no-students", action="store_true", help="skip the two demo students")
     ap.add_argument("--student-args", nargs="*", default=[],
                     help="extra md.train overrides for the students, e.g. trainer.max_steps=10")

@@ -22,13 +22,14 @@ from pathlib import Path
 
 import yaml
 
+from md import CONFIG_DIR
 from md.prompts import student_input
 
-CONF = Path(__file__).resolve().parent.parent / "conf" / "student"
+CONF = CONFIG_DIR / "student"
 
 
 def student_spec(name: str) -> dict:
-    """build_student's arguments from md/conf/student/<name>.yaml (its `student:` block where the
+    """build_student's arguments from conf/student/<name>.yaml (its `student:` block where the
     file also sets a schedule, as the 7B students and tiny-llama do)."""
     spec = yaml.safe_load((CONF / f"{name}.yaml").read_text())
     spec = dict(spec.get("student", spec))
@@ -37,11 +38,11 @@ def student_spec(name: str) -> dict:
 
 
 def trained_student(name: str, workdir: Path, steps: int) -> Path:
-    """A saved student of md/conf/student/<name>.yaml, its adapter trained `steps` steps on the
+    """A saved student of conf/student/<name>.yaml, its adapter trained `steps` steps on the
     demo examples (a minute on a CPU)."""
-    from md.bench.examples import demo_examples
-    from md.config.settings import TrainSettings
+    from md.mixing.examples import demo_examples
     from md.models import build_student
+    from md.settings import TrainSettings
     from md.stages.train import run
 
     spec = student_spec(name)

@@ -27,8 +27,8 @@ import time
 
 import torch
 
-from md.bench.tiny import tiny_student
 from md.inference.hf import HFGenerator
+from md.models.tiny_student import tiny_student
 from md.prompts import student_input
 
 
@@ -71,9 +71,9 @@ def stop_bench(steps: int, questions: int, paths: int, new_tokens: int, repeats:
     (md.train, CPU) on the demo examples. Same prompts, paths and seed in both modes."""
     import tempfile
 
-    from md.bench.examples import demo_examples
-    from md.config.settings import TrainSettings
+    from md.mixing.examples import demo_examples
     from md.models import build_student
+    from md.settings import TrainSettings
     from md.stages.train import run
 
     examples = demo_examples(n_questions=max(questions, 32))
@@ -119,7 +119,7 @@ def main() -> None:
     ap.add_argument("--engines", default=None,
                     help="instead: sampling engines side by side on a saved real student, e.g. "
                          "hf,vllm (md.bench.engines; --questions, --paths, --new-tokens apply)")
-    ap.add_argument("--student", default="smollm2-135m", help="with --engines: md/conf/student/<name>")
+    ap.add_argument("--student", default="smollm2-135m", help="with --engines: conf/student/<name>")
     ap.add_argument("--batch-size", type=int, default=32, help="with --engines: HF sequences per call")
     ap.add_argument("--vllm", action="append", default=[], metavar="KEY=VALUE",
                     help="with --engines: an inference.vllm setting, e.g. enforce_eager=false")

@@ -47,10 +47,10 @@ def mfu(flops_per_token: float, tokens_per_s: float, peak: float | None) -> str:
 
 def qlora(workdir: Path, steps: int, peak: float | None) -> tuple[Path, str]:
     from md.bench.engines import student_spec
-    from md.bench.examples import demo_examples
-    from md.config.settings import TrainSettings
     from md.inference import approx_params
+    from md.mixing.examples import demo_examples
     from md.models import build_student
+    from md.settings import TrainSettings
     from md.stages.train import run
 
     spec = {**student_spec("smollm2-135m"), "finetune": "qlora",

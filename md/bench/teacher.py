@@ -1,6 +1,6 @@
 """Teacher client throughput: requests/s at concurrency 1, 16 and 64 against a local server.
 
-Starts the test suite's OpenAI-compatible server (tests/openai_server.py, so run this from a
+Starts the test suite's OpenAI-compatible server (tests/helpers/openai_server.py, so run this from a
 checkout) in its own process with a fixed latency per request (50 ms by default), then drives the
 real extraction engine (`md.teacher.engine.fill`: the official openai async client, retries,
 SQLite cache commits, progress off) at each concurrency. Ideal throughput is concurrency/latency

@@ -5,16 +5,16 @@ and, on a real student, md.train's fp32 path before the speed-ups vs the path it
     python -m md.bench.train --steps 200 --batch-size 16 --device cuda
     python -m md.bench.train --student smollm2-135m   # fp32 (before) vs new, last line new/fp32 = R x
 
-Real student (`--student smollm2-135m`, or any md/conf/student/*.yaml with a pretrained base):
+Real student (`--student smollm2-135m`, or any conf/student/*.yaml with a pretrained base):
 three runs of md.stages.train on the same batches, each a fresh student, timed the same way:
   fp32        the path before: every position projected to the vocabulary, lora_dropout 0.05,
               fp32 (trainer.precision=32-true);
   +labelled   train.labelled_logits=true (the same loss, md.training.loss.target_positions);
-  new         the student as md/conf/student/<name>.yaml has it now (SmolLM2: lora_dropout 0)
+  new         the student as conf/student/<name>.yaml has it now (SmolLM2: lora_dropout 0)
               and precision=auto (bf16-mixed where the CPU computes bf16, md.models.hardware).
 The last line is `new/fp32 = R x (A vs B tokens/s)`.
 
-Both loops train the same freshly built student (md/conf/student/tiny-llama.yaml, same seed) on the
+Both loops train the same freshly built student (conf/student/tiny-llama.yaml, same seed) on the
 same length-grouped batches (one sampler, same seed), with AdamW, the same LR schedule and
 gradient clipping. Each step is timed end to end (from the previous step's end: data, collate,
 forward, backward, optimizer, hooks, logging), after `warmup` steps; model building and Trainer
@@ -33,9 +33,9 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from md.bench.examples import demo_examples
-from md.config.settings import TrainSettings
+from md.mixing.examples import demo_examples
 from md.models import build_student
+from md.settings import TrainSettings
 from md.stages.train import run
 from md.training.batching import LengthGroupedSampler, collate, encode, lengths
 from md.training.loss import md_loss

@@ -5,13 +5,13 @@ and calls `check_config`, which raises `MDError` with one line on the first prob
 
     error: inference.paths=-1: must be an integer >= 1 (sampled paths per method)
     error: student.lora_r='abc': expected an integer (an option of md.models.builder.build_student)
-    error: teacher.path is not set: teacher=replay needs teacher.path=<...>; see md/conf/teacher/replay.yaml
+    error: teacher.path is not set: teacher=replay needs teacher.path=<...>; see conf/teacher/replay.yaml
     error: teacher=simulated renders thoughts only for data=synthetic ...
     error: paths.artifacts /x/file: /x/file is a file, not a folder; point paths.artifacts at ...
 
 What it checks, in order: values that must be set (`???`), builder keys and their types
 (`md.config.targets.check_targets`), the few typed knobs no settings class holds (`KNOBS`),
-every settings object of the job (md.config.groups.of_job: each md.config.settings class checks
+every settings object of the job (md.config.groups.of_job: each md.settings class checks
 its own values), the teacher against the data, W&B's mode (WANDB_MODE included), and that the
 artifact and run folders can be written. What needs the world (files, keys, servers, weights)
 is `md.config.preflight`, run once the job starts.
@@ -27,7 +27,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from md.config import groups
-from md.config.settings import (
+from md.config.targets import check_targets
+from md.errors import MDError
+from md.settings import (
     FINETUNES,
     HOUR,
     SAMPLES,
@@ -38,12 +40,10 @@ from md.config.settings import (
     flag,
     seed_knob,
 )
-from md.config.targets import check_targets
-from md.errors import MDError
 from md.teacher.base import TEACHER_MODES
 from md.tracking.loggers import MODES as WANDB_MODES
 
-# The typed knobs no settings class holds (md.config.settings checks the rest when
+# The typed knobs no settings class holds (md.settings checks the rest when
 # md.config.groups builds them): the run's seed, what follows training, the extract.adaptive
 # switch, and the groups whose builder signature types them but cannot say their ranges.
 KNOBS: dict[str, Knob] = {
@@ -102,7 +102,7 @@ def check_config(cfg: DictConfig, choices: dict[str, Any], run_dir: str | None,
     for key in ("paths.artifacts", "paths.runs"):
         value = OmegaConf.select(cfg, key, default=None)
         if value is not None and not str(value).strip():
-            raise MDError(f"{key} is empty: set {key}=FOLDER (md/conf/paths/default.yaml has the "
+            raise MDError(f"{key} is empty: set {key}=FOLDER (conf/paths/default.yaml has the "
                           "defaults), or leave it out")
     if OmegaConf.select(cfg, "paths.artifacts") is not None:
         check_writable(cfg.paths.artifacts, "paths.artifacts",
@@ -173,7 +173,7 @@ def check_missing(cfg: DictConfig, choices: dict[str, Any]) -> None:
     for key in sorted(OmegaConf.missing_keys(cfg)):
         group = key.split(".")[0]
         choice = choices.get(group)
-        where = f"; see md/conf/{group}/{choice}.yaml" if choice else ""
+        where = f"; see conf/{group}/{choice}.yaml" if choice else ""
         needs = f"{group}={choice} needs it" if choice else "it has no default"
         raise MDError(f"{key} is not set: {needs} ({key}=...){where}")
 

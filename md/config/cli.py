@@ -14,8 +14,8 @@ for a single run, a `--cfg job` and each job of a `-m` sweep alike:
 
 `MDError` raised inside a stage gets the same courtesy: one `error: <message>` line and exit
 status 2, no traceback. The wrapper also pins `version_base="1.3"` and the config folder:
-md's own (md/conf, inside the package), with the user's folder searched first when given
-(`--config-dir DIR`, or $MD_CONFIG_DIR), so a student, dataset or experiment of one's own is a
+md's own (conf/ at the top of the checkout, shipped inside the wheel as md/conf), with the
+user's folder searched first when given (`--config-dir DIR`, or $MD_CONFIG_DIR), so a student, dataset or experiment of one's own is a
 YAML file in that folder:
 
     MD_CONFIG_DIR=~/md-conf python -m md.train student=my-model    # ~/md-conf/student/my-model.yaml
@@ -36,10 +36,10 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+import md
 from md.errors import MDError
 
-# md's configs ship inside the package (md/conf), so an installed md finds them from any folder
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+CONFIG_DIR = str(md.CONFIG_DIR)  # conf/ of the checkout, or md/conf inside the wheel
 USER_CONFIG_ENV = "MD_CONFIG_DIR"  # a folder of the user's own configs, searched first
 
 
@@ -110,10 +110,10 @@ def user_config_dir(given: str | None) -> str | None:
     where = "--config-dir" if given else f"${USER_CONFIG_ENV}"
     if Path(folder).expanduser().exists() and not Path(folder).expanduser().is_dir():
         raise MDError(f"{where}={folder} is a file, not a folder; point it at your own config "
-                      "folder (laid out like md/conf: student/, data/, experiment/ ...)")
+                      "folder (laid out like conf/: student/, data/, experiment/ ...)")
     if not Path(folder).expanduser().is_dir():
         raise MDError(f"{where}={folder}: no such folder; point it at your own config folder "
-                      "(laid out like md/conf: student/, data/, experiment/ ...)")
+                      "(laid out like conf/: student/, data/, experiment/ ...)")
     return str(Path(folder).expanduser().resolve())
 
 

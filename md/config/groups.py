@@ -1,4 +1,4 @@
-"""Each config group, once, as its frozen settings dataclass (md.config.settings).
+"""Each config group, once, as its frozen settings dataclass (md.settings).
 
 The one place that knows how a group's YAML keys map onto the settings (the names are the
 same; nested groups such as `inference.curves` become nested settings), the trainer group is
@@ -16,7 +16,10 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from md.config.settings import (
+from md.config.targets import to_plain
+from md.errors import MDError
+from md.settings import (
+    AdaptiveSampling,
     CurveSettings,
     ExtractSettings,
     InferenceSettings,
@@ -26,9 +29,6 @@ from md.config.settings import (
     StopSettings,
     TrainSettings,
 )
-from md.config.targets import to_plain
-from md.errors import MDError
-from md.teacher.adaptive import AdaptiveSampling
 
 # train: keys the entry point reads itself (where the examples come from, what follows training)
 TRAIN_ENTRY_KEYS = ("examples", "evaluate_after", "ckpt_path")

@@ -54,7 +54,7 @@ PIPELINE_KEYS = ("name", "train_fraction", "max_train", "max_test")
 MOVED = {"md.loggers": "md.tracking.loggers", "md.lineage": "md.tracking.lineage",
          "md.loss": "md.training.loss", "md.lightning_glue": "md.training.module",
          "md.infer": "md.inference", "md.infer_vllm": "md.inference.vllm_engine",
-         "md.settings": "md.config.settings", "md.preflight": "md.config.preflight"}
+         "md.config.settings": "md.settings", "md.preflight": "md.config.preflight"}
 
 
 def check_targets(cfg: DictConfig, ignore: tuple[str, ...] = PIPELINE_KEYS) -> None:

@@ -8,7 +8,7 @@
 
 Every loader is `load(split, path=None, **own_options) -> list[Problem]` with split "train" or
 "test"; path None downloads the original public files once (md.data.download), except for
-"synthetic", which is generated. Config: md/conf/data/<name>.yaml, whose `_target_` is the loader
+"synthetic", which is generated. Config: conf/data/<name>.yaml, whose `_target_` is the loader
 that runs (point it at your own function to plug in a dataset). Its generic keys
 (`GENERIC_KEYS`: train_fraction, max_train, max_test) are not loader options; `load_split`
 applies them after loading.
@@ -51,7 +51,7 @@ def load(dataset: str | Loader, split: str, path: str | None = None, **opts) -> 
     except TypeError as e:  # an unknown option reached the loader: say which, not a traceback
         if "unexpected keyword" not in str(e):
             raise
-        raise MDError(f"data={name}: {e.args[0].split('() ')[-1]}; see md/conf/data/{name}.yaml") from None
+        raise MDError(f"data={name}: {e.args[0].split('() ')[-1]}; see conf/data/{name}.yaml") from None
     check_problems(problems, name, split)
     if split == "test":
         _warn_if_test_in_train(loader, path, name, problems, opts)

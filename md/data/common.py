@@ -43,7 +43,7 @@ def data_dir(dataset: str, path: str | None, files: list[str]) -> Path:
     if missing:
         raise MDError(
             f"{dataset}: expected {', '.join(missing)} in {folder}, not found; set "
-            f"data.path=<folder holding {', '.join(files)}> (see md/conf/data/{dataset}.yaml), "
+            f"data.path=<folder holding {', '.join(files)}> (see conf/data/{dataset}.yaml), "
             f"or data.path=null to download them"
         )
     return folder

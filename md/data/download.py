@@ -110,7 +110,7 @@ def _get(dataset: str, src: Source) -> bytes:
     url = url_of(src)
     timeout = float(os.environ.get("MD_DATA_TIMEOUT", "10"))
     fix = (f"download it yourself and set data.path=<folder holding {src.local}> "
-           f"(see md/conf/data/{dataset}.yaml)")
+           f"(see conf/data/{dataset}.yaml)")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             data = response.read()

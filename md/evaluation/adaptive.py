@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from md.answers import answer_key, is_correct, majority_vote
-from md.config.settings import STOP_RULES
 from md.errors import MDError
 from md.evaluation.methods import answers, sampled
+from md.settings import STOP_RULES
 from md.types import Answer, ReasoningPath
 
 

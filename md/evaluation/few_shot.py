@@ -20,17 +20,18 @@ from pathlib import Path
 from md.errors import MDError
 from md.evaluation import judge
 from md.teacher import plan as planning
+from md.teacher.base import Teacher
 from md.teacher.cache import Cache, damage_line
 from md.teacher.engine import fill
 from md.types import Problem, ReasoningPath
 
 
-def teacher_paths(problems: Sequence[Problem], teacher, *, n: int, sandbox: judge.Runner,
+def teacher_paths(problems: Sequence[Problem], teacher: Teacher, *, n: int, sandbox: judge.Runner,
                   cache_path: str | Path | None = None, budget_usd: float | None = None,
                   progress: bool = True) -> list[list[ReasoningPath]]:
     """Per question: n CoT then n PoT few-shot completions of `teacher`, judged (a published
     teacher, md.teacher.published: the first n of what its files hold for each question)."""
-    if hasattr(teacher, "thoughts_for"):
+    if teacher.recorded:
         texts: dict[tuple[str, str], list[str]] = defaultdict(list)
         for t in teacher.thoughts_for(list(problems)):
             texts[(t.problem_id, t.method)].append(t.text)

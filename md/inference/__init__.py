@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from md.config.settings import ENGINES
 from md.errors import MDError
 from md.models import hardware
 from md.models.saved import read_manifest, resolve_student
+from md.settings import ENGINES
 
 
 class Generator(Protocol):

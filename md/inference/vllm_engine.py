@@ -34,11 +34,11 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from md.config.settings import VLLM_LORA_RANKS
 from md.errors import MDError
 from md.models import hardware
 from md.models.whitespace import unescape
 from md.prompts import STOP, until_next_question
+from md.settings import VLLM_LORA_RANKS
 
 # (base, settings) -> vllm.LLM, shared by the students on it while any of them is alive: a sweep's
 # next job (another student, on CPU another merged base) does not keep the last one's engine

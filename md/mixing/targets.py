@@ -21,8 +21,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from md.config.settings import MIX_VARIANTS
 from md.prompts import student_input
+from md.settings import MIX_VARIANTS
 from md.types import Answer, JudgedThought, MixedExample
 
 from .vote import Question

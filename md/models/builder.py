@@ -1,7 +1,7 @@
 """One builder for every student: tiny models built in code, hub, local and wheel-shipped models,
 full / LoRA / QLoRA.
 
-Only the config differs between students (md/conf/student/*.yaml):
+Only the config differs between students (conf/student/*.yaml):
 
     student = build_student(name="codellama-7b", pretrained="codellama/CodeLlama-7b-hf",
                             finetune="qlora", lora_r=64, lora_alpha=16,
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from md.config.settings import FINETUNES
 from md.errors import MDError
+from md.settings import FINETUNES
 
 
 @dataclass

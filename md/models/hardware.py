@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 # /proc/cpuinfo flags of CPUs that compute bf16 matmuls in hardware
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -82,6 +84,15 @@ def auto_precision(precision: str, accelerator: str = "auto") -> str:
         return str(precision)
     native = cuda_bf16() if on_gpu(accelerator) else cpu_bf16()
     return "bf16-mixed" if native else "32-true"
+
+
+def resolved(trainer_args: Mapping[str, Any]) -> dict[str, Any]:
+    """lightning.Trainer arguments (md.settings.TrainSettings.trainer_args) with
+    `precision: auto` resolved for this machine (auto_precision)."""
+    args = dict(trainer_args)
+    if str(args.get("precision")) == "auto":
+        args["precision"] = auto_precision("auto", str(args.get("accelerator", "auto")))
+    return args
 
 
 def device_name(accelerator: str = "auto") -> str:

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from md.config.settings import ExtractSettings, MixSettings, SandboxSettings
 from md.pipeline.artifacts import Artifact
 from md.sandbox.preamble import Preamble
 from md.sandbox.preamble import read as read_preamble
+from md.settings import ExtractSettings, MixSettings, SandboxSettings
 from md.stages.mix import MIXED
 from md.types import Problem
 

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from md.config.settings import InferenceSettings, SandboxSettings
 from md.sandbox.preamble import Preamble, of_record, with_preamble
+from md.settings import InferenceSettings, SandboxSettings
 from md.types import Problem
 
 

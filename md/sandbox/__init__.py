@@ -23,8 +23,8 @@ whose program runs past the wall-clock limit (an in-worker alarm catches Python-
 first; a C-level loop is killed), sets a per-program RLIMIT_CPU, and replaces any worker that
 dies, times out or retires.
 
-Protected (each has an adversarial test in tests/test_sandbox_adversarial.py or, with innocent
-programs in flight on the other workers, tests/test_sandbox_neighbours.py): infinite and
+Protected (each has an adversarial test in tests/sandbox/test_adversarial.py or, with innocent
+programs in flight on the other workers, tests/sandbox/test_neighbours.py): infinite and
 C-level loops; huge and gradual allocations; fork, os.system, subprocess and threads (NPROC 0);
 other programs: no other process exists in a worker's PID namespace or /proc, so signals
 (kill(-1), its process group, its parent), /proc scans and ptrace reach nothing (ptrace is

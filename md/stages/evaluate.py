@@ -25,13 +25,13 @@ from typing import Any
 
 import torch
 
-from md.config.settings import InferenceSettings
 from md.errors import MDError
 from md.evaluation import adaptive, curves, judge, methods, outputs
 from md.evaluation.journal import NAME as JOURNAL
 from md.evaluation.journal import Journal
 from md.inference import Generator
 from md.prompts import student_input
+from md.settings import InferenceSettings
 from md.types import Prediction, Problem, ReasoningPath
 
 

@@ -23,9 +23,9 @@ from tqdm import tqdm
 from md import jsonl
 from md.answers import is_correct
 from md.answers.verdict import Verdict, of_cot, of_execution
-from md.config.settings import SandboxSettings
 from md.data.ids import check_ids
 from md.sandbox.preamble import Preamble, with_preamble
+from md.settings import SandboxSettings
 from md.types import Answer, JudgedThought, Problem, Thought
 
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from md import jsonl
-from md.config.settings import ExtractSettings
 from md.errors import MDError
 from md.fsio import file_lock, is_out_of_space, out_of_space_message
+from md.settings import ExtractSettings
 from md.teacher import plan as planning
 from md.teacher.adaptive import expected_saving_line
-from md.teacher.base import TEACHER_MODES
+from md.teacher.base import TEACHER_MODES, Teacher
 from md.teacher.batch import run_batch
 from md.teacher.cache import Cache, damage_line
 from md.teacher.engine import FillResult, fill
@@ -48,7 +48,7 @@ class ExtractSummary:
     out_path: str | None
 
 
-def run(problems: list[Problem], teacher, out_path: str | Path,
+def run(problems: list[Problem], teacher: Teacher, out_path: str | Path,
         settings: ExtractSettings = ExtractSettings(), *, judge: Judge | None = None,
         allow_partial: bool = False) -> ExtractSummary:
     """Extract the teacher's thoughts for `problems` into `out_path`, as `settings` says.
@@ -68,17 +68,17 @@ def run(problems: list[Problem], teacher, out_path: str | Path,
         raise MDError(f"need teacher.n >= 1 and teacher.mode online|batch, got {n} and {mode!r}")
     if not problems:
         raise MDError("no problems to extract thoughts for; check data and extract.max_problems")
-    if hasattr(teacher, "thoughts_for"):  # published outputs (md.teacher.published): no requests
+    if teacher.recorded:  # published outputs (md.teacher.published): no requests
         return _recorded(problems, teacher, out_path, dry_run)
     use_disk = teacher.cacheable and cache_path is not None
     # one job at a time asks through a cache file: a second one waits, then finds the answers
     with _cache_lock(cache_path if use_disk and not dry_run else None):
         cache = Cache(cache_path if use_disk else ":memory:")
         try:
-            if getattr(teacher, "recover_in_flight", False) and not dry_run:
+            if teacher.recover_in_flight and not dry_run:
                 recover_in_flight(teacher, cache)
             prompt_list = planning.prompts_for(problems, teacher)
-            discount = getattr(teacher, "batch_discount", 1.0) if mode == "batch" else 1.0
+            discount = teacher.batch_discount if mode == "batch" else 1.0
             est = planning.estimate_unplanned(prompt_list, teacher, cache, n, discount)
             damaged = damage_line(cache, est.requests, est.usd, budget)
             if damaged:
@@ -154,7 +154,7 @@ def _ask(reqs, teacher, cache, budget, mode, poll_s, wait_s, progress) -> FillRe
         return FillResult()
     teacher.check_ready()  # no key and nothing cached to stand in: one clear line
     if mode == "batch":
-        if not hasattr(teacher, "body"):
+        if not teacher.batch_api:
             raise MDError(f"teacher {teacher.model!r} has no batch mode; set teacher.mode=online")
         return run_batch(reqs, teacher, cache, budget, poll_s, wait_s, progress=progress)
     return fill(reqs, teacher, cache, budget, progress)

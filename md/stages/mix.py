@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from md import jsonl
-from md.config.settings import MIX_VARIANTS, MixSettings
 from md.data.ids import check_ids
 from md.errors import MDError
 from md.mixing import balance, plot, stats, targets
 from md.mixing.vote import Question, summarize
+from md.settings import MIX_VARIANTS, MixSettings
 from md.types import JudgedThought, MixedExample, Problem
 
 MIXED = "mixed.jsonl"

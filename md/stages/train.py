@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from md.config.settings import TrainSettings
 from md.errors import MDError
 from md.fsio import write_text
 from md.sandbox.preamble import Preamble
+from md.settings import TrainSettings
 from md.types import MixedExample
 
 log = logging.getLogger(__name__)

@@ -12,5 +12,5 @@
     prompts        the paper's few-shot CoT and PoT templates (App. B, Fig. 8/9)
 
 The stage that drives them is `md.extract` (python -m md.extract). Builders named in
-md/conf/teacher/*.yaml (`_target_`) take flat arguments and return a teacher object.
+conf/teacher/*.yaml (`_target_`) take flat arguments and return a teacher object.
 """

@@ -1,5 +1,6 @@
 """Adaptive teacher sampling: ask for a question's samples in rounds, stop once more would not
-change the training data (`extract.adaptive.enabled=true`; off by default, the paper's n=20).
+change the training data (`extract.adaptive.enabled=true`; off by default, the paper's n=20). The values are
+md.settings.AdaptiveSampling; how they decide is here.
 
 A (question, method) prompt is sampled `round_size` samples at a time, each round judged (CoT
 answers parsed, PoT programs run in the sandbox), and stops once
@@ -24,52 +25,36 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from md.config.settings import Knob, check, count, knob
 from md.evaluation.adaptive import StopRule, should_stop
 from md.mixing.targets import normalize_ws
+from md.settings import AdaptiveSampling
 from md.types import JudgedThought
 
-RULES = ("unchangeable", "beta")
+
+def settled(rule: AdaptiveSampling, judged: Sequence[JudgedThought], n: int) -> bool:
+    """Whether a prompt with these judged samples (in sample order) of at most n can stop."""
+    if len(judged) >= n:
+        return True
+    answers = [j.answer for j in judged if j.status == "ok" and j.answer is not None]
+    if not should_stop(answers, n - len(judged), StopRule(rule.rule, rule.threshold)):
+        return False
+    return enough_paths(rule, judged)
 
 
-@dataclass(frozen=True)
-class AdaptiveSampling:
-    """When a prompt has been sampled enough (see the module docstring)."""
-
-    rule: str = knob("beta", Knob(str, "stop rule", choices=RULES))
-    threshold: float = knob(0.95, Knob(float, "stop once P(leader wins) >= this", low=0, high=1,
-                                       above=True))
-    round_size: int = knob(4, count("samples per prompt per round"))
-    paths_per_question: int | None = 4  # mix.paths_per_question (MixSettings checks it)
-    patience: int = knob(5, count("samples without a new distinct correct path"))
-
-    def __post_init__(self):
-        check(self, "extract.adaptive")
-
-    def settled(self, judged: Sequence[JudgedThought], n: int) -> bool:
-        """Whether a prompt with these judged samples (in sample order) of at most n can stop."""
-        if len(judged) >= n:
-            return True
-        answers = [j.answer for j in judged if j.status == "ok" and j.answer is not None]
-        if not should_stop(answers, n - len(judged), StopRule(self.rule, self.threshold)):
-            return False
-        return self.enough_paths(judged)
-
-    def enough_paths(self, judged: Sequence[JudgedThought]) -> bool:
-        """k distinct correct paths, or none new in the last `patience` samples."""
-        seen: set[str] = set()
-        last_new = -1
-        for i, j in enumerate(judged):
-            if j.correct:
-                key = normalize_ws(j.text)
-                if key not in seen:
-                    seen.add(key)
-                    last_new = i
-        if self.paths_per_question is not None and len(seen) >= self.paths_per_question:
-            return True
-        return len(judged) - 1 - last_new >= self.patience
+def enough_paths(rule: AdaptiveSampling, judged: Sequence[JudgedThought]) -> bool:
+    """k distinct correct paths, or none new in the last `patience` samples."""
+    seen: set[str] = set()
+    last_new = -1
+    for i, j in enumerate(judged):
+        if j.correct:
+            key = normalize_ws(j.text)
+            if key not in seen:
+                seen.add(key)
+                last_new = i
+    if rule.paths_per_question is not None and len(seen) >= rule.paths_per_question:
+        return True
+    return len(judged) - 1 - last_new >= rule.patience
 
 
 def taken(samples: Sequence[JudgedThought], rule: AdaptiveSampling, n: int) -> int:
@@ -77,7 +62,7 @@ def taken(samples: Sequence[JudgedThought], rule: AdaptiveSampling, n: int) -> i
     count = 0
     while count < min(n, len(samples)):
         count = min(n, count + rule.round_size)
-        if rule.settled(samples[:count], n):
+        if settled(rule, samples[:count], n):
             break
     return min(count, len(samples))
 

@@ -5,13 +5,19 @@ sample indices it fills (0..n-1 minus those already cached). Its `prompt_key` ha
 the messages and the sampling parameters (never `n`), so together with a sample index it names
 one thought for ever: raising n from 10 to 20 later only asks for samples 10..19.
 
-Teachers are plain objects with this duck-typed surface (no base class to inherit):
+What the stages ask of a teacher is the `Teacher` Protocol below; the five teachers of
+md/teacher/ share its fields through one dataclass, `TeacherFields`, and override only the
+defaults that differ (a teacher of one's own may also just have the attributes):
 
     model: str, params: dict, n: int, budget_usd: float | None, mode: "online" | "batch",
     concurrency: int, batch_size: int, max_n_per_request: int, cacheable: bool,
-    price_in_per_1m: float, price_out_per_1m: float,
+    price_in_per_1m: float, price_out_per_1m: float, recover_in_flight: bool,
+    batch_discount: float,
+    recorded: bool        # its thoughts come from files (thoughts_for), nothing is requested
+    batch_api: bool       # it speaks the OpenAI Batch API (teacher.mode=batch)
     check_ready() -> None                      # MDError if it cannot run (no API key, ...)
     async complete(reqs) -> list[Completion]   # one completion per request, in order
+    thoughts_for(problems) -> list[Thought]    # a recorded teacher's samples
     async aclose() -> None
 """
 
@@ -20,13 +26,76 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from md.types import Problem
+from md.errors import MDError
+from md.types import Problem, Thought
 
 CHARS_PER_TOKEN = 4.0  # rough English/code average; dry-run estimates say "about"
 
 TEACHER_MODES = ("online", "batch")  # teacher.mode: one request per prompt, or the Batch API
+
+
+class Teacher(Protocol):
+    """What the stages (md.stages.extract, md.evaluation.few_shot) ask of a teacher."""
+
+    model: str
+    params: dict[str, Any]  # the sampling parameters, part of every prompt key
+    n: int                  # samples per (question, method)
+    budget_usd: float | None
+    mode: str               # TEACHER_MODES
+    concurrency: int        # requests in flight at once
+    batch_size: int         # requests handed to complete() at a time
+    max_n_per_request: int  # samples one request may ask for
+    cacheable: bool         # whether its answers are worth keeping in the cache
+    price_in_per_1m: float
+    price_out_per_1m: float
+    recover_in_flight: bool  # tag requests so a rerun can fetch answers lost in flight
+    batch_discount: float   # the share of the price the Batch API bills
+    recorded: bool          # its thoughts come from files: thoughts_for, no requests
+    batch_api: bool         # it speaks the OpenAI Batch API (teacher.mode=batch)
+
+    def check_ready(self) -> None: ...
+
+    async def complete(self, reqs: list[Request]) -> list[Completion]: ...
+
+    def thoughts_for(self, problems: list[Problem]) -> list[Thought]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(eq=False, kw_only=True)
+class TeacherFields:
+    """The fields every teacher of md/teacher/ shares, with the common defaults; a teacher
+    redeclares only a default of its own. Keyword-only, so a subclass may add required fields."""
+
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    n: int = 20
+    budget_usd: float | None = None
+    mode: str = "online"
+    concurrency: int = 1
+    batch_size: int = 1
+    max_n_per_request: int = 1_000_000
+    cacheable: bool = True
+    price_in_per_1m: float = 0.0
+    price_out_per_1m: float = 0.0
+    recover_in_flight: bool = False
+    batch_discount: float = 1.0
+    recorded: ClassVar[bool] = False
+    batch_api: ClassVar[bool] = False
+
+    def check_ready(self) -> None:
+        return None
+
+    async def complete(self, reqs: list[Request]) -> list[Completion]:
+        raise MDError(f"teacher {self.model!r} takes no requests")
+
+    def thoughts_for(self, problems: list[Problem]) -> list[Thought]:
+        raise MDError(f"teacher {self.model!r} holds no recorded thoughts")
+
+    async def aclose(self) -> None:
+        return None
 
 
 def missing_key(teacher: str, key_env: str) -> str:

@@ -111,7 +111,7 @@ async def _worker(queue: asyncio.Queue, teacher, cache: Cache, state: _State, ba
 async def _answer(group, need, queue, teacher, cache: Cache, state: _State, bar) -> None:
     """Send one group of requests and commit what came back; queue what is still missing."""
     result = state.result
-    if getattr(teacher, "recover_in_flight", False):
+    if teacher.recover_in_flight:
         for req in group:  # before sending: a rerun after kill -9 can fetch the answer
             cache.mark_sent(req.prompt_key, req.indices)
     try:

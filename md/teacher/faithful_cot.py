@@ -26,12 +26,13 @@ wrote it; `teacher.models` picks a subset (sample index = the model's place in t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from md.answers import is_correct, normalize
 from md.errors import MDError
+from md.teacher.base import TeacherFields
 from md.teacher.published import MIN_ALIGNED, text_key
 from md.types import Problem, Thought
 
@@ -43,26 +44,21 @@ FOLDERS = {"svamp": "SVAMP", "asdiv": "ASDiv", "strategyqa": "StrategyQA"}
 PROMPTS = {"cot": "COT", "pot": "noNL"}  # the source's prompt names: few-shot CoT, pure Python
 
 
-@dataclass(eq=False)
-class FaithfulCotTeacher:
+@dataclass(eq=False, kw_only=True)
+class FaithfulCotTeacher(TeacherFields):
     """The panel's recorded thoughts; `thoughts_for(problems)` replaces any request."""
 
+    recorded: ClassVar[bool] = True
     path: str
     dataset: str
     models: tuple[str, ...]  # model names (MODELS' values), in sample order
     data_path: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    model: str = ""  # the panel as the bill and the run plan name it (set from `models`)
     n: int = 1  # one sample per model and method (only the per-model count)
-    budget_usd: float | None = None
-    mode: str = "online"
     cacheable: bool = False
 
-    @property
-    def model(self) -> str:
-        """The panel as the bill and the run plan name it: every model, in sample order."""
-        return ", ".join(self.models)
-
     def __post_init__(self):
+        self.model = ", ".join(self.models)
         self.params = {"path": str(self.path), "dataset": self.dataset}
 
     def folder(self) -> Path:
@@ -211,7 +207,7 @@ def model_names(models) -> tuple[str, ...]:
 def build_faithful_cot_teacher(path: str, dataset: str, models, data_path: str | None = None,
                                preamble: str | None = None, answer_variable: str | None = None,
                                mode: str = "online") -> FaithfulCotTeacher:
-    """Builder for md/conf/teacher/faithful_cot.yaml (`preamble` and `answer_variable` are the
+    """Builder for conf/teacher/faithful_cot.yaml (`preamble` and `answer_variable` are the
     pipeline's, md.sandbox.preamble: the environment the programs run in; the thoughts
     themselves do not depend on them)."""
     if mode != "online":

@@ -19,7 +19,7 @@ from typing import Any
 
 from md.errors import MDError
 from md.models.prompting import chat_ids, padded, prompt_ids
-from md.teacher.base import Completion, Request, cut_at_stop
+from md.teacher.base import Completion, Request, TeacherFields, cut_at_stop
 
 
 def render_ids(tokenizer, messages) -> list[int]:
@@ -32,28 +32,13 @@ def render_ids(tokenizer, messages) -> list[int]:
     return prompt_ids(tokenizer, ["\n\n".join(m["content"] for m in messages)])[0]
 
 
-@dataclass(eq=False)
-class HFTeacher:
+@dataclass(eq=False, kw_only=True)
+class HFTeacher(TeacherFields):
     model_obj: Any = field(repr=False)
     tokenizer: Any = field(repr=False)
-    model: str
-    params: dict[str, Any]
-    n: int = 20
     gen_batch: int = 16
-    budget_usd: float | None = None
-    mode: str = "online"
-    concurrency: int = 1  # one generate at a time; batching gives the parallelism
+    # concurrency 1: one generate at a time; batching gives the parallelism
     batch_size: int = 4  # requests per engine call
-    max_n_per_request: int = 1_000_000
-    cacheable: bool = True
-    price_in_per_1m: float = 0.0
-    price_out_per_1m: float = 0.0
-
-    def check_ready(self) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
 
     async def complete(self, reqs: list[Request]) -> list[Completion]:
         return await asyncio.to_thread(self.generate, reqs)
@@ -98,7 +83,7 @@ def build_hf_teacher(model: str, *, temperature: float = 0.7, top_p: float = 1.0
                      gen_batch: int = 16, device: str = "auto", dtype: str = "auto",
                      seed: int = 0, budget_usd: float | None = None,
                      mode: str = "online") -> HFTeacher:
-    """Builder for md/conf/teacher/hf.yaml: loads `model` (a local folder or hub id) and its tokenizer."""
+    """Builder for conf/teacher/hf.yaml: loads `model` (a local folder or hub id) and its tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -25,7 +25,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx2
 import openai
@@ -36,6 +36,7 @@ from md.teacher.base import (
     TEACHER_MODES,
     Completion,
     Request,
+    TeacherFields,
     cut_at_stop,
     estimate_tokens,
     missing_key,
@@ -76,29 +77,20 @@ class SampleQuality:
                 "serve does when the model's generation_config has no do_sample=true)")
 
 
-@dataclass(eq=False)
-class OpenAITeacher:
-    model: str
-    params: dict[str, Any]
+@dataclass(eq=False, kw_only=True)
+class OpenAITeacher(TeacherFields):
+    batch_api: ClassVar[bool] = True  # body(): one Batch API line per request
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     require_key: bool = True
-    n: int = 20
-    budget_usd: float | None = None
-    mode: str = "online"
     concurrency: int = 16
     max_n_per_request: int = 128  # 1 for servers that ignore `n` (llama.cpp)
     max_retries: int = 8
     backoff_s: float = 1.0
     max_backoff_s: float = 60.0
     timeout_s: float = 120.0
-    price_in_per_1m: float = 0.0
-    price_out_per_1m: float = 0.0
     batch_discount: float = 0.5  # the Batch API bills half price
     http_backend: str = "aiohttp"
-    recover_in_flight: bool = False  # store + tag requests so a rerun can fetch lost answers
-    batch_size: int = 1
-    cacheable: bool = True
     retries_done: int = 0
     quality: SampleQuality = field(default_factory=SampleQuality, repr=False)
     _client: Any = field(default=None, repr=False)
@@ -257,7 +249,7 @@ def build_openai_teacher(model: str, *, temperature: float = 0.7, top_p: float =
                          batch_discount: float = 0.5,
                          http_backend: str = "aiohttp",
                          recover_in_flight: bool = False) -> OpenAITeacher:
-    """Builder for md/conf/teacher/openai.yaml and openai_compatible.yaml (flat arguments)."""
+    """Builder for conf/teacher/openai.yaml and openai_compatible.yaml (flat arguments)."""
     if mode not in TEACHER_MODES:
         raise MDError(f"teacher.mode must be 'online' or 'batch', got {mode!r}")
     price_in, price_out = price_of(prices, model)

@@ -5,7 +5,7 @@ the exemplars as `Question: ...` / `Answer: <trigger> ...` blocks, then the new 
 same trigger, so the teacher's completion is exactly what the student later learns to write after
 `md.prompts.student_input(question, method)`. CoT reasoning ends "The answer is X."; PoT code
 ends by assigning `ans`. StrategyQA's PoT carries the CoT as code comments (after Li et al. 2023a).
-All exemplars are our own; tests/test_teacher_prompts.py checks none appears in any benchmark file.
+All exemplars are our own; tests/teacher/test_prompts.py checks none appears in any benchmark file.
 
     messages = build_messages(problem, "pot")   # -> [{"role": "system", ...}, {"role": "user", ...}]
 """

@@ -29,14 +29,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from md.answers import is_correct
 from md.errors import MDError
 from md.jsonl import loads as json_loads
 from md.teacher.alignment import check_aligned
+from md.teacher.base import TeacherFields
 from md.types import Problem, Thought
 
 MIN_ALIGNED = 0.5  # below this share of requested problems found, a file is refused
@@ -48,18 +49,16 @@ def text_key(text: str) -> str:
     return _WS.sub(" ", text).strip().lower()
 
 
-@dataclass(eq=False)
-class PublishedTeacher:
+@dataclass(eq=False, kw_only=True)
+class PublishedTeacher(TeacherFields):
     """Thoughts from published files; `thoughts_for(problems)` replaces any request."""
 
+    recorded: ClassVar[bool] = True
     path: str
     dataset: str
     data_path: str | None = None
     model: str = "published"
-    params: dict[str, Any] = field(default_factory=dict)
     n: int = 1  # a question has as many samples as the files hold (this is only the most common)
-    budget_usd: float | None = None
-    mode: str = "online"
     cacheable: bool = False
 
     def __post_init__(self):
@@ -82,9 +81,6 @@ class PublishedTeacher:
         root = Path(self.path)
         return (sorted(root.glob(f"pot_codex_{self.dataset}/*.jsonl"))
                 + sorted(root.glob(f"palm_cot_{self.dataset}/*_CoT_*.json")))
-
-    async def aclose(self) -> None:
-        return None
 
     def thoughts_for(self, problems: list[Problem]) -> list[Thought]:
         """Every published sample of `problems`, in problem order, then method, then sample."""
@@ -215,7 +211,7 @@ def _join(body: str, question: str) -> str:
 
 def build_published_teacher(path: str, dataset: str, data_path: str | None = None,
                             mode: str = "online") -> PublishedTeacher:
-    """Builder for md/conf/teacher/published.yaml."""
+    """Builder for conf/teacher/published.yaml."""
     if mode != "online":
         raise MDError("teacher=published has no batch mode; drop teacher.mode=batch")
     return PublishedTeacher(path=str(path), dataset=str(dataset),

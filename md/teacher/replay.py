@@ -12,29 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from md import jsonl
 from md.errors import MDError
 from md.teacher.alignment import Questions
-from md.teacher.base import Completion, Request
+from md.teacher.base import Completion, Request, TeacherFields
 from md.types import REASONING_METHODS, Thought
 
 
-@dataclass(eq=False)
-class ReplayTeacher:
+@dataclass(eq=False, kw_only=True)
+class ReplayTeacher(TeacherFields):
     path: str
-    n: int = 20
     model: str = "replay"
-    params: dict[str, Any] = field(default_factory=dict)
-    budget_usd: float | None = None
-    mode: str = "online"
-    concurrency: int = 1
     batch_size: int = 1024
-    max_n_per_request: int = 1_000_000
     cacheable: bool = False  # the file is the cache
-    price_in_per_1m: float = 0.0
-    price_out_per_1m: float = 0.0
     _thoughts: dict[tuple[str, str, int], Thought] | None = field(default=None, repr=False)
     _rows: dict[tuple[str, str, int], int] = field(default_factory=dict, repr=False)
 
@@ -64,9 +55,6 @@ class ReplayTeacher:
                 thoughts[key], rows[key] = t, row
             self._thoughts, self._rows = thoughts, rows
         return self._thoughts
-
-    async def aclose(self) -> None:
-        return None
 
     async def complete(self, reqs: list[Request]) -> list[Completion]:
         thoughts = self.load()
@@ -107,7 +95,7 @@ class ReplayTeacher:
 
 def build_replay_teacher(path: str, n: int = 20, budget_usd: float | None = None,
                          mode: str = "online") -> ReplayTeacher:
-    """Builder for md/conf/teacher/replay.yaml."""
+    """Builder for conf/teacher/replay.yaml."""
     if mode != "online":
         raise MDError("teacher=replay has no batch mode; drop teacher.mode=batch")
     return ReplayTeacher(path=str(path), n=n, budget_usd=budget_usd)

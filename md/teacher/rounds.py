@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 
 from tqdm import tqdm
 
+from md.settings import AdaptiveSampling
 from md.teacher import plan as planning
-from md.teacher.adaptive import AdaptiveSampling
+from md.teacher.adaptive import settled
 from md.teacher.cache import Cache
 from md.teacher.engine import FillResult
 from md.types import JudgedThought, Thought
@@ -46,7 +47,7 @@ def run_rounds(prompt_list: Sequence[planning.Prompt], teacher, cache: Cache, n:
         new = [t for t in new if t.sample_index >= len(judged[key_of[t.problem_id, t.method]])]
         for j in judge(new):
             judged[key_of[j.problem_id, j.method]].append(j)
-        still = [pr for pr in open_prompts if not rule.settled(judged[pr.key], n)]
+        still = [pr for pr in open_prompts if not settled(rule, judged[pr.key], n)]
         bar.update(len(open_prompts) - len(still))
         open_prompts = still
     bar.close()

@@ -22,18 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from md.errors import MDError
 from md.teacher import render
-from md.teacher.base import Completion, Request
+from md.teacher.base import Completion, Request, TeacherFields
 
 MISREAD_TAGS = ("inverse", "compare", "more_fewer")
 
 
-@dataclass(eq=False)
-class SimulatedTeacher:
+@dataclass(eq=False, kw_only=True)
+class SimulatedTeacher(TeacherFields):
     seed: int = 0
     cot_slip: float = 0.12  # slip chance of a step on 2-digit numbers; doubles per extra digit
     pot_confusable: float = 0.35  # share of inverse/compare problems that PoT tends to misread
@@ -42,26 +42,13 @@ class SimulatedTeacher:
     malformed: float = 0.04  # per-sample chance of a malformed sample
     n: int = 8
     model: str = "simulated"
-    params: dict[str, Any] = field(default_factory=dict)
-    budget_usd: float | None = None
-    mode: str = "online"
-    concurrency: int = 1
     batch_size: int = 256
-    max_n_per_request: int = 1_000_000
     cacheable: bool = False  # free and deterministic: nothing to save
-    price_in_per_1m: float = 0.0
-    price_out_per_1m: float = 0.0
 
     def __post_init__(self):
         self.params = {"seed": self.seed, "cot_slip": self.cot_slip, "hard_rate": self.hard_rate,
                        "pot_confusable": self.pot_confusable, "pot_misread": self.pot_misread,
                        "malformed": self.malformed}
-
-    def check_ready(self) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
 
     async def complete(self, reqs: list[Request]) -> list[Completion]:
         return [self.answer(r) for r in reqs]
@@ -116,7 +103,7 @@ def build_simulated_teacher(*, seed: int = 0, n: int = 8, cot_slip: float = 0.12
                             hard_rate: float = 0.2, malformed: float = 0.04,
                             budget_usd: float | None = None,
                             mode: str = "online") -> SimulatedTeacher:
-    """Builder for md/conf/teacher/simulated.yaml."""
+    """Builder for conf/teacher/simulated.yaml."""
     if mode != "online":
         raise MDError("teacher=simulated has no batch mode; drop teacher.mode=batch")
     return SimulatedTeacher(seed=seed, n=n, cot_slip=cot_slip, pot_confusable=pot_confusable,

@@ -21,25 +21,18 @@ from typing import Any
 
 from md.errors import MDError
 from md.models import hardware
-from md.teacher.base import Completion, Request, cut_at_stop
+from md.teacher.base import Completion, Request, TeacherFields, cut_at_stop
 from md.teacher.hf import render_ids
 
 
-@dataclass(eq=False)
-class VLLMTeacher:
+@dataclass(eq=False, kw_only=True)
+class VLLMTeacher(TeacherFields):
+    """Concurrency 1 (one engine call at a time; the engine batches inside it) and native n
+    (max_n_per_request: all of a prompt's samples in one request), the shared defaults."""
+
     tokenizer: Any = field(repr=False)
-    model: str
-    params: dict[str, Any]
     engine_settings: dict[str, Any]
-    n: int = 20
     batch_size: int = 256  # requests per engine call
-    budget_usd: float | None = None
-    mode: str = "online"
-    concurrency: int = 1  # one engine call at a time; the engine batches inside it
-    max_n_per_request: int = 1_000_000  # native n: all of a prompt's samples in one request
-    cacheable: bool = True
-    price_in_per_1m: float = 0.0
-    price_out_per_1m: float = 0.0
     calls: int = 0  # engine calls made
     llm: Any = field(default=None, repr=False)  # the engine, built on the first request
 
@@ -99,7 +92,7 @@ def build_vllm_teacher(model: str, *, temperature: float = 0.7, top_p: float = 1
                        gpu_memory_utilization: float = 0.85, tensor_parallel_size: int = 1,
                        max_model_len: int | None = None, seed: int = 0,
                        budget_usd: float | None = None, mode: str = "online") -> VLLMTeacher:
-    """Builder for md/conf/teacher/vllm.yaml: the tokenizer now, the engine on first use."""
+    """Builder for conf/teacher/vllm.yaml: the tokenizer now, the engine on first use."""
     from transformers import AutoTokenizer
 
     if mode != "online":

@@ -1,6 +1,6 @@
 """Experiment loggers of a job: W&B (online when you are logged in), CSV, or none.
 
-Every builder takes the same flat arguments, so `md/conf/logger/*.yaml` only picks one:
+Every builder takes the same flat arguments, so `conf/logger/*.yaml` only picks one:
 
     logger = wandb_logger(save_dir="runs/x", group="table2", tags=["student=tiny-llama"],
                           config={"loss.lambda": 0.5}, mode="offline")

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from md.config.settings import LOSS_MODES
 from md.errors import MDError
+from md.settings import LOSS_MODES
 
 IGNORE = -100  # label of positions that carry no loss (prompt tokens, padding)
 METHOD_IDS = {"cot": 0, "pot": 1, "label": 2}

@@ -27,8 +27,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from md.config.settings import SCHEDULES
 from md.errors import MDError
+from md.models import hardware
+from md.settings import SCHEDULES
 from md.training import fsdp
 from md.training.batching import Encoded, LengthGroupedSampler, collate, eval_batches, lengths
 from md.training.checkpoints import AtomicCheckpointIO
@@ -231,11 +232,13 @@ def build_trainer(out_dir: Path, trainer_args: dict[str, Any], *, has_val: bool,
     """A Lightning Trainer driven by steps (the sampler is endless), saving adapter checkpoints.
 
     trainer_args: any lightning.Trainer arguments (the `trainer` group) but RESERVED; they win
-    over the defaults below (a user may set limit_val_batches, profiler, fast_dev_run, ...).
+    over the defaults below (a user may set limit_val_batches, profiler, fast_dev_run, ...);
+    `precision: auto` becomes this machine's (md.models.hardware.resolved).
     """
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     check_trainer_args(trainer_args)
+    trainer_args = hardware.resolved(trainer_args)
     accumulate = int(trainer_args.get("accumulate_grad_batches", 1))
     # Lightning ranks checkpoints by a monitored value when it keeps k >= 2 of them (it refuses
     # monitor=None there); ranking by the step keeps the newest k.
