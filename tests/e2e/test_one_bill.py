@@ -28,13 +28,15 @@ def asked(server) -> Counter:
 
 
 def test_two_jobs_at_once_pay_each_request_once(tmp_path, fake_openai):
-    server = fake_openai(latency=0.05)
+    server = fake_openai(latency=0.2)  # ~2 s of requests: the two jobs overlap
     jobs = [extract(tmp_path, server), extract(tmp_path, server)]
     outs = [job.communicate(timeout=300) for job in jobs]
     assert [job.returncode for job in jobs] == [0, 0], [err[-2000:] for _, err in outs]
     sent = asked(server)
     assert len(sent) == 40 and set(sent.values()) == {1}  # 20 questions x (CoT, PoT), once each
-    assert sum("waiting for another job" in err for _, err in outs) == 1
+    # the later job waited on the lock (or, on a loaded machine, started after the first had
+    # finished and reused its thoughts): never both asking
+    assert sum("waiting for another job" in err for _, err in outs) <= 1
     (thoughts,) = (tmp_path / "art" / "extract").glob("*/thoughts.jsonl")
     assert len(thoughts.read_text().splitlines()) == 80
 
