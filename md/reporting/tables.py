@@ -35,8 +35,26 @@ def loss_label(run: Run) -> str:
     return "" if run.loss == "adaptive" else run.loss
 
 
-def row_label(run: Run, vary_paths: bool = False) -> str:
+def teacher_models(run: Run) -> list[str]:
+    """The models asked for the run's training thoughts (Run.teacher: "a, b (answered by ...)")."""
+    return [m.strip() for m in run.teacher.split(" (answered by")[0].split(",") if m.strip()]
+
+
+def teacher_label(run: Run) -> str:
+    """A short name for who wrote the run's training thoughts: the model, or "N-model panel"."""
+    models = teacher_models(run)
+    return models[0] if len(models) == 1 else f"{len(models)}-model panel" if models else ""
+
+
+def varies_teacher(runs: Sequence[Run]) -> bool:
+    """Whether the fine-tuned runs were trained on more than one teacher's thoughts."""
+    return len({teacher_label(r) for r in runs if r.mix != "few-shot"}) > 1
+
+
+def row_label(run: Run, vary_paths: bool = False, vary_teacher: bool = False) -> str:
     parts = [run.student, MIXES.get(run.mix, run.mix), loss_label(run)]
+    if vary_teacher and teacher_label(run):
+        parts.append(f"teacher {teacher_label(run)}")
     if run.train_fraction != 1.0:
         parts.append(f"{100 * run.train_fraction:g}% train")
     if run.train_data not in ("?", run.test_data):
@@ -49,7 +67,7 @@ def row_label(run: Run, vary_paths: bool = False) -> str:
 def _row_order(run: Run) -> tuple:
     mix_rank = list(MIXES).index(run.mix) if run.mix in MIXES else len(MIXES)
     return (run.student, run.train_data, mix_rank, run.loss, run.lam or 0.0, run.train_fraction,
-            run.paths or 0)
+            run.paths or 0, -len(teacher_models(run)))
 
 
 def dataset_order(names: set[str]) -> list[str]:
@@ -58,12 +76,12 @@ def dataset_order(names: set[str]) -> list[str]:
 
 def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NAMES)) -> str:
     """Accuracy (%) with rows = ablation settings and columns = test dataset x method."""
-    vary_paths = len({r.paths for r in runs}) > 1
+    vary_paths, vary_teacher = len({r.paths for r in runs}) > 1, varies_teacher(runs)
     cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     sizes: dict[tuple[str, str, str], int | None] = {}
     rows: dict[str, tuple] = {}
     for run in runs:
-        label = row_label(run, vary_paths)
+        label = row_label(run, vary_paths, vary_teacher)
         rows.setdefault(label, _row_order(run))
         for method in methods:
             if method in run.accuracy:
@@ -136,10 +154,10 @@ def types_table(mixes: Sequence[dict]) -> str:
 
 def runs_list(runs: Sequence[Run]) -> str:
     """Which folder each row came from, so every number can be traced back."""
-    vary_paths = len({r.paths for r in runs}) > 1
+    vary_paths, vary_teacher = len({r.paths for r in runs}) > 1, varies_teacher(runs)
     def seed(r: Run) -> str:
         return "" if r.seed is None else f" · seed {r.seed}"
 
-    return "\n".join(f"- {row_label(r, vary_paths)}{seed(r)} | test {r.test_data}: `{r.folder}`"
+    return "\n".join(f"- {row_label(r, vary_paths, vary_teacher)}{seed(r)} | test {r.test_data}: `{r.folder}`"
                      for r in sorted(runs, key=lambda r: (_row_order(r), r.test_data,
                                                           r.seed or 0)))
