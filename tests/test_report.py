@@ -245,3 +245,21 @@ def test_md_from_another_teacher_is_its_own_row_and_compared_with_the_panel_md(t
         in paired_table(runs)
     same = accuracy_table(runs[:4], ["cot_w_pot"])  # one teacher: no teacher in the labels
     assert "| smollm2-135m · MD | 50.0 ± 0.0 (n=2) |" in same and "teacher" not in same
+
+
+def test_students_tested_in_and_out_of_distribution_are_one_row_with_both_test_sets(tmp_path):
+    from md.reporting.collect import Run
+    from md.reporting.tables import accuracy_table
+
+    def run(test, acc):
+        return Run(folder=str(tmp_path / test), student="smollm2-135m", mix="cot",
+                   train_data="svamp", test_data=test, paths=3, seed=0, accuracy={"cot": acc},
+                   questions=100)
+
+    table = accuracy_table([run("svamp", 0.3), run("asdiv", 0.2)], ["cot"])
+    assert "| run | svamp +CoT | asdiv +CoT |" in table
+    assert "| smollm2-135m · CoT distillation | 30.0 [" in table and "· trained on" not in table
+    assert "Every student was trained on svamp; the columns of asdiv test it out of distribution" \
+        in table
+    only_ood = accuracy_table([run("asdiv", 0.2)], ["cot"])  # nothing in distribution: say so
+    assert "| smollm2-135m · CoT distillation · trained on svamp | 20.0 [" in only_ood

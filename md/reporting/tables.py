@@ -51,13 +51,24 @@ def varies_teacher(runs: Sequence[Run]) -> bool:
     return len({teacher_label(r) for r in runs if r.mix != "few-shot"}) > 1
 
 
-def row_label(run: Run, vary_paths: bool = False, vary_teacher: bool = False) -> str:
+def one_training_set(runs: Sequence[Run]) -> str | None:
+    """The training data of every fine-tuned run when they share one and some are also tested
+    on it: a student tested in and out of distribution is then one row, its columns the test
+    sets (Table 2's shape), instead of one row per test set."""
+    trained = {r.train_data for r in runs if r.mix != "few-shot"}
+    if len(trained) == 1 and any(r.test_data == r.train_data for r in runs):
+        return trained.pop()
+    return None
+
+
+def row_label(run: Run, vary_paths: bool = False, vary_teacher: bool = False,
+              train_in_label: bool = True) -> str:
     parts = [run.student, MIXES.get(run.mix, run.mix), loss_label(run)]
     if vary_teacher and teacher_label(run):
         parts.append(f"teacher {teacher_label(run)}")
     if run.train_fraction != 1.0:
         parts.append(f"{100 * run.train_fraction:g}% train")
-    if run.train_data not in ("?", run.test_data):
+    if train_in_label and run.train_data not in ("?", run.test_data):
         parts.append(f"trained on {run.train_data}")
     if vary_paths and run.paths is not None:
         parts.append(f"N={run.paths}")
@@ -77,11 +88,12 @@ def dataset_order(names: set[str]) -> list[str]:
 def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NAMES)) -> str:
     """Accuracy (%) with rows = ablation settings and columns = test dataset x method."""
     vary_paths, vary_teacher = len({r.paths for r in runs}) > 1, varies_teacher(runs)
+    trained_on = one_training_set(runs)
     cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     sizes: dict[tuple[str, str, str], int | None] = {}
     rows: dict[str, tuple] = {}
     for run in runs:
-        label = row_label(run, vary_paths, vary_teacher)
+        label = row_label(run, vary_paths, vary_teacher, trained_on is None)
         rows.setdefault(label, _row_order(run))
         for method in methods:
             if method in run.accuracy:
@@ -97,6 +109,9 @@ def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NA
                                                           sizes.get((label, d, m))) for d, m in cols)
                      + " |")
     note = paths_note(runs, [m for _, m in cols])
+    if trained_on and len(datasets) > 1:
+        note += (f"\n\nEvery student was trained on {trained_on}; the columns of "
+                 f"{', '.join(d for d in datasets if d != trained_on)} test it out of distribution.")
     if any(len(v) == 1 and sizes.get(k) for k, v in cells.items()):
         note += ("\n\nA single run's cell is its accuracy with the 95% Wilson interval over its test "
                  "questions, [low, high].")
