@@ -3,6 +3,7 @@
 # Faithful-CoT panel as teacher, every student tested on SVAMP and, out of distribution, on ASDiv.
 #   experiments/panel_table.sh [extra md.train / md.evaluate overrides]
 #   nohup experiments/panel_table.sh > runs/panel_table.log 2>&1 &     # what the table ran
+#   ONLY="pot_s0 label_s0" experiments/panel_table.sh     # some students only (a second process)
 # In order of what the table needs most: CoT distillation and MD, seed by seed (3 seeds); MD from
 # gpt-3.5-turbo alone; PoT distillation; label fine-tuning (one seed each); the CoT + PoT ensemble
 # on both test sets (voted from the paths the two students already sampled); the report.
@@ -24,6 +25,9 @@ ROOT=${MD_RUNS:-runs}/svamp_panel_cpu
 SVAMP=$MD_DATA_CACHE/svamp
 ASDIV=$MD_DATA_CACHE/asdiv
 OOD_TEST=${OOD_TEST:-150}         # ASDiv test questions (a fixed sample, the same for every student)
+# ONLY="pot_s0 label_s0": just these students (no ensemble, no report), e.g. as a second process
+# beside a running table, which then finds them done and skips them
+ONLY=${ONLY:-}
 EXP=(experiment=svamp_panel_cpu "data.path=$SVAMP")
 mkdir -p "$ROOT"
 T0=$(date +%s)
@@ -40,6 +44,7 @@ stage() {  # stage NAME DONE_FILE COMMAND...: run COMMAND unless DONE_FILE exist
 student() {  # student NAME MIX SEED [overrides]: train + evaluate on SVAMP, then on ASDiv
   local name=$1 mix=$2 seed=$3; shift 3
   local run=$ROOT/$name
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
   stage "$name train+svamp" "$run/eval/metrics.json" \
     "$PY" -m md.train "${EXP[@]}" "mix=$mix" "seed=$seed" "hydra.run.dir=$run" "$@"
   stage "$name asdiv" "$run/eval_asdiv/metrics.json" \
@@ -64,6 +69,7 @@ done
 student md_gpt35_s0 md 0 "teacher.models=[gpt-3.5-turbo]" "${EXTRA[@]}"
 student pot_s0 pot 0 "${EXTRA[@]}"
 student label_s0 label 0 "${EXTRA[@]}"
+[ -z "$ONLY" ] || { echo "TOTAL $(( $(date +%s) - T0 )) s"; exit 0; }
 ensemble svamp "$SVAMP" "" eval "${EXTRA[@]}"
 ensemble asdiv "$ASDIV" "$OOD_TEST" eval_asdiv "${EXTRA[@]}"
 stage report "$ROOT/report.done" sh -c \
