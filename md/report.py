@@ -12,7 +12,9 @@ columns = test dataset x {+CoT, +PoT, +CoT w/PoT, cascade, greedy}), the Fig. 1 
 when md.mix statistics are among the paths, the list of run folders, and the plots the runs
 support (accuracy vs λ, vs sampled paths N, vs training-set size). Runs of several seeds give
 mean ± std per cell, and MD is compared with the other mixes on the same questions (paired
-differences with a bootstrap interval, md.reporting.paired).
+differences pooled over seeds and questions, with a bootstrap interval and the smallest
+difference the design resolves, md.reporting.paired). Runs trained from different teachers
+(teacher.models) are rows of their own, and MD of one teacher is set against MD of another.
 
 --dashboard ENTITY/PROJECT builds the experiment's W&B Report with wandb-workspaces
 (md.reporting.dashboard) and writes its specification, `<report>.wandb.json`, beside the

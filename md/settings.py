@@ -387,6 +387,7 @@ class InferenceSettings:
     greedy: bool = knob(True, flag("also decode one greedy path per method"))
     ensemble: tuple[str, ...] | None = None
     reuse_paths: bool = knob(False, flag("vote the ensemble from its students' saved paths"))
+    reuse_from: str = "eval"  # the evaluation folder beside each student's student/ to reuse
     shards: int = knob(1, count("shards the test set is split into"))
     shard: int = knob(0, Knob(int, "which shard this job evaluates, 0..shards-1", low=0))
     seed_per_question: bool = knob(False, flag("seed each question's paths on their own"))

@@ -170,3 +170,96 @@ def test_wilson_interval_and_mcnemar_p_against_hand_values():
     # 10 questions only MD got right, 2 only the other: 2 * P(X <= 2), X ~ Bin(12, 1/2)
     assert mcnemar_p(10, 2) == pytest.approx(2 * (1 + 12 + 66) / 4096)
     assert mcnemar_p(3, 3) == 1.0 and mcnemar_p(0, 0) == 1.0
+
+
+def _predictions(folder: Path, right: dict[str, list[bool]]) -> Path:
+    """An evaluation folder holding only what the paired comparison reads: predictions.jsonl
+    with each question's correctness per method."""
+    folder.mkdir(parents=True)
+    n = len(next(iter(right.values())))
+    with (folder / "predictions.jsonl").open("w") as f:
+        for q in range(n):
+            f.write(json.dumps({"problem_id": f"q{q}",
+                                "correct": {m: v[q] for m, v in right.items()}}) + "\n")
+    return folder
+
+
+def test_smallest_resolvable_difference_is_2_8_standard_errors_and_shrinks_with_questions():
+    from md.reporting.paired import difference
+
+    rng = __import__("numpy").random.default_rng(1)
+
+    def pairs(questions: int, seeds: int = 3):
+        out = []
+        for _ in range(seeds):
+            md = {f"q{i}": bool(rng.random() < 0.40) for i in range(questions)}
+            other = {f"q{i}": bool(rng.random() < 0.30) for i in range(questions)}
+            out.append((md, other))
+        return out
+
+    small = pairs(200)
+    result = difference(small)
+    # by hand: the per-question difference averaged over seeds, its standard error over questions
+    d = [sum(float(a[q]) - float(b[q]) for a, b in small) / 3 for q in small[0][0]]
+    mean_d = sum(d) / len(d)
+    se = (sum((x - mean_d) ** 2 for x in d) / (len(d) - 1) / len(d)) ** 0.5
+    assert result["diff"] == pytest.approx(100 * mean_d)
+    assert result["resolvable"] == pytest.approx(100 * 2.8016 * se, rel=0.08)
+    assert result["low"] < result["diff"] < result["high"]
+    big = difference(pairs(800))  # 4x the questions: half the smallest resolvable difference
+    assert big["resolvable"] == pytest.approx(result["resolvable"] / 2, rel=0.15)
+    one_seed = difference(small[:1])  # fewer seeds pooled: a coarser design
+    assert one_seed["resolvable"] > result["resolvable"]
+
+
+def test_md_from_another_teacher_is_its_own_row_and_compared_with_the_panel_md(tmp_path):
+    from md.reporting.collect import Run
+    from md.reporting.paired import comparisons, paired_table
+    from md.reporting.tables import accuracy_table
+
+    panel = "code-davinci-001, code-davinci-002, gpt-3.5-turbo, gpt-4, text-davinci-002, text-davinci-003"
+    q = 40
+    def run(name, mix, seed, teacher, **right):
+        folder = _predictions(tmp_path / name, {m: [i % k == 0 for i in range(q)]
+                                                 for m, k in right.items()})
+        acc = {m: sum(i % k == 0 for i in range(q)) / q for m, k in right.items()}
+        return Run(folder=str(folder), student="smollm2-135m", mix=mix, train_data="svamp",
+                   test_data="svamp", paths=3, seed=seed, teacher=teacher, accuracy=acc,
+                   questions=q)
+
+    runs = [run("md0", "md", 0, panel, cot_w_pot=2, cot=2), run("md1", "md", 1, panel, cot_w_pot=2, cot=2),
+            run("cot0", "cot", 0, panel, cot=4), run("cot1", "cot", 1, panel, cot=4),
+            run("md35", "md", 0, "gpt-3.5-turbo", cot_w_pot=5, cot=5)]
+    table = accuracy_table(runs, ["cot_w_pot"])
+    assert "| smollm2-135m · MD · teacher 6-model panel | 50.0 ± 0.0 (n=2) |" in table
+    assert "| smollm2-135m · MD · teacher gpt-3.5-turbo | 20.0 [" in table  # not averaged in
+    found = {(c["teacher"], c["against"], c["other_teacher"], c["md_method"]): c
+             for c in comparisons(runs)}
+    vs_cot = found[("6-model panel", "cot", "6-model panel", "cot_w_pot")]
+    assert vs_cot["seeds"] == 2 and vs_cot["diff"] == pytest.approx(25.0)
+    vs_single = found[("6-model panel", "md", "gpt-3.5-turbo", "cot_w_pot")]
+    assert vs_single["seeds"] == 1 and vs_single["diff"] == pytest.approx(30.0)
+    # the single-teacher MD has no CoT student of its own teacher to be paired with
+    assert not any(t == "gpt-3.5-turbo" for t, *_ in found)
+    assert "MD, teacher 6-model panel (+CoT w/PoT) − MD, teacher gpt-3.5-turbo (+CoT w/PoT)" \
+        in paired_table(runs)
+    same = accuracy_table(runs[:4], ["cot_w_pot"])  # one teacher: no teacher in the labels
+    assert "| smollm2-135m · MD | 50.0 ± 0.0 (n=2) |" in same and "teacher" not in same
+
+
+def test_students_tested_in_and_out_of_distribution_are_one_row_with_both_test_sets(tmp_path):
+    from md.reporting.collect import Run
+    from md.reporting.tables import accuracy_table
+
+    def run(test, acc):
+        return Run(folder=str(tmp_path / test), student="smollm2-135m", mix="cot",
+                   train_data="svamp", test_data=test, paths=3, seed=0, accuracy={"cot": acc},
+                   questions=100)
+
+    table = accuracy_table([run("svamp", 0.3), run("asdiv", 0.2)], ["cot"])
+    assert "| run | svamp +CoT | asdiv +CoT |" in table
+    assert "| smollm2-135m · CoT distillation | 30.0 [" in table and "· trained on" not in table
+    assert "Every student was trained on svamp; the columns of asdiv test it out of distribution" \
+        in table
+    only_ood = accuracy_table([run("asdiv", 0.2)], ["cot"])  # nothing in distribution: say so
+    assert "| smollm2-135m · CoT distillation · trained on svamp | 20.0 [" in only_ood

@@ -26,9 +26,10 @@ from md.types import Prediction, Problem, ReasoningPath
 FIX = "or evaluate the ensemble anew with inference.reuse_paths=false"
 
 
-def eval_dir_of(student_dir: str | Path) -> Path:
-    """Where md.train put the evaluation of the student it saved: `<run>/eval` beside `student/`."""
-    return Path(student_dir).parent / "eval"
+def eval_dir_of(student_dir: str | Path, folder: str = "eval") -> Path:
+    """Where md.train put the evaluation of the student it saved: `<run>/eval` beside `student/`
+    (`folder`: another evaluation of it there, e.g. `eval_asdiv`, inference.reuse_from)."""
+    return Path(student_dir).parent / folder
 
 
 def saved_paths(eval_dir: Path, problems: Sequence[Problem], n: int, temperature: float,

@@ -137,7 +137,8 @@ def finished(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
 
 
 # settings that change how recorded samples are scored or checkpointed, not what is sampled
-NOT_IN_SAMPLES = ("curves", "adaptive", "vote_paths", "ensemble", "reuse_paths", "resume_every")
+NOT_IN_SAMPLES = ("curves", "adaptive", "vote_paths", "ensemble", "reuse_paths", "reuse_from",
+                  "resume_every")
 
 
 def _sampling_key(students: tuple[str | Path, ...], inf: InferenceSettings) -> list:
@@ -193,12 +194,12 @@ def _ensemble_from_saved(setup: EvaluationSetup, students: tuple[str | Path, ...
     from md.evaluation import reuse
 
     inf, problems = setup.inference, setup.test_problems()
-    cot, pot = (reuse.saved_paths(reuse.eval_dir_of(s), problems, inf.paths, inf.temperature)
-                for s in students)
+    saved = [reuse.eval_dir_of(s, inf.reuse_from) for s in students]
+    cot, pot = (reuse.saved_paths(d, problems, inf.paths, inf.temperature) for d in saved)
     paths = reuse.ensemble_paths(cot, pot, inf.paths, inf.greedy)
     return _score_saved(setup, problems, paths, out_dir, log_dir or out_dir, "ensemble",
                         {"pot_preamble": student_preamble(students[-1]).record(),
-                         "reused_paths_from": [str(reuse.eval_dir_of(s)) for s in students]})
+                         "reused_paths_from": [str(d) for d in saved]})
 
 
 def _score_saved(setup: EvaluationSetup, problems, paths, out_dir: Path | str,

@@ -14,6 +14,13 @@ difference is pooled over every paired (seed, question); its 95% interval is a p
 that resamples test questions (the same questions for every seed), so it reflects how much the
 difference would move on another draw of questions. An interval that excludes 0 is a real
 difference at this sample size; one that covers 0 is not, whatever the point estimate says.
+Each comparison also states the smallest difference its design can resolve: the true difference
+that a two-sided 5% test would detect with 80% power at this number of seeds x questions and this
+spread of the paired differences, (z_0.975 + z_0.8) x the bootstrap standard error; a difference
+smaller than that is one this table could not have told from noise, whichever way it came out.
+When MD was trained from more than one teacher (e.g. the Faithful-CoT panel and one of its models
+alone), each MD row is compared with the other mixes of its own teacher, and the MD rows of
+different teachers with each other (the one with more teacher models first).
 Per-question correctness comes from each run's predictions.jsonl (runs read from the W&B API
 have none and are left out).
 """
@@ -29,12 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from md.reporting.collect import Run
-from md.reporting.tables import COLUMN_NAMES, MIXES, loss_label
+from md.reporting.tables import COLUMN_NAMES, MIXES, loss_label, teacher_label, teacher_models
 
 HEADLINE = {"md": "cot_w_pot", "ensemble": "cot_w_pot", "cot": "cot", "pot": "pot", "label": "label"}
 AGAINST = ("cot", "pot", "ensemble", "label")
 SAME_PATH = ("cot", "pot")  # mixes MD is also compared with on their own path
 DRAWS = 2000
+POWER_Z = 1.959964 + 0.841621  # two-sided 5% test, 80% power
 
 
 def correctness(run: Run, method: str) -> dict[str, bool] | None:
@@ -64,9 +72,11 @@ def difference(pairs: Sequence[tuple[dict[str, bool], dict[str, bool]]], draws: 
     idx = rng.integers(0, len(shared), size=(draws, len(shared)))
     boots = d[:, idx].mean(axis=(0, 2))
     low, high = np.percentile(boots, [2.5, 97.5])
+    se = float(boots.std(ddof=1))
     md_only, other_only = int((d > 0).sum()), int((d < 0).sum())
     return {"questions": len(shared), "seeds": len(pairs), "diff": 100 * float(d.mean()),
             "low": 100 * float(low), "high": 100 * float(high),
+            "se": 100 * se, "resolvable": 100 * POWER_Z * se,
             "per_seed": [100 * float(x) for x in d.mean(axis=1)],
             "md_only": md_only, "other_only": other_only,
             "mcnemar_p": mcnemar_p(md_only, other_only)}
@@ -87,28 +97,37 @@ def comparisons(runs: Sequence[Run]) -> list[dict]:
     def setting(r: Run) -> tuple:
         return (r.student, r.train_data, r.test_data, r.train_fraction, r.paths)
 
-    by_setting: dict[tuple, dict[tuple[str, str], dict]] = defaultdict(lambda: defaultdict(dict))
+    several = len({teacher_label(r) for r in runs if r.mix in HEADLINE}) > 1
+    by_setting: dict[tuple, dict[tuple[str, str, str], dict]] = defaultdict(lambda: defaultdict(dict))
+    size: dict[str, int] = {}
     for r in runs:
         if r.mix in HEADLINE and r.seed is not None:
-            by_setting[setting(r)][(r.mix, loss_label(r) if r.mix == "md" else "")].setdefault(r.seed, r)
+            teacher = teacher_label(r) if several else ""
+            size[teacher] = len(teacher_models(r))
+            by_setting[setting(r)][(r.mix, loss_label(r) if r.mix == "md" else "", teacher)
+                                   ].setdefault(r.seed, r)
     found = []
     for key, rows in sorted(by_setting.items(), key=lambda kv: str(kv[0])):
-        for (mix, loss), md_runs in sorted(rows.items()):
+        for (mix, loss, teacher), md_runs in sorted(rows.items()):
             if mix != "md":
                 continue
-            for other in AGAINST:
-                other_runs = rows.get((other, ""), {})
+            against = [(other, rows.get((other, "", teacher), {}), HEADLINE[other], teacher)
+                       for other in AGAINST]
+            against += [("md", runs_b, HEADLINE["md"], t) for (m, lo, t), runs_b in sorted(rows.items())
+                        if m == "md" and lo == loss and size.get(t, 0) < size.get(teacher, 0)]
+            for other, other_runs, other_method, other_teacher in against:
                 md_methods = [HEADLINE["md"]] + ([HEADLINE[other]] if other in SAME_PATH else [])
                 for md_method in md_methods:
                     pairs = []
                     for s in sorted(set(md_runs) & set(other_runs)):
                         a = correctness(md_runs[s], md_method)
-                        b = correctness(other_runs[s], HEADLINE[other])
+                        b = correctness(other_runs[s], other_method)
                         if a is not None and b is not None:
                             pairs.append((a, b))
                     if pairs:
                         found.append({"student": key[0], "test_data": key[2], "loss": loss,
-                                      "md_method": md_method, "against": other,
+                                      "teacher": teacher, "md_method": md_method,
+                                      "against": other, "other_teacher": other_teacher,
                                       **difference(pairs)})
     return found
 
@@ -119,17 +138,27 @@ def paired_table(runs: Sequence[Run]) -> str:
     if not rows:
         return ""
     lines = ["| student · test data | MD against | seeds × questions | "
-             "MD − other (points) | 95% interval | only MD / only other right | McNemar p | "
-             "per seed |", "|---|---|---:|---:|---|---:|---:|---|"]
+             "MD − other (points) | 95% interval | smallest resolvable | "
+             "only MD / only other right | McNemar p | per seed |",
+             "|---|---|---:|---:|---|---:|---:|---:|---|"]
     for c in rows:
-        md = f"MD {c['loss']}".strip() + f" ({COLUMN_NAMES.get(c['md_method'])})"
-        other = f"{MIXES[c['against']]} ({COLUMN_NAMES.get(HEADLINE[c['against']])})"
+        def who(mix: str, teacher: str, method: str, loss: str = "") -> str:
+            name = f"{MIXES[mix]} {loss}".strip() if mix != "md" else f"MD {loss}".strip()
+            return name + (f", teacher {teacher}" if teacher else "") + \
+                f" ({COLUMN_NAMES.get(method)})"
+        md = who("md", c["teacher"], c["md_method"], c["loss"])
+        other = who(c["against"], c["other_teacher"] if c["against"] == "md" else "",
+                    HEADLINE[c["against"]], c["loss"] if c["against"] == "md" else "")
         per_seed = ", ".join(f"{x:+.1f}" for x in c["per_seed"])
         lines.append(f"| {c['student']} · {c['test_data']} | {md} − {other} | "
                      f"{c['seeds']} × {c['questions']} | {c['diff']:+.1f} | "
-                     f"[{c['low']:+.1f}, {c['high']:+.1f}] | {c['md_only']} / {c['other_only']} | "
-                     f"{c['mcnemar_p']:.3f} | {per_seed} |")
-    return "\n".join(lines) + ("\n\nPaired bootstrap over test questions (2,000 draws); an "
+                     f"[{c['low']:+.1f}, {c['high']:+.1f}] | ±{c['resolvable']:.1f} | "
+                     f"{c['md_only']} / {c['other_only']} | {c['mcnemar_p']:.3f} | {per_seed} |")
+    return "\n".join(lines) + ("\n\nThe difference is pooled over every paired seed and "
+                               "question; its 95% interval is a paired bootstrap over test "
+                               "questions (2,000 draws, the same questions for every seed); an "
                                "interval that covers 0 is not a difference at this sample size. "
-                               "McNemar's exact test on the questions only one side got right "
-                               "(pooled over seeds).")
+                               "Smallest resolvable: the true difference a two-sided 5% test "
+                               "detects with 80% power at these seeds × questions, 2.80 × the "
+                               "bootstrap standard error. McNemar's exact test on the questions "
+                               "only one side got right (pooled over seeds).")

@@ -35,11 +35,40 @@ def loss_label(run: Run) -> str:
     return "" if run.loss == "adaptive" else run.loss
 
 
-def row_label(run: Run, vary_paths: bool = False) -> str:
+def teacher_models(run: Run) -> list[str]:
+    """The models asked for the run's training thoughts (Run.teacher: "a, b (answered by ...)")."""
+    return [m.strip() for m in run.teacher.split(" (answered by")[0].split(",") if m.strip()]
+
+
+def teacher_label(run: Run) -> str:
+    """A short name for who wrote the run's training thoughts: the model, or "N-model panel"."""
+    models = teacher_models(run)
+    return models[0] if len(models) == 1 else f"{len(models)}-model panel" if models else ""
+
+
+def varies_teacher(runs: Sequence[Run]) -> bool:
+    """Whether the fine-tuned runs were trained on more than one teacher's thoughts."""
+    return len({teacher_label(r) for r in runs if r.mix != "few-shot"}) > 1
+
+
+def one_training_set(runs: Sequence[Run]) -> str | None:
+    """The training data of every fine-tuned run when they share one and some are also tested
+    on it: a student tested in and out of distribution is then one row, its columns the test
+    sets (Table 2's shape), instead of one row per test set."""
+    trained = {r.train_data for r in runs if r.mix != "few-shot"}
+    if len(trained) == 1 and any(r.test_data == r.train_data for r in runs):
+        return trained.pop()
+    return None
+
+
+def row_label(run: Run, vary_paths: bool = False, vary_teacher: bool = False,
+              train_in_label: bool = True) -> str:
     parts = [run.student, MIXES.get(run.mix, run.mix), loss_label(run)]
+    if vary_teacher and teacher_label(run):
+        parts.append(f"teacher {teacher_label(run)}")
     if run.train_fraction != 1.0:
         parts.append(f"{100 * run.train_fraction:g}% train")
-    if run.train_data not in ("?", run.test_data):
+    if train_in_label and run.train_data not in ("?", run.test_data):
         parts.append(f"trained on {run.train_data}")
     if vary_paths and run.paths is not None:
         parts.append(f"N={run.paths}")
@@ -49,7 +78,7 @@ def row_label(run: Run, vary_paths: bool = False) -> str:
 def _row_order(run: Run) -> tuple:
     mix_rank = list(MIXES).index(run.mix) if run.mix in MIXES else len(MIXES)
     return (run.student, run.train_data, mix_rank, run.loss, run.lam or 0.0, run.train_fraction,
-            run.paths or 0)
+            run.paths or 0, -len(teacher_models(run)))
 
 
 def dataset_order(names: set[str]) -> list[str]:
@@ -58,12 +87,13 @@ def dataset_order(names: set[str]) -> list[str]:
 
 def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NAMES)) -> str:
     """Accuracy (%) with rows = ablation settings and columns = test dataset x method."""
-    vary_paths = len({r.paths for r in runs}) > 1
+    vary_paths, vary_teacher = len({r.paths for r in runs}) > 1, varies_teacher(runs)
+    trained_on = one_training_set(runs)
     cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     sizes: dict[tuple[str, str, str], int | None] = {}
     rows: dict[str, tuple] = {}
     for run in runs:
-        label = row_label(run, vary_paths)
+        label = row_label(run, vary_paths, vary_teacher, trained_on is None)
         rows.setdefault(label, _row_order(run))
         for method in methods:
             if method in run.accuracy:
@@ -79,6 +109,9 @@ def accuracy_table(runs: Sequence[Run], methods: Sequence[str] = tuple(COLUMN_NA
                                                           sizes.get((label, d, m))) for d, m in cols)
                      + " |")
     note = paths_note(runs, [m for _, m in cols])
+    if trained_on and len(datasets) > 1:
+        note += (f"\n\nEvery student was trained on {trained_on}; the columns of "
+                 f"{', '.join(d for d in datasets if d != trained_on)} test it out of distribution.")
     if any(len(v) == 1 and sizes.get(k) for k, v in cells.items()):
         note += ("\n\nA single run's cell is its accuracy with the 95% Wilson interval over its test "
                  "questions, [low, high].")
@@ -167,10 +200,10 @@ def _distinct(mixes: Sequence[dict]) -> list[dict]:
 
 def runs_list(runs: Sequence[Run]) -> str:
     """Which folder each row came from, so every number can be traced back."""
-    vary_paths = len({r.paths for r in runs}) > 1
+    vary_paths, vary_teacher = len({r.paths for r in runs}) > 1, varies_teacher(runs)
     def seed(r: Run) -> str:
         return "" if r.seed is None else f" · seed {r.seed}"
 
-    return "\n".join(f"- {row_label(r, vary_paths)}{seed(r)} | test {r.test_data}: `{r.folder}`"
+    return "\n".join(f"- {row_label(r, vary_paths, vary_teacher)}{seed(r)} | test {r.test_data}: `{r.folder}`"
                      for r in sorted(runs, key=lambda r: (_row_order(r), r.test_data,
                                                           r.seed or 0)))

@@ -80,6 +80,25 @@ def test_reused_ensemble_scores_what_sampling_again_scores(runs, sandbox, tmp_pa
     assert reused["reused_paths_from"] == [str(root / m / "eval") for m in ("cot", "pot")]
 
 
+def test_reuse_from_names_another_evaluation_of_the_same_students(runs, tmp_path):
+    """inference.reuse_from=eval_ood votes the paths of <run>/eval_ood (the same students tested
+    on another dataset, written by md.evaluate), not md.train's <run>/eval."""
+    root, _, _ = runs
+    for mix in ("cot", "pot"):  # the same evaluations under another folder name
+        (root / mix / "eval_ood").mkdir(exist_ok=True)
+        for f in (root / mix / "eval").iterdir():
+            if f.is_file():
+                (root / mix / "eval_ood" / f.name).write_bytes(f.read_bytes())
+    students = (root / "cot" / "student", root / "pot" / "student")
+    cfg = compose_eval("inference.reuse_paths=true", "inference.reuse_from=eval_ood")
+    out = evaluate_students(wiring.evaluation(cfg), students, tmp_path / "ood")
+    assert out["reused_paths_from"] == [str(root / m / "eval_ood") for m in ("cot", "pot")]
+    assert out["accuracy"]["ensemble"] == 1.0
+    cfg = compose_eval("inference.reuse_paths=true", "inference.reuse_from=eval_missing")
+    with pytest.raises(MDError, match="eval_missing: no finished evaluation"):
+        evaluate_students(wiring.evaluation(cfg), students, tmp_path / "missing")
+
+
 @pytest.mark.parametrize("override, says", [
     ("inference.paths=5", "sampled 3 paths per method, fewer than inference.paths=5"),
     ("inference.temperature=1.0", "not inference.temperature=1.0"),
