@@ -25,7 +25,7 @@ from md.teacher.engine import fill
 from md.teacher.openai_client import build_openai_teacher
 from md.types import Problem
 
-SERVER = Path(__file__).resolve().parents[2] / "tests" / "openai_server.py"
+SERVER = Path(__file__).resolve().parents[2] / "tests" / "helpers" / "openai_server.py"
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
