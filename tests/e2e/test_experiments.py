@@ -95,7 +95,6 @@ def _check_job(stage: str, overrides: list[str], tmp: Path) -> None:
     check_config(cfg, dict(hydra.runtime.choices), None)
 
 
-@pytest.mark.slow  # every job of every grid, checked as md.train checks it: minutes in all
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_grid_value_is_a_valid_override(hydra_ctx, name, tmp_path):
     """Each value of hydra.sweeper.params passes the checks its job would meet (a typo like
