@@ -2,6 +2,7 @@
 
     plan = wiring.plan(cfg)              # md.pipeline.Plan: settings + builders, no config
     setup = wiring.evaluation(cfg)       # md.pipeline.evaluation.EvaluationSetup
+    job = wiring.job(cfg, run_dir)       # md.pipeline.job.Job: the two above, and the student
 
 Only the entry points (`python -m md.<stage>`) import this package, and only it (with md.config.cli,
 md.config.checks and md.config.targets) reads a DictConfig; an import-graph test holds the rest to that.
@@ -16,9 +17,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from md.config import builders, groups
-from md.config.targets import to_plain
-from md.pipeline import TEACHER_TRANSPORT, Plan
+from md.config.targets import call, to_plain
+from md.pipeline import Plan
 from md.pipeline.evaluation import EvaluationSetup
+from md.pipeline.job import Job
 
 
 def plan(cfg: DictConfig) -> Plan:
@@ -48,33 +50,19 @@ def evaluation(cfg: DictConfig, trained_here: bool = False) -> EvaluationSetup:
                            axes=axes)
 
 
-# What does not change the trained student: sampling and scoring, logging, where things are
-# written, and the entry point's own switches.
-NOT_TRAINING = ("inference", "logger", "paths", "hydra", "eval_data", "experiment_name",
-                "out_dir", "student_dir", "few_shot", "merge_shards")
-NOT_TRAINING_KEYS = {"train": ("evaluate_after", "ckpt_path"), "data": ("max_test",),
-                     "extract": ("progress", "dry_run"), "teacher": TEACHER_TRANSPORT}
+def job(cfg: DictConfig, run_dir: Path) -> Job:
+    """md.train's job: the training set's plan (or the given train.examples), the student and
+    its training settings, and the evaluation that follows (train.evaluate_after)."""
+    given = cfg.train.examples
+    return Job(run_dir=run_dir, logger_builder=partial(builders.logger, cfg),
+               evaluation=evaluation(cfg, trained_here=True) if cfg.train.evaluate_after else None,
+               train=groups.train(cfg), student=to_plain(cfg.student),
+               student_builder=partial(call, cfg.student),
+               training_set=None if given else plan(cfg), examples=Path(given) if given else None,
+               ckpt_path=cfg.train.ckpt_path)
 
 
-def training_key(cfg: DictConfig) -> str:
-    """A hash of every setting that determines the trained student: a rerun in the same run
-    folder with the same key finds its student trained and does not train it again."""
-    from md.pipeline.artifacts import content_hash
-
-    return content_hash(training_settings(cfg), length=16)
-
-
-def training_settings(cfg: DictConfig) -> dict[str, Any]:
-    """The settings behind `training_key`, by group (what a run folder records)."""
-    from omegaconf import OmegaConf
-
-    parts: dict[str, Any] = {}
-    for name in cfg:
-        if name in NOT_TRAINING:
-            continue
-        value = OmegaConf.to_container(cfg[name], resolve=True) if OmegaConf.is_config(cfg[name]) \
-            else cfg[name]
-        if isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k not in NOT_TRAINING_KEYS.get(name, ())}
-        parts[str(name)] = value
-    return parts
+def evaluation_job(cfg: DictConfig, students: tuple[str, ...]) -> Job:
+    """md.evaluate's job: the given students, evaluated into out_dir; nothing trains."""
+    return Job(run_dir=Path(cfg.out_dir), logger_builder=partial(builders.logger, cfg),
+               evaluation=evaluation(cfg), students=students)

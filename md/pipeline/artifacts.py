@@ -40,6 +40,20 @@ def content_hash(*parts: Any, length: int = 12) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
+def stage_key(stage: str, *parts: Any, upstream: str | None = None,
+              inputs: dict[str, str] | None = None) -> str:
+    """The one key function of every stage, extract to evaluate: a hash of the stage's name, the
+    upstream stage's key, the stage's settings as plain values and the digests of the files it
+    reads (md.pipeline.inputs). Equal keys mean the same output, so a stage whose key is on record
+    (an artifact's folder, a run folder's `trained.json`, an evaluation's journal) is done."""
+    return content_hash(stage, *_keyed_parts(parts, upstream, inputs))
+
+
+def _keyed_parts(parts: tuple, upstream: str | None, inputs: dict[str, str] | None) -> tuple:
+    head = (upstream,) if upstream is not None else ()
+    return (*head, *parts, {"inputs": dict(inputs)}) if inputs else (*head, *parts)
+
+
 INPUTS = "inputs.json"  # the digests of the files an artifact was made from (md.pipeline.inputs)
 
 
@@ -56,12 +70,11 @@ class Artifact:
     def of(cls, root: str | Path, stage: str, *parts: Any, upstream: Artifact | None = None,
            inputs: dict[str, str] | None = None) -> Artifact:
         """The folder for `stage` given the settings (plain values), the upstream artifact and
-        the digests of the files it reads (md.pipeline.inputs.digests): the one key function of
-        every stage. Pure: nothing is created or written (see `prepare`)."""
-        head = (upstream.key,) if upstream is not None else ()
-        full = (*head, *parts, {"inputs": dict(inputs)}) if inputs else (*head, *parts)
+        the digests of the files it reads (md.pipeline.inputs.digests), keyed by `stage_key`.
+        Pure: nothing is created or written (see `prepare`)."""
+        full = _keyed_parts(parts, upstream.key if upstream is not None else None, inputs)
         settings = content_hash(stage, upstream.settings if upstream else None, *parts)
-        key = content_hash(stage, *full)
+        key = stage_key(stage, *parts, upstream=upstream.key if upstream else None, inputs=inputs)
         return cls(stage, key, Path(root) / stage / key, full, dict(inputs or {}), settings)
 
     def prepare(self) -> Artifact:

@@ -103,7 +103,7 @@ def evaluate(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
     try:
         with evaluation_run(setup, log_dir or out_dir, logger) as (wb, sb, log_scalars):
             metrics = stage.run(problems, who, with_preamble(sb, preamble), inf, out_dir, wb,
-                                dataset=setup.dataset, journal_key=_sampling_key(students, inf))
+                                dataset=setup.dataset, journal_key=sampling_key(students, inf))
             if wb is not None:
                 used = [ln.student_files(s, _finetune_of(s)) for s in students]
                 ln.log_lineage(wb, used, [ln.evaluation_files(out_dir, wb.id)])
@@ -128,7 +128,7 @@ def finished(setup: EvaluationSetup, students: tuple[str | Path, ...], out_dir: 
 
     inf = setup.inference
     problems = shards.select(setup.test_problems(), inf.shard, inf.shards)
-    if not journal_for(out_dir, _sampling_key(students, inf), problems, inf).finished():
+    if not journal_for(out_dir, sampling_key(students, inf), problems, inf).finished():
         return None
     try:
         return json.loads((Path(out_dir) / "metrics.json").read_text())
@@ -141,14 +141,16 @@ NOT_IN_SAMPLES = ("curves", "adaptive", "vote_paths", "ensemble", "reuse_paths",
                   "resume_every")
 
 
-def _sampling_key(students: tuple[str | Path, ...], inf: InferenceSettings) -> list:
-    """What determines an evaluation's samples: each student (its folder, saved manifest and
-    weights files) and the sampling settings. A killed evaluation resumes only when all of it is unchanged."""
+def sampling_key(students: tuple[str | Path, ...], inf: InferenceSettings) -> str:
+    """The evaluation's key (md.pipeline.artifacts.stage_key, as every stage's): each student (its
+    folder, saved manifest and weights files) and the sampling settings. A killed evaluation
+    resumes, and a finished one is skipped, only when all of it is unchanged."""
     from md.models.saved import read_manifest
+    from md.pipeline.artifacts import stage_key
 
     sampling = {k: v for k, v in asdict(inf).items() if k not in NOT_IN_SAMPLES}
-    return [[str(Path(s).resolve()), read_manifest(s), _weights_stamp(s)] for s in students] \
-        + [sampling]
+    students_now = [[str(Path(s).resolve()), read_manifest(s), _weights_stamp(s)] for s in students]
+    return stage_key("evaluate", students_now, sampling)
 
 
 def _weights_stamp(student_dir: str | Path) -> list:

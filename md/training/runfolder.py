@@ -28,7 +28,10 @@ LOCK = ".train.lock"
 
 
 def claim(run_dir: Path, key: str, settings: dict[str, Any]) -> None:
-    """Record `key` as the run folder's config, or refuse a folder recorded for another one."""
+    """Record `key` as the run folder's config, or refuse a folder recorded for another one.
+    settings: what the key is made of, by group (md.pipeline.job.record), recorded flat
+    (`loss.lambda`) so that a refusal names the options that differ."""
+    settings = flatten(settings)
     record_path = run_dir / RUN_RECORD
     try:
         record = json.loads(record_path.read_text())
@@ -50,6 +53,17 @@ def claim(run_dir: Path, key: str, settings: dict[str, Any]) -> None:
     raise MDError(f"the run folder {run_dir} was used for another config ({what}); give this run "
                   f"its own folder (hydra.run.dir=...), or delete {record_path} to train this "
                   "config there")
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`."""
+    if not isinstance(node, dict):
+        return {prefix: node} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(flatten(value, name) if isinstance(value, dict) and value else {name: value})
+    return flat
 
 
 def _older_record(run_dir: Path, key: str) -> dict | None:
