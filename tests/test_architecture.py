@@ -202,3 +202,26 @@ def test_md_bench_holds_benchmarks_only():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not any(n == "md.bench" or n.startswith("md.bench.") for n in names), \
                 f"{file.relative_to(TESTS.parent)} imports md.bench"
+
+
+def test_md_train_reads_like_a_recipe():
+    """md/train.py: settings -> plan line -> preflight -> md.pipeline -> where the results are;
+    the stage order (and whether a stage is done) lives in md/pipeline/ alone."""
+    lines = (MD / "train.py").read_text().splitlines()
+    ours, _ = GRAPH["md.train"]
+    assert len(lines) <= 45, f"md/train.py has {len(lines)} lines"
+    assert len(ours) <= 8, f"md/train.py imports {len(ours)} md modules: {sorted(ours)}"
+    for entry in ("md.train", "md.evaluate"):
+        stages = {n for n in GRAPH[entry][0] if n in ("md.stages.train", "md.training",
+                                                       "md.training.runfolder", "md.stages.mix")}
+        assert not stages, f"{entry} orders stages itself: imports {stages}"
+
+
+def test_one_function_computes_every_stage_key():
+    """Every stage's key is md.pipeline.artifacts.stage_key: no other module hashes settings
+    into a key (md.tracking.lineage names a W&B artifact by its folder, not a stage)."""
+    hashing = {name for name, file in MODULES.items()
+               if re.search(r"\bcontent_hash\(", file.read_text())}
+    assert hashing <= {"md.pipeline.artifacts", "md.tracking.lineage"}, sorted(hashing)
+    for name in ("md.pipeline.job", "md.pipeline.evaluation"):
+        assert "stage_key(" in MODULES[name].read_text(), f"{name} keys its stage another way"

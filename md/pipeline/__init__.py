@@ -1,6 +1,7 @@
-"""The only module that knows the stage order, and where each stage's output lives.
+"""The stage order up to the training set, and where each stage's output lives.
 
     data ─▶ extract ─▶ execute ─▶ mix ─▶ train ─▶ evaluate
+    └──────────── here ──────────────┘   └ md.pipeline.job ┘
 
 Each function returns its stage's artifact and produces it, with everything upstream, only when
 it is not on disk yet. Artifacts sit in `<paths.artifacts>/<stage>/<hash>/`, the hash taken over
@@ -11,7 +12,9 @@ exactly the settings that determine the output plus the upstream artifact's key,
 extracts, executes and mixes once and trains three students. The pipeline reads no config: the
 entry point hands it a `Plan` (settings, and builders for the teacher and the problems, called
 only when a stage must run), and it calls the stages (md.stages.*) with plain arguments. The
-evaluation end (students or a few-shot teacher on the test problems) is md.pipeline.evaluation.
+student and its evaluation are md.pipeline.job (`evaluated(job)`, what md.train calls), which
+asks `mixed(plan)` for its training set; the evaluation itself (students or a few-shot teacher on
+the test problems) is md.pipeline.evaluation. Every key is md.pipeline.artifacts.stage_key.
 """
 
 from __future__ import annotations

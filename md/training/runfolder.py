@@ -7,7 +7,11 @@ training key and the settings behind it) before it trains, and a job with anothe
 line naming what differs, before any work:
 
     error: the run folder runs/x was used for another config (loss.lambda: 0.5 here, 0.25 there);
-    give this run its own folder (hydra.run.dir=...), or delete runs/x/run.json to reuse it
+    give this run its own folder (hydra.run.dir=...), or delete run.json and trained.json in it
+    to train this config there
+
+The key is the student's (md.pipeline.job.key, over settings); a folder recorded by an older md,
+whose key hashed the whole config, is named as such rather than compared option by option.
 
 `hold(run_dir)` is an exclusive lock (md.fsio.file_lock) for the job's lifetime: a second job
 in the same folder waits, then finds the student trained.
@@ -25,6 +29,7 @@ from md.fsio import file_lock, write_text
 
 RUN_RECORD = "run.json"
 LOCK = ".train.lock"
+KEYED_BY = "settings"  # md.pipeline.job.key; older records hashed the whole composed config
 
 
 def claim(run_dir: Path, key: str, settings: dict[str, Any]) -> None:
@@ -38,8 +43,9 @@ def claim(run_dir: Path, key: str, settings: dict[str, Any]) -> None:
     except FileNotFoundError:
         record = _older_record(run_dir, key)
         if record is None:
-            write_text(record_path, json.dumps({"key": key, "settings": settings}, indent=1,
-                                               sort_keys=True, default=str))
+            write_text(record_path, json.dumps({"key": key, "keyed_by": KEYED_BY,
+                                                "settings": settings}, indent=1, sort_keys=True,
+                                               default=str))
             return
     except (OSError, ValueError):
         record = {}
@@ -50,9 +56,11 @@ def claim(run_dir: Path, key: str, settings: dict[str, Any]) -> None:
             for k in sorted({*settings, *before}) if settings.get(k) != before.get(k)]
     shown = "; ".join(diff[:3]) + (f"; and {len(diff) - 3} more" if len(diff) > 3 else "")
     what = shown if before else "its record names another training key"
+    if record.get("keyed_by") != KEYED_BY:  # a key of an older md, not comparable with this one
+        what = "recorded by an older md, which keyed the student by its whole config"
     raise MDError(f"the run folder {run_dir} was used for another config ({what}); give this run "
-                  f"its own folder (hydra.run.dir=...), or delete {record_path} to train this "
-                  "config there")
+                  f"its own folder (hydra.run.dir=...), or delete {RUN_RECORD} and trained.json "
+                  "in it to train this config there")
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:

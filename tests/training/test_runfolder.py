@@ -7,6 +7,7 @@ skipped a damaged `last.ckpt` silently; a SIGTERMed `md.train` exited 0.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,3 +74,19 @@ def test_sigterm_saves_the_steps_done_and_exits_non_zero(tmp_path):
     assert job.returncode != 0, err[-2000:]
     assert "stopped by SIGTERM at step" in err and "Traceback" not in err, err[-2000:]
     assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_a_folder_recorded_by_an_older_md_is_named_as_such(tmp_path):
+    from md.errors import MDError
+    from md.training.runfolder import RUN_RECORD, claim
+
+    settings = {"loss": {"mode": "fixed", "lambda": 0.5}}
+    claim(tmp_path, "new-key", settings)
+    record = json.loads((tmp_path / RUN_RECORD).read_text())
+    assert record["keyed_by"] == "settings" and record["settings"]["loss.lambda"] == 0.5
+    claim(tmp_path, "new-key", settings)  # the same key: this folder is its own
+    (tmp_path / RUN_RECORD).write_text(json.dumps({"key": "0123456789abcdef",
+                                                   "settings": {"loss.lambda": 0.5}}))
+    with pytest.raises(MDError, match="recorded by an older md") as err:
+        claim(tmp_path, "new-key", settings)
+    assert "delete run.json and trained.json" in str(err.value)
