@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 

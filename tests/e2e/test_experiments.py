@@ -57,8 +57,10 @@ def _leaves(node, prefix=""):
             yield f"{prefix}{key}", value
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hydra_ctx():
+    """Hydra initialised for one test: a module-wide one would still hold Hydra's global state
+    when the slow fast-dev runs of this module initialise it for themselves (make test-all)."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         yield
 
