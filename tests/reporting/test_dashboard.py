@@ -98,7 +98,7 @@ def test_the_paired_interval_is_zero_wide_without_disagreement_and_wide_with_it(
     same = {f"q{i}": i % 2 == 0 for i in range(50)}
     assert difference([(same, same)]) | {"per_seed": None} == {
         "questions": 50, "seeds": 1, "diff": 0.0, "low": 0.0, "high": 0.0, "per_seed": None,
-        "se": 0.0, "resolvable": 0.0, "md_only": 0, "other_only": 0, "mcnemar_p": 1.0}
+        "se": 0.0, "resolvable": 0.0, "md_only": 0, "other_only": 0, "mcnemar_p": 1.0, "seeds_too": None}
     right = {q: True for q in same}
     wrong = {q: False for q in same}
     assert (difference([(right, wrong)])["low"], difference([(right, wrong)])["high"]) == (100.0, 100.0)
