@@ -59,8 +59,9 @@ def report_errors(fn: Callable[..., object]) -> Callable[..., object]:
 
             if not is_out_of_space(e):
                 raise
-            where = Path(e.filename).parent if e.filename else Path.cwd()
-            print(f"error: {out_of_space_message(where, e.filename or 'a file', errno_=e.errno)}",
+            written = e.filename2 or e.filename  # a copy names its source first, its target second
+            where = Path(written).parent if written else Path.cwd()
+            print(f"error: {out_of_space_message(where, written or 'a file', errno_=e.errno)}",
                   file=sys.stderr)
             raise SystemExit(2) from None
         except Exception:

@@ -19,6 +19,7 @@ from md import jsonl
 from md.answers.canonical import is_correct
 from md.evaluation import curves as curves_mod
 from md.fsio import write_text
+from md.tracking.staging import staged
 from md.types import Prediction
 
 
@@ -92,15 +93,16 @@ def log_wandb(run, metrics: dict, predictions: Sequence[Prediction], curves: dic
                                           c["ci_high"], strict=True)]
     curve_table = wandb.Table(columns=["method", "total_paths", "accuracy", "ci_low", "ci_high"],
                               data=curve_rows)
-    run.log({
-        f"{prefix}/predictions": wandb.Table(
-            columns=["problem_id", "question", "gold", "cot_w_pot", "cot_w_pot_correct", "votes",
-                     "correct", "paths"], data=rows),
-        f"{prefix}/paths": wandb.Table(
-            columns=["problem_id", "method", "kind", "text", "status", "answer", "matches_gold"],
-            data=paths),
-        f"{prefix}/curves": curve_table,
-        f"{prefix}/accuracy_vs_paths": wandb.plot.line(
-            curve_table, "total_paths", "accuracy", stroke="method",
-            title=f"{dataset}: accuracy vs sampled paths"),
-        f"{prefix}/curves_plot": wandb.Image(plot_png)})
+    with staged("the evaluation's tables"):  # W&B stages each table as an artifact file
+        run.log({
+            f"{prefix}/predictions": wandb.Table(
+                columns=["problem_id", "question", "gold", "cot_w_pot", "cot_w_pot_correct", "votes",
+                         "correct", "paths"], data=rows),
+            f"{prefix}/paths": wandb.Table(
+                columns=["problem_id", "method", "kind", "text", "status", "answer", "matches_gold"],
+                data=paths),
+            f"{prefix}/curves": curve_table,
+            f"{prefix}/accuracy_vs_paths": wandb.plot.line(
+                curve_table, "total_paths", "accuracy", stroke="method",
+                title=f"{dataset}: accuracy vs sampled paths"),
+            f"{prefix}/curves_plot": wandb.Image(plot_png)})

@@ -118,6 +118,8 @@ def log_wandb(stats: dict[str, Any], run: Any = None, png: str | Path | None = N
         return
     import wandb  # only when a run is passed in: importing wandb is slow
 
+    from md.tracking.staging import staged
+
     metrics: dict[str, Any] = {"mix/questions": stats["questions"],
                                "mix/examples": stats["examples"]["total"]}
     for t, row in stats["types"].items():
@@ -129,5 +131,6 @@ def log_wandb(stats: dict[str, Any], run: Any = None, png: str | Path | None = N
     metrics["mix/types"] = wandb.Table(columns=["type", "fig1", "count", "share"], data=rows)
     if png is not None and Path(png).exists():
         metrics["mix/chart"] = wandb.Image(str(png))
-    run.log(metrics)
     run.summary.update({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+    with staged("the mix's table and chart"):  # W&B stages the table as an artifact file
+        run.log(metrics)

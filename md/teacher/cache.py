@@ -132,13 +132,17 @@ class Cache:
                 self.damaged = f"{why}; moved to {move_aside(Path(self.path))}"
         # isolation_level=None: we open transactions ourselves, one per response.
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
-        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL+NORMAL: a commit survives kill -9
-        self.db.execute("PRAGMA busy_timeout=30000")  # two runs sharing the file wait, not fail
-        self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(samples)")}
-        if "served" not in columns:  # a cache written before md recorded what answered
-            self.db.execute("ALTER TABLE samples ADD COLUMN served TEXT")
+        try:  # these write too: a disk already full fails here, before any request
+            self.db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; crash-safe
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL+NORMAL: a commit survives kill -9
+            self.db.execute("PRAGMA busy_timeout=30000")  # two runs sharing the file wait, not fail
+            self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(samples)")}
+            if "served" not in columns:  # a cache written before md recorded what answered
+                self.db.execute("ALTER TABLE samples ADD COLUMN served TEXT")
+        except sqlite3.OperationalError as e:
+            self.close()
+            raise write_failure(self.path, e) from e
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):  # a full disk: the WAL keeps what was committed

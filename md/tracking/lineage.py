@@ -63,14 +63,18 @@ def evaluation_files(folder: str | Path, name: str) -> ArtifactFiles:
 
 
 def log_lineage(run: Any, used: Sequence[ArtifactFiles], produced: Sequence[ArtifactFiles]) -> None:
-    """Record `used` as the run's inputs and `produced` as its outputs (see the module docstring)."""
+    """Record `used` as the run's inputs and `produced` as its outputs (see the module docstring).
+    A full W&B staging folder costs the lineage, not the run (md.tracking.staging)."""
+    from md.tracking.staging import staged
+
     offline = bool(getattr(run, "offline", False))
     inputs = [a.name for a in used]
-    for spec in used:
-        artifact = _artifact(spec, {"role": "input"})
-        run.log_artifact(artifact) if offline else run.use_artifact(artifact)
-    for spec in produced:
-        run.log_artifact(_artifact(spec, {"role": "output", "inputs": inputs}))
+    with staged("the run's lineage artifacts"):
+        for spec in used:
+            artifact = _artifact(spec, {"role": "input"})
+            run.log_artifact(artifact) if offline else run.use_artifact(artifact)
+        for spec in produced:
+            run.log_artifact(_artifact(spec, {"role": "output", "inputs": inputs}))
 
 
 def _artifact(spec: ArtifactFiles, extra: dict[str, Any]):
