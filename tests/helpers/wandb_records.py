@@ -20,6 +20,8 @@ def read_wandb_records(path):
             pos += BLOCK - pos % BLOCK
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        if pos + HEADER + length > len(data):  # the writer is still appending this record
+            break
         chunk, pos = data[pos + HEADER : pos + HEADER + length], pos + HEADER + length
         buf = chunk if kind in (1, 2) else buf + chunk
         if kind in (1, 4):
@@ -32,12 +34,19 @@ def read_wandb_records(path):
 def read_finished_run(path, timeout_s: float = 60.0):
     """The records of an offline run once W&B's writer has flushed its end (an `exit` record):
     `wandb.finish()` returns when the service has the data, which can be before its writer
-    process has appended the history rows to the file; reading earlier saw a file without them."""
+    process has appended the history rows to the file; reading earlier saw a file without them,
+    or one whose last record was half-written (protobuf: "Wire format was corrupt"), so a read
+    that meets a record still being written reads again."""
     import time
+
+    from google.protobuf.message import DecodeError
 
     deadline = time.monotonic() + timeout_s
     while True:
-        records = read_wandb_records(path)
+        try:
+            records = read_wandb_records(path)
+        except DecodeError:  # a record caught mid-write
+            records = []
         if any(r.WhichOneof("record_type") == "exit" for r in records):
             return records
         if time.monotonic() > deadline:

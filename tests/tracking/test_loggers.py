@@ -13,7 +13,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 from train_settings import run
-from wandb_records import read_finished_run
+from wandb_records import read_finished_run, read_wandb_records
 
 from md.errors import MDError
 from md.mixing.examples import demo_examples
@@ -39,6 +39,10 @@ def test_offline_run_file_holds_path_losses_config_group_and_tags(tmp_path):
     assert sys.modules["wandb"].run is None  # run() called wandb.finish()
     (path,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
     records = read_finished_run(path)
+    data, torn = path.read_bytes(), tmp_path / "torn.wandb"
+    for cut in range(8, len(data), 97):  # read while W&B's writer is mid-record: never an error
+        torn.write_bytes(data[:cut])
+        assert len(read_wandb_records(torn)) <= len(records)
     history = [{i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item}
                for r in records if r.WhichOneof("record_type") == "history"]
     keys = set().union(*history)

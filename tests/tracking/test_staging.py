@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from cli_run import md
 from mounts import tmpfs
 from wandb_records import read_finished_run
@@ -18,6 +19,7 @@ SMOKE = ["experiment=smoke", "logger=wandb", "trainer.max_steps=2", "data.max_te
          "inference.paths=1", "inference.max_new_tokens=8"]
 
 
+@pytest.mark.slow  # a whole md.train job through the CLI, with W&B
 def test_a_full_staging_folder_costs_the_w_and_b_files_not_the_job(tmp_path):
     with tmpfs(tmp_path / "wandb-data", size="16k") as full:
         out = md(tmp_path, *SMOKE, env={"WANDB_DATA_DIR": str(full)})
